@@ -1,0 +1,119 @@
+/**
+ * The Function App's configuration, parsed once from the environment with a schema. A missing
+ * or malformed setting fails fast with its variable name. infra/ must provide exactly the
+ * settings listed in APP_SETTINGS (a parity test checks it).
+ */
+import { z } from 'zod';
+
+export const AllowedLocationSchema = z.object({
+  path: z.string().min(1),
+  claims: z.array(z.enum(['read', 'write'])).default(['read']),
+});
+export type AllowedLocation = z.infer<typeof AllowedLocationSchema>;
+
+export const ApiKeySchema = z.object({
+  name: z.string().min(1),
+  role: z.enum(['read', 'write']),
+  /** Lowercase hex SHA-256 of the token; the token itself is never stored. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+
+const jsonArray = <T extends z.ZodType>(item: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(item));
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * Every setting the code reads. Storage follows the Functions convention: either a connection
+ * string in `AzureWebJobsStorage` (local emulator) or identity-based service URIs
+ * (`AzureWebJobsStorage__queueServiceUri`, `__tableServiceUri`, `__credential`, `__clientId`).
+ */
+export const ConfigSchema = z
+  .object({
+    AzureWebJobsStorage: optionalText,
+    AzureWebJobsStorage__queueServiceUri: optionalText,
+    AzureWebJobsStorage__tableServiceUri: optionalText,
+    AzureWebJobsStorage__credential: optionalText,
+    AzureWebJobsStorage__clientId: optionalText,
+    /** User-assigned managed identity used for Key Vault (DefaultAzureCredential reads it). */
+    AZURE_CLIENT_ID: optionalText,
+    CCS_KEY_VAULT_URL: z.url(),
+    /** Local mode only: PEM file of the local Key Vault endpoint's self-signed certificate. */
+    CCS_KEY_VAULT_CA_FILE: optionalText,
+    /** IIS Administration `files.locations` shape: [{ "path": "...", "claims": ["read"] }]. */
+    CCS_ALLOWED_LOCATIONS: jsonArray(AllowedLocationSchema),
+    /** Access-Token keys as hashes: [{ "name", "role": "read"|"write", "sha256" }]. */
+    CCS_API_KEYS: jsonArray(ApiKeySchema).default([]),
+    CCS_ENTRA_TENANT_ID: optionalText,
+    CCS_ENTRA_AUDIENCE: optionalText,
+    /** Optional overrides for sovereign clouds and tests; derived from the tenant otherwise. */
+    CCS_ENTRA_ISSUER: optionalText,
+    CCS_ENTRA_JWKS_URL: optionalText,
+    CCS_PREFLIGHT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    CCS_OPERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.AzureWebJobsStorage && !(c.AzureWebJobsStorage__queueServiceUri && c.AzureWebJobsStorage__tableServiceUri)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AzureWebJobsStorage'],
+        message: 'set AzureWebJobsStorage or both AzureWebJobsStorage__queueServiceUri and __tableServiceUri',
+      });
+    }
+    if (Boolean(c.CCS_ENTRA_TENANT_ID) !== Boolean(c.CCS_ENTRA_AUDIENCE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CCS_ENTRA_AUDIENCE'],
+        message: 'CCS_ENTRA_TENANT_ID and CCS_ENTRA_AUDIENCE go together',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** The names of every app setting the code reads (for the infra parity test). */
+export const APP_SETTINGS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, detail: string) {
+    super(`Configuration setting ${setting} is invalid: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const setting = issue?.path.map(String).join('.') || 'environment';
+    throw new ConfigError(setting, issue?.message ?? 'invalid');
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use. */
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** For tests and the local host, which set the environment before first use. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

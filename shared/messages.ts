@@ -1,0 +1,142 @@
+/**
+ * The messages between the cloud and the agents, defined once. The API writes commands with
+ * these schemas and the agent parses them with the same schemas; reports go the other way.
+ * Every message carries `v` (the schema version) so either side can refuse what it does not
+ * understand. No message ever holds a secret value: only Key Vault references.
+ */
+import { z } from 'zod';
+
+export const MESSAGE_VERSION = 1;
+
+/** A reference to exactly one version of a Key Vault secret. */
+export const SecretRefSchema = z.object({
+  name: z.string().min(1).max(127),
+  version: z.string().min(1).max(64),
+});
+export type SecretRef = z.infer<typeof SecretRefSchema>;
+
+/** What a host should look like. `enabled: false` means CCS disabled and credentials erased. */
+export const DesiredStateSchema = z.object({
+  enabled: z.boolean(),
+  path: z.string().nullable(),
+  username: z.string().nullable(),
+  password: SecretRefSchema.nullable(),
+  privateKeyPassword: SecretRefSchema.nullable(),
+});
+export type DesiredState = z.infer<typeof DesiredStateSchema>;
+
+export const DISABLED_STATE: DesiredState = {
+  enabled: false,
+  path: null,
+  username: null,
+  password: null,
+  privateKeyPassword: null,
+};
+
+/** What a host reports it has (read from IIS / the simulated registry). Never a password. */
+export const ActualStateSchema = z.object({
+  enabled: z.boolean(),
+  path: z.string().nullable(),
+  username: z.string().nullable(),
+  featureInstalled: z.boolean().optional(),
+  rebootRequired: z.boolean().optional(),
+});
+export type ActualState = z.infer<typeof ActualStateSchema>;
+
+/** A host-side failure, already in the API's error vocabulary (`name` is the field at fault). */
+export const HostErrorSchema = z.object({
+  name: z.string().max(64),
+  code: z.string().max(64),
+  detail: z.string().max(1024),
+  status: z.number().int().min(400).max(599),
+});
+export type HostError = z.infer<typeof HostErrorSchema>;
+
+const header = {
+  v: z.literal(MESSAGE_VERSION),
+  ccsId: z.string().min(1).max(32),
+  host: z.string().min(1).max(253),
+};
+
+/** Phase one of a change: check it on the host, change nothing. */
+export const PreflightCommandSchema = z.object({
+  ...header,
+  type: z.literal('preflight'),
+  operationId: z.string().min(1).max(64),
+  generation: z.number().int().nonnegative(),
+  desired: DesiredStateSchema,
+  issuedAt: z.string(),
+});
+
+/** Phase two (or a plain catch-up on enrolment/drift): make the host match `desired`. */
+export const ApplyCommandSchema = z.object({
+  ...header,
+  type: z.literal('apply'),
+  operationId: z.string().min(1).max(64).nullable(),
+  generation: z.number().int().nonnegative(),
+  desired: DesiredStateSchema,
+  issuedAt: z.string(),
+});
+
+export const CommandSchema = z.discriminatedUnion('type', [PreflightCommandSchema, ApplyCommandSchema]);
+export type PreflightCommand = z.infer<typeof PreflightCommandSchema>;
+export type ApplyCommand = z.infer<typeof ApplyCommandSchema>;
+export type Command = z.infer<typeof CommandSchema>;
+
+export const HelloReportSchema = z.object({
+  ...header,
+  type: z.literal('hello'),
+  agentVersion: z.string().max(64),
+  backend: z.string().max(32),
+  actual: ActualStateSchema,
+  appliedGeneration: z.number().int().nonnegative(),
+  at: z.string(),
+});
+
+export const ResultReportSchema = z.object({
+  ...header,
+  type: z.literal('result'),
+  operationId: z.string().max(64).nullable(),
+  phase: z.enum(['preflight', 'apply']),
+  generation: z.number().int().nonnegative(),
+  outcome: z.enum(['succeeded', 'failed', 'superseded']),
+  error: HostErrorSchema.nullable(),
+  actual: ActualStateSchema.nullable(),
+  appliedGeneration: z.number().int().nonnegative(),
+  at: z.string(),
+});
+
+/** Someone changed IIS by hand; the agent noticed (and, when `repaired`, re-applied). */
+export const DriftReportSchema = z.object({
+  ...header,
+  type: z.literal('drift'),
+  generation: z.number().int().nonnegative(),
+  found: ActualStateSchema,
+  actual: ActualStateSchema,
+  repaired: z.boolean(),
+  error: HostErrorSchema.nullable(),
+  appliedGeneration: z.number().int().nonnegative(),
+  at: z.string(),
+});
+
+export const ReportSchema = z.discriminatedUnion('type', [
+  HelloReportSchema,
+  ResultReportSchema,
+  DriftReportSchema,
+]);
+export type HelloReport = z.infer<typeof HelloReportSchema>;
+export type ResultReport = z.infer<typeof ResultReportSchema>;
+export type DriftReport = z.infer<typeof DriftReportSchema>;
+export type Report = z.infer<typeof ReportSchema>;
+
+/** Queue messages are JSON, base64-encoded (what the Functions queue trigger expects by default). */
+export function encodeMessage(message: Command | Report): string {
+  return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
+}
+
+/** Decode a base64 or plain JSON queue message text into an unknown value (schema check is the caller's). */
+export function decodeMessageText(text: string): unknown {
+  const trimmed = text.trim();
+  const json = trimmed.startsWith('{') ? trimmed : Buffer.from(trimmed, 'base64').toString('utf8');
+  return JSON.parse(json) as unknown;
+}

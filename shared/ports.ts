@@ -1,0 +1,14 @@
+/**
+ * Ports: what the domain needs from the outside world. Adapters in shared/adapters/ implement
+ * them with the Azure SDK clients (the same code against Azure and the local emulators).
+ */
+import type { SecretRef } from './messages.js';
+
+export interface SecretStore {
+  /** Store a new version of `name`; returns the reference to exactly that version. */
+  setSecret(name: string, value: string): Promise<SecretRef>;
+  /** Read exactly the referenced version. */
+  getSecret(ref: SecretRef): Promise<string>;
+  /** Soft-delete every version of `name`; idempotent (a missing secret is not an error). */
+  deleteSecret(name: string): Promise<void>;
+}
