@@ -67,7 +67,10 @@ export const ConfigSchema = z
     CCS_OPERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   })
   .superRefine((c, ctx) => {
-    if (!c.AzureWebJobsStorage && !(c.AzureWebJobsStorage__queueServiceUri && c.AzureWebJobsStorage__tableServiceUri)) {
+    if (
+      !c.AzureWebJobsStorage &&
+      !(c.AzureWebJobsStorage__queueServiceUri && c.AzureWebJobsStorage__tableServiceUri)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['AzureWebJobsStorage'],
@@ -89,7 +92,10 @@ export type Config = z.infer<typeof ConfigSchema>;
 export const APP_SETTINGS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
 
 export class ConfigError extends Error {
-  constructor(readonly setting: string, detail: string) {
+  constructor(
+    readonly setting: string,
+    detail: string,
+  ) {
     super(`Configuration setting ${setting} is invalid: ${detail}`);
     this.name = 'ConfigError';
   }
