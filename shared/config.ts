@@ -54,6 +54,8 @@ export const ConfigSchema = z
     CCS_KEY_VAULT_URL: z.url(),
     /** Local mode only: PEM file of the local Key Vault endpoint's self-signed certificate. */
     CCS_KEY_VAULT_CA_FILE: optionalText,
+    /** Local mode only: the bearer token the local Key Vault endpoint accepts. */
+    CCS_KEY_VAULT_LOCAL_TOKEN: optionalText,
     /** IIS Administration `files.locations` shape: [{ "path": "...", "claims": ["read"] }]. */
     CCS_ALLOWED_LOCATIONS: jsonArray(AllowedLocationSchema),
     /** Access-Token keys as hashes: [{ "name", "role": "read"|"write", "sha256" }]. */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-export const MESSAGE_VERSION = 1;
+export const MESSAGE_VERSION = 1 as const;
 
 /** A reference to exactly one version of a Key Vault secret. */
 export const SecretRefSchema = z.object({

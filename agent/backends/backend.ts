@@ -1,0 +1,35 @@
+/**
+ * What the agent needs from the machine it manages: the IIS Central Certificate Store
+ * provider settings and read access to the share. The `powershell` backend (IISAdministration
+ * module) and the `simulated` one (files) implement the same interface, so the loop, preflight
+ * and drift logic are the same code on a real IIS server and in tests.
+ */
+import type { ActualState } from '../../shared/messages.js';
+
+/** The desired state with its Key Vault references resolved: only ever held in memory. */
+export type ResolvedDesired =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** Already expanded (%VAR%) and normalised: what IIS stores as `CertStoreLocation`. */
+      path: string;
+      username: string;
+      password: string;
+      privateKeyPassword: string | null;
+    };
+
+export interface Backend {
+  readonly name: string;
+  /** The provider settings as IIS holds them now (never a password). */
+  readActual(): Promise<ActualState>;
+  /** Whether the directory exists, seen by the agent's own identity. */
+  exists(path: string): Promise<boolean>;
+  /** Whether `username`/`password` can list the directory (IIS reads the share as that identity). */
+  canAccess(path: string, username: string, password: string): Promise<boolean>;
+  /** File names (not paths) of the `.pfx` files directly in the directory, sorted. */
+  listPfx(path: string): Promise<string[]>;
+  /** The bytes of one file in the directory. */
+  readFile(path: string, fileName: string): Promise<Buffer>;
+  /** Make IIS match `desired`: enable/set, or disable (which erases username and passwords). */
+  apply(desired: ResolvedDesired): Promise<void>;
+}

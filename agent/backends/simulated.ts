@@ -1,0 +1,356 @@
+/**
+ * The simulated backend: a file-backed stand-in for an IIS server, so the whole system runs and
+ * is tested on any machine. It is never a default (see agent/config.ts).
+ *
+ * - `<stateDir>/registry.json` plays `HKLM\SOFTWARE\Microsoft\IIS\CentralCertProvider`
+ *   (`Enabled`, `CertStoreLocation`, `UserName`, `Password`, `PrivateKeyPassword`). The two
+ *   passwords are encrypted with AES-256-GCM under `<stateDir>/machine.key` (created once,
+ *   mode 0600), as IIS encrypts them with its machine key: the file never holds a cleartext
+ *   secret.
+ * - `<shareRoot>/accounts.json` plays the file server's accounts: `DOMAIN\user`
+ *   (case-insensitive) → scrypt hash + the shares that account may read.
+ * - `\\localhost\<share>\rest` is the folder `<shareRoot>/<share>/rest`; any other UNC server is
+ *   unreachable. `C:\x` is `<shareRoot>/drives/C/x` and needs no identity beyond existence
+ *   (a local disk is read by the worker process's own identity).
+ * - Path segments resolve case-insensitively, as on Windows.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ActualState } from '../../shared/messages.js';
+import { writeFileAtomic } from '../atomic-file.js';
+import type { Backend, ResolvedDesired } from './backend.js';
+
+/** The registry values, by their IIS names. Passwords are `aes256gcm:` ciphertexts. */
+export interface SimulatedRegistry {
+  Enabled: 0 | 1;
+  CertStoreLocation: string | null;
+  UserName: string | null;
+  Password: string | null;
+  PrivateKeyPassword: string | null;
+}
+
+interface ShareAccount {
+  salt: string;
+  hash: string;
+  shares: string[];
+}
+type Accounts = Record<string, ShareAccount>;
+
+const EMPTY_REGISTRY: SimulatedRegistry = {
+  Enabled: 0,
+  CertStoreLocation: null,
+  UserName: null,
+  Password: null,
+  PrivateKeyPassword: null,
+};
+
+/** Server names that mean "this machine" for `\\server\share` paths. */
+const LOCAL_SERVERS = new Set(['localhost', '127.0.0.1']);
+
+const registryFile = (stateDir: string): string => join(stateDir, 'registry.json');
+const machineKeyFile = (stateDir: string): string => join(stateDir, 'machine.key');
+const accountsFile = (shareRoot: string): string => join(shareRoot, 'accounts.json');
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+async function readJson<T>(file: string, fallback: T): Promise<T> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (error) {
+    if (isMissing(error)) return fallback;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine key and password encryption
+
+/** The per-host key, created once with mode 0600 (`wx`: two processes never both create it). */
+async function machineKey(stateDir: string): Promise<Buffer> {
+  const file = machineKeyFile(stateDir);
+  try {
+    const key = await readFile(file);
+    if (key.length !== 32) throw new Error(`${file} is not a 32-byte key`);
+    return key;
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  await mkdir(stateDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    const handle = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+    try {
+      await handle.writeFile(key);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return machineKey(stateDir);
+    throw error;
+  }
+}
+
+/** The field name is bound as associated data, so a ciphertext cannot be moved to another value. */
+function encrypt(key: Buffer, field: string, value: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(field, 'utf8'));
+  const data = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  return [
+    'aes256gcm',
+    iv.toString('base64'),
+    cipher.getAuthTag().toString('base64'),
+    data.toString('base64'),
+  ].join(':');
+}
+
+function decrypt(key: Buffer, field: string, sealed: string): string {
+  const [scheme, iv, tag, data] = sealed.split(':');
+  if (scheme !== 'aes256gcm' || !iv || !tag || data === undefined) throw new Error(`${field} is not sealed`);
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+  decipher.setAAD(Buffer.from(field, 'utf8'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64'));
+  return Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString('utf8');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Share accounts
+
+function scryptHash(password: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) =>
+    scrypt(password, salt, 32, (error, key) => (error ? reject(error) : resolvePromise(key))),
+  );
+}
+
+const accountKey = (username: string): string => username.trim().toLowerCase();
+
+/** Create or replace a share account (`DOMAIN\user`) that may read `shares`; creates the share folders. */
+export async function createShareAccount(
+  shareRoot: string,
+  username: string,
+  password: string,
+  shares: string[],
+): Promise<void> {
+  await mkdir(shareRoot, { recursive: true });
+  for (const share of shares) await mkdir(join(shareRoot, share), { recursive: true });
+  const accounts = await readJson<Accounts>(accountsFile(shareRoot), {});
+  const salt = randomBytes(16);
+  accounts[accountKey(username)] = {
+    salt: salt.toString('base64'),
+    hash: (await scryptHash(password, salt)).toString('base64'),
+    shares,
+  };
+  await writeFileAtomic(accountsFile(shareRoot), `${JSON.stringify(accounts, null, 2)}\n`);
+}
+
+async function checkAccount(
+  shareRoot: string,
+  username: string,
+  password: string,
+  share: string,
+): Promise<boolean> {
+  const accounts = await readJson<Accounts>(accountsFile(shareRoot), {});
+  const account = accounts[accountKey(username)];
+  if (!account) return false;
+  const expected = Buffer.from(account.hash, 'base64');
+  const actual = await scryptHash(password, Buffer.from(account.salt, 'base64'));
+  const passwordOk = expected.length === actual.length && timingSafeEqual(expected, actual);
+  return passwordOk && account.shares.some((s) => s.toLowerCase() === share.toLowerCase());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path mapping
+
+type Location =
+  | { kind: 'unc'; server: string; share: string; rest: string[] }
+  | { kind: 'drive'; drive: string; rest: string[] };
+
+/** Parse `\\server\share\...` or `C:\...` (either slash); `.`/`..` segments are refused. */
+function parseLocation(path: string): Location | null {
+  const p = path.trim().replace(/\//g, '\\');
+  const unc = /^\\\\([^\\]+)\\([^\\]+)(.*)$/.exec(p);
+  const drive = /^([A-Za-z]):(\\.*)?$/.exec(p);
+  const rawRest = unc ? unc[3]! : drive ? (drive[2] ?? '') : null;
+  if (rawRest === null) return null;
+  const rest = rawRest.split('\\').filter((s) => s !== '');
+  if (rest.some((s) => s === '.' || s === '..')) return null;
+  if (unc) {
+    if (unc[2] === '.' || unc[2] === '..') return null;
+    return { kind: 'unc', server: unc[1]!.toLowerCase(), share: unc[2]!, rest };
+  }
+  return { kind: 'drive', drive: drive![1]!.toUpperCase(), rest };
+}
+
+/** Walk `segments` below `root`, matching each one case-insensitively; null when absent. */
+async function resolveCaseInsensitive(root: string, segments: string[]): Promise<string | null> {
+  let current = root;
+  for (const segment of segments) {
+    let entries: string[];
+    try {
+      entries = await readdir(current);
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    const match =
+      entries.find((e) => e === segment) ?? entries.find((e) => e.toLowerCase() === segment.toLowerCase());
+    if (!match) return null;
+    current = join(current, match);
+  }
+  return current;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry access (also used by tests and the demo to play an administrator)
+
+async function readRegistry(stateDir: string): Promise<SimulatedRegistry> {
+  return { ...EMPTY_REGISTRY, ...(await readJson<Partial<SimulatedRegistry>>(registryFile(stateDir), {})) };
+}
+
+async function writeRegistry(stateDir: string, registry: SimulatedRegistry): Promise<void> {
+  await writeFileAtomic(registryFile(stateDir), `${JSON.stringify(registry, null, 2)}\n`);
+}
+
+/** Simulates an administrator editing the CentralCertProvider key by hand (drift tests, demos). */
+export async function setRegistryByHand(
+  stateDir: string,
+  patch: Partial<Pick<SimulatedRegistry, 'Enabled' | 'CertStoreLocation' | 'UserName'>>,
+): Promise<void> {
+  await writeRegistry(stateDir, { ...(await readRegistry(stateDir)), ...patch });
+}
+
+/**
+ * Decrypt the stored passwords, as only code with the machine key can. For tests asserting that
+ * a rotation reached the host; the agent itself never reads a password back.
+ */
+export async function readStoredPasswordsForTests(
+  stateDir: string,
+): Promise<{ password: string | null; privateKeyPassword: string | null }> {
+  const registry = await readRegistry(stateDir);
+  const key = await machineKey(stateDir);
+  return {
+    password: registry.Password === null ? null : decrypt(key, 'Password', registry.Password),
+    privateKeyPassword:
+      registry.PrivateKeyPassword === null
+        ? null
+        : decrypt(key, 'PrivateKeyPassword', registry.PrivateKeyPassword),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface SimulatedBackendOptions {
+  stateDir: string;
+  shareRoot: string;
+}
+
+export class SimulatedBackend implements Backend {
+  readonly name = 'simulated';
+
+  constructor(private readonly options: SimulatedBackendOptions) {}
+
+  /** The local folder behind a CCS path, or null when it does not exist / is unreachable. */
+  private async folderOf(path: string): Promise<{ folder: string; location: Location } | null> {
+    const location = parseLocation(path);
+    if (!location) return null;
+    let folder: string | null;
+    if (location.kind === 'unc') {
+      if (!LOCAL_SERVERS.has(location.server)) return null;
+      folder = await resolveCaseInsensitive(this.options.shareRoot, [location.share, ...location.rest]);
+    } else {
+      folder = await resolveCaseInsensitive(join(this.options.shareRoot, 'drives'), [
+        location.drive,
+        ...location.rest,
+      ]);
+    }
+    if (!folder || !(await isDirectory(folder))) return null;
+    return { folder, location };
+  }
+
+  private async folderOrThrow(path: string): Promise<string> {
+    const found = await this.folderOf(path);
+    if (!found) throw Object.assign(new Error('The specified path does not exist'), { code: 'ENOENT' });
+    return found.folder;
+  }
+
+  async readActual(): Promise<ActualState> {
+    const registry = await readRegistry(this.options.stateDir);
+    return {
+      enabled: registry.Enabled === 1,
+      path: registry.CertStoreLocation,
+      username: registry.UserName,
+      featureInstalled: true,
+      rebootRequired: false,
+    };
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return (await this.folderOf(path)) !== null;
+  }
+
+  async canAccess(path: string, username: string, password: string): Promise<boolean> {
+    const found = await this.folderOf(path);
+    if (!found) return false;
+    if (found.location.kind === 'drive') return true;
+    return checkAccount(this.options.shareRoot, username, password, found.location.share);
+  }
+
+  async listPfx(path: string): Promise<string[]> {
+    const folder = await this.folderOrThrow(path);
+    const entries = await readdir(folder, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.pfx'))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  async readFile(path: string, fileName: string): Promise<Buffer> {
+    if (fileName.includes('/') || fileName.includes('\\') || fileName === '..' || fileName === '.') {
+      throw new Error('A file name, not a path, is expected');
+    }
+    return readFile(join(await this.folderOrThrow(path), fileName));
+  }
+
+  async apply(desired: ResolvedDesired): Promise<void> {
+    const { stateDir } = this.options;
+    const current = await readRegistry(stateDir);
+    if (!desired.enabled) {
+      // As IIS Administration's disable: the provider is off and the credentials are erased.
+      await writeRegistry(stateDir, {
+        ...current,
+        Enabled: 0,
+        UserName: null,
+        Password: null,
+        PrivateKeyPassword: null,
+      });
+      return;
+    }
+    const key = await machineKey(stateDir);
+    await writeRegistry(stateDir, {
+      Enabled: 1,
+      CertStoreLocation: desired.path,
+      UserName: desired.username,
+      Password: encrypt(key, 'Password', desired.password),
+      PrivateKeyPassword:
+        desired.privateKeyPassword === null
+          ? null
+          : encrypt(key, 'PrivateKeyPassword', desired.privateKeyPassword),
+    });
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The agent loop: announce (hello), poll the host's command queue with adaptive backoff, handle
+ * one message at a time, check drift, repeat. Everything it touches comes in as a port so unit
+ * tests drive it with fakes and a fake clock.
+ *
+ * Message lifecycle (at-least-once safe):
+ *   receive (invisible for visibilityTimeoutSeconds) → keep it invisible while working →
+ *   reconcile → send the result report → delete.
+ * The message is deleted only once its report is on the reports queue; if anything fails
+ * before that, it reappears after its visibility timeout and is handled again, which is
+ * harmless because commands are level-triggered by generation. After 5 failed deliveries
+ * (dequeueCount > 5), or when it is not a valid command for this host, it is moved to
+ * `<queue>-poison`.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { CommandSchema, decodeMessageText, type Command } from '../shared/messages.js';
+import { normalizeHostName } from '../shared/names.js';
+import type { Backend } from './backends/backend.js';
+import { Backoff } from './backoff.js';
+import type { Logger } from './log.js';
+import type { PfxCheck } from './preflight.js';
+import { VisibilityKeeper, type CommandQueue, type ReceivedMessage, type ReportSink } from './queue.js';
+import { CommandAbandonedError, Reconciler } from './reconcile.js';
+import { driftReport, helloReport, resultReport, type ReportContext } from './reports.js';
+import type { SecretCache } from './secrets.js';
+import type { StateStore } from './state.js';
+import type { AllowedLocation } from '../shared/config.js';
+import { AGENT_VERSION } from './version.js';
+
+/** Deliveries after which a message is set aside: the sixth delivery goes to poison unprocessed. */
+export const MAX_DEQUEUE_COUNT = 5;
+
+export interface AgentSettings {
+  ccsId: string;
+  hostName: string;
+  allowedLocations: readonly AllowedLocation[];
+  environment: Record<string, string | undefined>;
+  pollMinSeconds: number;
+  pollMaxSeconds: number;
+  helloIntervalSeconds: number;
+  driftIntervalSeconds: number;
+  visibilityTimeoutSeconds: number;
+}
+
+export interface AgentClock {
+  now(): number;
+  /** Resolves after `ms`, or early when `signal` aborts (never rejects). */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemAgentClock: AgentClock = {
+  now: () => Date.now(),
+  sleep: async (ms, signal) => {
+    try {
+      await sleepFor(ms, undefined, { signal });
+    } catch {
+      // Aborted: the agent is stopping.
+    }
+  },
+};
+
+export interface AgentPorts {
+  queue: CommandQueue;
+  reports: ReportSink;
+  backend: Backend;
+  secrets: SecretCache;
+  state: StateStore;
+  verifyPfx: (pfx: Buffer, password: string) => PfxCheck;
+  log: Logger;
+  clock?: AgentClock;
+  agentVersion?: string;
+}
+
+export type PollResult = 'empty' | 'handled' | 'failed';
+
+export class Agent {
+  private readonly clock: AgentClock;
+  private readonly reconciler: Reconciler;
+  private readonly backoff: Backoff;
+  private readonly ctx: ReportContext;
+  private readonly sleepAbort = new AbortController();
+  private stopping = false;
+  private aborted = false;
+  private nextHelloAt = 0;
+  private nextDriftAt = 0;
+
+  constructor(
+    private readonly settings: AgentSettings,
+    private readonly ports: AgentPorts,
+  ) {
+    this.clock = ports.clock ?? systemAgentClock;
+    this.backoff = new Backoff(settings.pollMinSeconds * 1000, settings.pollMaxSeconds * 1000);
+    this.ctx = { ccsId: settings.ccsId, hostName: settings.hostName, now: () => new Date(this.clock.now()) };
+    this.reconciler = new Reconciler({
+      backend: ports.backend,
+      secrets: ports.secrets,
+      state: ports.state,
+      log: ports.log,
+      allowedLocations: settings.allowedLocations,
+      environment: settings.environment,
+      verifyPfx: ports.verifyPfx,
+      now: this.ctx.now,
+      abandoned: () => this.aborted,
+    });
+  }
+
+  /** Graceful stop: finish the message in hand (report, delete), then `run()` returns. */
+  stop(): void {
+    this.stopping = true;
+    this.sleepAbort.abort();
+  }
+
+  /**
+   * Hard stop, as if the process were killed: the message in hand is abandoned at the next step
+   * (before IIS is changed, or before its report) and reappears after its visibility timeout.
+   */
+  abort(): void {
+    this.aborted = true;
+    this.stop();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Announce this host and its state; the API enrols it and sends the desired state if behind. */
+  async sendHello(): Promise<boolean> {
+    try {
+      const [actual, applied] = await Promise.all([this.ports.backend.readActual(), this.ports.state.load()]);
+      await this.ports.reports.send(
+        helloReport(this.ctx, {
+          agentVersion: this.ports.agentVersion ?? AGENT_VERSION,
+          backend: this.ports.backend.name,
+          actual,
+          appliedGeneration: applied.appliedGeneration,
+        }),
+      );
+      this.ports.log.info('hello sent', {
+        appliedGeneration: applied.appliedGeneration,
+        enabled: actual.enabled,
+      });
+      this.nextHelloAt = this.clock.now() + this.settings.helloIntervalSeconds * 1000;
+      return true;
+    } catch (error) {
+      this.ports.log.warn('hello failed', { error: this.describe(error) });
+      // Until the API has our hello it will not enrol us: retry sooner than the hello interval.
+      const retry = Math.min(this.settings.helloIntervalSeconds, this.settings.pollMaxSeconds);
+      this.nextHelloAt = this.clock.now() + retry * 1000;
+      return false;
+    }
+  }
+
+  /** Compare IIS with the applied state, repair and report any drift. False when that failed. */
+  async checkDrift(): Promise<boolean> {
+    this.nextDriftAt = this.clock.now() + this.settings.driftIntervalSeconds * 1000;
+    try {
+      const drift = await this.reconciler.checkDrift();
+      if (drift) await this.ports.reports.send(driftReport(this.ctx, drift));
+      return drift === null || drift.error === null;
+    } catch (error) {
+      this.ports.log.error('drift check failed', { error: this.describe(error) });
+      return false;
+    }
+  }
+
+  /** Receive and handle at most one message. */
+  async pollOnce(): Promise<PollResult> {
+    const { queue, log } = this.ports;
+    let message: ReceivedMessage | undefined;
+    try {
+      message = await queue.receive(this.settings.visibilityTimeoutSeconds);
+    } catch (error) {
+      log.warn('receive failed', { queue: queue.name, error: this.describe(error) });
+      return 'failed';
+    }
+    if (!message) return 'empty';
+    log.info('command received', { messageId: message.id, dequeueCount: message.dequeueCount });
+
+    const command = this.parse(message);
+    if (message.dequeueCount > MAX_DEQUEUE_COUNT || !command) {
+      return this.setAside(message, command);
+    }
+    return this.handle(message, command);
+  }
+
+  /** A valid command for this host, or undefined (the reason is logged). */
+  private parse(message: ReceivedMessage): Command | undefined {
+    let raw: unknown;
+    try {
+      raw = decodeMessageText(message.text);
+    } catch {
+      this.ports.log.warn('malformed message: not JSON', { messageId: message.id });
+      return undefined;
+    }
+    const parsed = CommandSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      this.ports.log.warn('malformed message: not a command', {
+        messageId: message.id,
+        issue: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+      });
+      return undefined;
+    }
+    const command = parsed.data;
+    if (
+      command.ccsId !== this.settings.ccsId ||
+      normalizeHostName(command.host) !== normalizeHostName(this.settings.hostName)
+    ) {
+      this.ports.log.warn('malformed message: addressed to another host', {
+        messageId: message.id,
+        ccsId: command.ccsId,
+        host: command.host,
+      });
+      return undefined;
+    }
+    return command;
+  }
+
+  /** Move a message to the poison queue. A valid command that kept failing is reported failed first. */
+  private async setAside(message: ReceivedMessage, command: Command | undefined): Promise<PollResult> {
+    const { queue, log, reports } = this.ports;
+    if (command) {
+      // Best effort: tells the operation why this host will not answer; the poisoning goes ahead regardless.
+      try {
+        const applied = await this.ports.state.load();
+        await reports.send(
+          resultReport(this.ctx, command, {
+            outcome: 'failed',
+            error: {
+              name: 'host',
+              code: 'CommandAbandoned',
+              detail: `The command failed ${MAX_DEQUEUE_COUNT} times on this host and was moved to the poison queue`,
+              status: 500,
+            },
+            actual: null,
+            appliedGeneration: applied.appliedGeneration,
+          }),
+        );
+      } catch (error) {
+        log.warn('could not report an abandoned command', { error: this.describe(error) });
+      }
+    }
+    try {
+      await queue.poison(message);
+      log.warn('message moved to poison queue', {
+        messageId: message.id,
+        dequeueCount: message.dequeueCount,
+        reason: command ? 'too many attempts' : 'malformed',
+      });
+      return 'handled';
+    } catch (error) {
+      log.error('could not move message to poison queue', {
+        messageId: message.id,
+        error: this.describe(error),
+      });
+      return 'failed';
+    }
+  }
+
+  private async handle(message: ReceivedMessage, command: Command): Promise<PollResult> {
+    const { queue, log, reports } = this.ports;
+    const keeper = new VisibilityKeeper(queue, message, this.settings.visibilityTimeoutSeconds, (error) =>
+      log.warn('could not extend message visibility', { messageId: message.id, error: this.describe(error) }),
+    );
+    try {
+      const outcome = await this.reconciler.handle(command);
+      if (this.aborted) {
+        log.warn('stopped before reporting; the command will be redelivered', { messageId: message.id });
+        return 'failed';
+      }
+      await reports.send(resultReport(this.ctx, command, outcome));
+      await queue.delete(await keeper.stop());
+      log.info('command done', {
+        type: command.type,
+        generation: command.generation,
+        outcome: outcome.outcome,
+        code: outcome.error?.code,
+      });
+      return 'handled';
+    } catch (error) {
+      if (error instanceof CommandAbandonedError) {
+        log.warn('stopped before applying; the command will be redelivered', { messageId: message.id });
+        return 'failed';
+      }
+      // Not deleted: it comes back after its visibility timeout (and goes to poison after 5 tries).
+      log.error('command not completed; it will be redelivered', {
+        messageId: message.id,
+        type: command.type,
+        generation: command.generation,
+        error: this.describe(error),
+      });
+      return 'failed';
+    } finally {
+      await keeper.stop();
+    }
+  }
+
+  /** An error, described for a log line without anything secret (messages are redacted by the logger too). */
+  private describe(error: unknown): string {
+    if (error instanceof Error) {
+      const status = (error as { statusCode?: unknown }).statusCode;
+      return `${error.name}${typeof status === 'number' ? ` ${status}` : ''}: ${error.message}`.slice(0, 500);
+    }
+    return 'unknown error';
+  }
+
+  private idleDelay(result: PollResult): number {
+    const delay = result === 'handled' ? this.backoff.afterActivity() : this.backoff.afterIdle();
+    const now = this.clock.now();
+    // Never sleep past a due hello or drift check.
+    return Math.max(0, Math.min(delay, this.nextHelloAt - now, this.nextDriftAt - now));
+  }
+
+  /** Run until stop(): hello on start and every helloIntervalSeconds, drift every driftIntervalSeconds. */
+  async run(): Promise<void> {
+    this.ports.log.info('agent started', {
+      ccsId: this.settings.ccsId,
+      host: this.settings.hostName,
+      queue: this.ports.queue.name,
+      backend: this.ports.backend.name,
+    });
+    await this.sendHello();
+    // Drift is checked at start too: a host restarted after a hand edit is repaired at once.
+    this.nextDriftAt = this.clock.now();
+    while (!this.stopping) {
+      if (this.clock.now() >= this.nextHelloAt) await this.sendHello();
+      if (this.clock.now() >= this.nextDriftAt) await this.checkDrift();
+      if (this.stopping) break;
+      const result = await this.pollOnce();
+      if (this.stopping) break;
+      const delay = this.idleDelay(result);
+      if (delay > 0) await this.clock.sleep(delay, this.sleepAbort.signal);
+    }
+    this.ports.log.info('agent stopped', { aborted: this.aborted });
+  }
+
+  /** `--once`: hello, drain the queue, check drift once. False when any step could not be done. */
+  async runOnce(): Promise<boolean> {
+    let ok = await this.sendHello();
+    for (;;) {
+      if (this.stopping) break;
+      const result = await this.pollOnce();
+      if (result === 'empty') break;
+      if (result === 'failed') {
+        ok = false;
+        break;
+      }
+    }
+    const driftOk = await this.checkDrift();
+    return ok && driftOk;
+  }
+}

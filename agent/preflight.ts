@@ -1,0 +1,199 @@
+/**
+ * Preflight: would this desired state work on this host? It changes nothing. The checks run in
+ * a fixed order and the first failure is reported, already in the API's error vocabulary
+ * (`name` is the API field at fault), so the caller of the API sees the same error IIS
+ * Administration would give for the same mistake:
+ *
+ *   1. the path is inside this host's allowed locations after %VAR% expansion  → path 403
+ *   2. the directory exists                                                     → path 404
+ *   3. the identity can read it (its password fetched from Key Vault first)     → identity 400
+ *   4. when the share holds a .pfx, the private-key password opens one          → private_key_password 400
+ *
+ * A Key Vault failure is `SecretUnavailable` with status 502: the host could not get the
+ * referenced version from an upstream service, which says nothing about the input being
+ * wrong and may pass on retry.
+ *
+ * On success it returns the desired state with its secrets resolved, so apply uses exactly
+ * what was checked.
+ */
+import type { AllowedLocation } from '../shared/config.js';
+import type { DesiredState, HostError } from '../shared/messages.js';
+import { DomainError } from '../shared/errors.js';
+import {
+  expandAllowedLocations,
+  expandEnvironmentVariables,
+  isInsideAllowedLocations,
+} from '../shared/paths.js';
+import type { Backend, ResolvedDesired } from './backends/backend.js';
+import { SecretUnavailableError, type SecretCache } from './secrets.js';
+
+export type PfxCheck = 'ok' | 'wrong-password' | 'unprotected';
+
+export interface PreflightDeps {
+  backend: Backend;
+  secrets: SecretCache;
+  allowedLocations: readonly AllowedLocation[];
+  environment: Record<string, string | undefined>;
+  /** `verifyPfxPassword` from shared/pkcs12; throws on a malformed file. */
+  verifyPfx: (pfx: Buffer, password: string) => PfxCheck;
+}
+
+export type PreflightResult = { ok: true; resolved: ResolvedDesired } | { ok: false; error: HostError };
+
+/** How many .pfx files are tried before concluding: enough to get past a few odd files. */
+export const MAX_PFX_TRIED = 25;
+
+export const hostErrors = {
+  invalid: (name: string, detail: string): HostError => ({
+    name,
+    code: 'InvalidParameter',
+    detail,
+    status: 400,
+  }),
+  pathForbidden: (): HostError => ({
+    name: 'path',
+    code: 'PathForbidden',
+    detail: 'The path is outside the allowed locations of this host',
+    status: 403,
+  }),
+  pathNotFound: (): HostError => ({
+    name: 'path',
+    code: 'PathNotFound',
+    detail: 'The specified path does not exist',
+    status: 404,
+  }),
+  cannotAccessStore: (): HostError => ({
+    name: 'identity',
+    code: 'CannotAccessStore',
+    detail: 'Cannot access certificate store',
+    status: 400,
+  }),
+  invalidPrivateKeyPassword: (): HostError => ({
+    name: 'private_key_password',
+    code: 'InvalidPrivateKeyPassword',
+    detail: 'The private key password does not open the certificates in the store',
+    status: 400,
+  }),
+  secretUnavailable: (name: string, error: SecretUnavailableError): HostError => ({
+    name,
+    code: 'SecretUnavailable',
+    detail: error.message,
+    status: 502,
+  }),
+};
+
+/**
+ * The path as IIS will store it: %VAR% expanded with this host's environment, normalised. A
+ * path that cannot be resolved here yields the reason (a 400 on `path`, e.g. an undefined
+ * variable) rather than a value.
+ */
+export function resolveLocalPath(
+  path: string,
+  environment: Record<string, string | undefined>,
+): { path: string } | { error: HostError } {
+  try {
+    return { path: expandEnvironmentVariables(path, environment) };
+  } catch (error) {
+    if (error instanceof DomainError) return { error: hostErrors.invalid('path', error.message) };
+    throw error;
+  }
+}
+
+/** `resolveLocalPath` for comparisons: null when the path does not resolve on this host. */
+export function localPath(path: string, environment: Record<string, string | undefined>): string | null {
+  const resolved = resolveLocalPath(path, environment);
+  return 'path' in resolved ? resolved.path : null;
+}
+
+async function fetchSecret(
+  deps: PreflightDeps,
+  field: string,
+  ref: DesiredState['password'],
+): Promise<{ value: string | null } | { error: HostError }> {
+  if (ref === null) return { value: null };
+  try {
+    return { value: await deps.secrets.get(ref) };
+  } catch (error) {
+    if (error instanceof SecretUnavailableError) return { error: hostErrors.secretUnavailable(field, error) };
+    throw error;
+  }
+}
+
+/** Check 4: any file the password opens passes; only files that refuse it fail the check. */
+async function checkPrivateKeyPassword(
+  deps: PreflightDeps,
+  path: string,
+  password: string,
+): Promise<boolean> {
+  const files = (await deps.backend.listPfx(path)).slice(0, MAX_PFX_TRIED);
+  let refused = false;
+  for (const file of files) {
+    let verdict: PfxCheck;
+    try {
+      verdict = deps.verifyPfx(await deps.backend.readFile(path, file), password);
+    } catch {
+      // Unreadable or malformed: it proves nothing about the password.
+      continue;
+    }
+    if (verdict === 'ok') return true;
+    if (verdict === 'wrong-password') refused = true;
+  }
+  // Only unprotected/odd files (or none): nothing contradicts the password.
+  return !refused;
+}
+
+export async function preflight(desired: DesiredState, deps: PreflightDeps): Promise<PreflightResult> {
+  // Disabling cannot break access to a share: nothing to check.
+  if (!desired.enabled) return { ok: true, resolved: { enabled: false } };
+
+  if (!desired.path) return { ok: false, error: hostErrors.invalid('path', 'path is required to enable') };
+  if (!desired.username) {
+    return {
+      ok: false,
+      error: hostErrors.invalid('identity.username', 'identity.username is required to enable'),
+    };
+  }
+  if (!desired.password) {
+    return {
+      ok: false,
+      error: hostErrors.invalid('identity.password', 'identity.password is required to enable'),
+    };
+  }
+
+  // 1. Allowed locations, checked again here with this host's own list, both sides expanded
+  //    with this host's environment (%SystemDrive% may differ from host to host).
+  const local = resolveLocalPath(desired.path, deps.environment);
+  if ('error' in local) return { ok: false, error: local.error };
+  const path = local.path;
+  if (!isInsideAllowedLocations(path, expandAllowedLocations(deps.allowedLocations, deps.environment))) {
+    return { ok: false, error: hostErrors.pathForbidden() };
+  }
+
+  // 2. The directory exists.
+  if (!(await deps.backend.exists(path))) return { ok: false, error: hostErrors.pathNotFound() };
+
+  // 3. Readable as the identity IIS will use.
+  const password = await fetchSecret(deps, 'identity', desired.password);
+  if ('error' in password) return { ok: false, error: password.error };
+  if (!(await deps.backend.canAccess(path, desired.username, password.value ?? ''))) {
+    return { ok: false, error: hostErrors.cannotAccessStore() };
+  }
+
+  // 4. The private-key password opens the store's certificates (an absent one is the empty password).
+  const privateKeyPassword = await fetchSecret(deps, 'private_key_password', desired.privateKeyPassword);
+  if ('error' in privateKeyPassword) return { ok: false, error: privateKeyPassword.error };
+  if (!(await checkPrivateKeyPassword(deps, path, privateKeyPassword.value ?? ''))) {
+    return { ok: false, error: hostErrors.invalidPrivateKeyPassword() };
+  }
+
+  return {
+    ok: true,
+    resolved: {
+      enabled: true,
+      path,
+      username: desired.username,
+      password: password.value ?? '',
+      privateKeyPassword: privateKeyPassword.value,
+    },
+  };
+}

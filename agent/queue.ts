@@ -1,0 +1,169 @@
+/**
+ * The agent's view of Storage Queues: its own command queue (receive one message, keep it
+ * invisible while working, delete, move to poison) and the shared reports queue. Ports first,
+ * so the loop is tested with fakes; then the adapters over `@azure/storage-queue`.
+ */
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { hasStatus } from '../shared/adapters/storage.js';
+import { encodeMessage, type Report } from '../shared/messages.js';
+import { commandQueueName, poisonQueueName, REPORTS_QUEUE } from '../shared/names.js';
+import type { AgentConfig } from './config.js';
+import { azureCredential } from './credential.js';
+
+export interface ReceivedMessage {
+  id: string;
+  /** Changes on every visibility update; the latest one is needed to delete. */
+  popReceipt: string;
+  text: string;
+  dequeueCount: number;
+}
+
+export interface CommandQueue {
+  readonly name: string;
+  /** One message, invisible for `visibilityTimeoutSeconds`; undefined when empty or not created yet. */
+  receive(visibilityTimeoutSeconds: number): Promise<ReceivedMessage | undefined>;
+  /** Keep the message invisible for another `visibilityTimeoutSeconds`; returns the new receipt. */
+  extend(message: ReceivedMessage, visibilityTimeoutSeconds: number): Promise<ReceivedMessage>;
+  delete(message: ReceivedMessage): Promise<void>;
+  /** Copy the message, unchanged, to `<queue>-poison`, then delete it here. */
+  poison(message: ReceivedMessage): Promise<void>;
+}
+
+export interface ReportSink {
+  send(report: Report): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Agents only need queues: a connection string locally, or the queue endpoint + Azure identity. */
+export async function createQueueService(storage: AgentConfig['storage']): Promise<QueueServiceClient> {
+  if ('connectionString' in storage) return QueueServiceClient.fromConnectionString(storage.connectionString);
+  return new QueueServiceClient(storage.queueServiceUri, await azureCredential());
+}
+
+const isQueueMissing = (error: unknown): boolean => hasStatus(error, 404);
+
+export class AzureCommandQueue implements CommandQueue {
+  readonly name: string;
+  private readonly queue: QueueClient;
+  private readonly poisonQueue: QueueClient;
+
+  constructor(service: QueueServiceClient, ccsId: string, hostName: string) {
+    this.name = commandQueueName(ccsId, hostName);
+    this.queue = service.getQueueClient(this.name);
+    this.poisonQueue = service.getQueueClient(poisonQueueName(this.name));
+  }
+
+  async receive(visibilityTimeoutSeconds: number): Promise<ReceivedMessage | undefined> {
+    try {
+      const response = await this.queue.receiveMessages({
+        numberOfMessages: 1,
+        visibilityTimeout: visibilityTimeoutSeconds,
+      });
+      const item = response.receivedMessageItems[0];
+      if (!item) return undefined;
+      return {
+        id: item.messageId,
+        popReceipt: item.popReceipt,
+        text: item.messageText,
+        dequeueCount: item.dequeueCount,
+      };
+    } catch (error) {
+      // The API creates the queue when it folds our first hello: until then there is nothing to do.
+      if (isQueueMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async extend(message: ReceivedMessage, visibilityTimeoutSeconds: number): Promise<ReceivedMessage> {
+    const response = await this.queue.updateMessage(
+      message.id,
+      message.popReceipt,
+      undefined,
+      visibilityTimeoutSeconds,
+    );
+    return { ...message, popReceipt: response.popReceipt ?? message.popReceipt };
+  }
+
+  async delete(message: ReceivedMessage): Promise<void> {
+    try {
+      await this.queue.deleteMessage(message.id, message.popReceipt);
+    } catch (error) {
+      // Already gone (another delivery of it was deleted): the goal is reached.
+      if (!isQueueMissing(error)) throw error;
+    }
+  }
+
+  async poison(message: ReceivedMessage): Promise<void> {
+    try {
+      await this.poisonQueue.sendMessage(message.text);
+    } catch (error) {
+      if (!isQueueMissing(error)) throw error;
+      await this.poisonQueue.createIfNotExists();
+      await this.poisonQueue.sendMessage(message.text);
+    }
+    await this.delete(message);
+  }
+}
+
+export class AzureReportSink implements ReportSink {
+  private readonly queue: QueueClient;
+
+  constructor(service: QueueServiceClient) {
+    this.queue = service.getQueueClient(REPORTS_QUEUE);
+  }
+
+  async send(report: Report): Promise<void> {
+    const text = encodeMessage(report);
+    try {
+      await this.queue.sendMessage(text);
+    } catch (error) {
+      // The API normally creates it; an agent started first must not lose its hello over that.
+      if (!isQueueMissing(error)) throw error;
+      await this.queue.createIfNotExists();
+      await this.queue.sendMessage(text);
+    }
+  }
+}
+
+/**
+ * Keeps one message invisible while it is being worked on: every half visibility timeout the
+ * message's invisibility is extended. `stop()` waits for an update in flight and returns the
+ * message with its latest pop receipt (needed to delete it).
+ */
+export class VisibilityKeeper {
+  private current: ReceivedMessage;
+  private inFlight: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private failed = false;
+
+  constructor(
+    private readonly queue: CommandQueue,
+    message: ReceivedMessage,
+    private readonly visibilityTimeoutSeconds: number,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.current = message;
+    this.timer = setInterval(() => this.extend(), Math.max(100, (visibilityTimeoutSeconds * 1000) / 2));
+    this.timer.unref();
+  }
+
+  private extend(): void {
+    if (this.failed) return;
+    this.inFlight = this.inFlight.then(async () => {
+      try {
+        this.current = await this.queue.extend(this.current, this.visibilityTimeoutSeconds);
+      } catch (error) {
+        // Lost the message (receipt stale or queue gone): keep working, the delete will tell.
+        this.failed = true;
+        this.onError(error);
+      }
+    });
+  }
+
+  async stop(): Promise<ReceivedMessage> {
+    clearInterval(this.timer);
+    await this.inFlight;
+    return this.current;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Report builders. Every report is checked against ReportSchema before it is sent: a bug here
+ * fails loudly on the host instead of poisoning the API's reports queue. Reports carry actual
+ * state, generations and HostErrors — never a secret value or reference resolution.
+ */
+import {
+  MESSAGE_VERSION,
+  ReportSchema,
+  type ActualState,
+  type Command,
+  type DriftReport,
+  type HelloReport,
+  type HostError,
+  type Report,
+  type ResultReport,
+} from '../shared/messages.js';
+
+export interface ReportContext {
+  ccsId: string;
+  hostName: string;
+  now: () => Date;
+}
+
+const header = (ctx: ReportContext) => ({
+  v: MESSAGE_VERSION as typeof MESSAGE_VERSION,
+  ccsId: ctx.ccsId,
+  host: ctx.hostName,
+});
+
+function checked<T extends Report>(report: T): T {
+  return ReportSchema.parse(report) as T;
+}
+
+export function helloReport(
+  ctx: ReportContext,
+  fields: { agentVersion: string; backend: string; actual: ActualState; appliedGeneration: number },
+): HelloReport {
+  return checked({ ...header(ctx), type: 'hello', ...fields, at: ctx.now().toISOString() });
+}
+
+export function resultReport(
+  ctx: ReportContext,
+  command: Command,
+  fields: {
+    outcome: ResultReport['outcome'];
+    error: HostError | null;
+    actual: ActualState | null;
+    appliedGeneration: number;
+  },
+): ResultReport {
+  return checked({
+    ...header(ctx),
+    type: 'result',
+    operationId: command.operationId,
+    phase: command.type,
+    generation: command.generation,
+    ...fields,
+    at: ctx.now().toISOString(),
+  });
+}
+
+export function driftReport(
+  ctx: ReportContext,
+  fields: {
+    generation: number;
+    found: ActualState;
+    actual: ActualState;
+    repaired: boolean;
+    error: HostError | null;
+    appliedGeneration: number;
+  },
+): DriftReport {
+  return checked({ ...header(ctx), type: 'drift', ...fields, at: ctx.now().toISOString() });
+}

@@ -1,0 +1,13 @@
+/** `/api/operations/{id}`: the Azure long-running-operation status resource. */
+import { defineHttp } from '../route-table.js';
+import { guarded } from './guard.js';
+import { json } from './respond.js';
+import { operationView } from './views.js';
+
+export const getOperation = guarded('read', async ({ app, request }) => {
+  const { operation, hosts } = await app.ccs.operation(request.params.id ?? '');
+  const running = operation.status === 'Running' || operation.status === 'NotStarted';
+  return json(200, operationView(operation, hosts), running ? { 'Retry-After': '1' } : {});
+});
+
+defineHttp({ name: 'getOperation', route: 'operations/{id}', methods: ['GET'], handler: getOperation });

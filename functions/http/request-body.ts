@@ -1,0 +1,53 @@
+/**
+ * Request edge checks: body size (64 KiB), JSON media type, JSON syntax, and `Prefer: wait`.
+ * Each rejection is a DomainError naming what was wrong, before anything is changed.
+ */
+import type { HttpRequest } from '@azure/functions';
+import { DomainError, invalid } from '../../shared/errors.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const tooLarge = () =>
+  new DomainError('too-large', 'PayloadTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes`, 'body');
+
+/** `application/json` or `application/*+json`, optionally `charset=utf-8`. */
+export function isJsonMediaType(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const [type, ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  if (!type || !/^application\/(?:[a-z0-9.-]+\+)?json$/.test(type)) return false;
+  return params.every((p) => !p.startsWith('charset=') || /^charset="?utf-8"?$/.test(p));
+}
+
+export async function readJsonBody(request: HttpRequest): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
+  const bytes = Buffer.from(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+  if (bytes.length === 0) throw invalid('body', 'A JSON request body is required');
+  if (!isJsonMediaType(request.headers.get('content-type'))) {
+    throw new DomainError(
+      'unsupported-media',
+      'UnsupportedMediaType',
+      'The request body must be application/json',
+      'Content-Type',
+    );
+  }
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Also covers pathological nesting (RangeError): the body is rejected, the process lives.
+    throw invalid('body', 'The request body is not valid JSON');
+  }
+}
+
+/** RFC 7240 `Prefer: wait=N` (N ≤ 60); invalid preferences are ignored, as the RFC asks. */
+export function preferredWaitSeconds(request: HttpRequest): number {
+  const header = request.headers.get('prefer');
+  if (!header) return 0;
+  for (const part of header.split(/[,;]/)) {
+    const match = /^\s*wait\s*=\s*"?(\d{1,6})"?\s*$/i.exec(part);
+    if (match) return Math.min(Number(match[1]), 60);
+  }
+  return 0;
+}

@@ -1,0 +1,11 @@
+/**
+ * The Function App's entry point (package.json `main`): importing each module registers its
+ * functions with the host and records them in the route table.
+ */
+import './http/centralized-certificates.js';
+import './http/operations.js';
+import './http/openapi.js';
+import './queue/reports.js';
+import './timer/sweep-operations.js';
+
+export { httpRoutes, queueRoutes, timerRoutes } from './route-table.js';

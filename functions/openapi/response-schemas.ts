@@ -1,0 +1,113 @@
+/**
+ * The API's response bodies as zod schemas: the OpenAPI document is generated from them and
+ * the end-to-end tests parse real responses with them, so document and behaviour agree.
+ */
+import { z } from 'zod';
+
+const Link = z.object({ href: z.string() });
+
+export const ErrorBodySchema = z
+  .object({
+    title: z.string(),
+    name: z.string().optional(),
+    detail: z.string(),
+    status: z.number().int(),
+  })
+  .meta({ id: 'Error', description: 'IIS Administration API error shape; `name` is the field at fault.' });
+
+export const HostsSummarySchema = z.object({
+  total: z.number().int(),
+  applied: z.number().int(),
+  pending: z.number().int(),
+  failed: z.number().int(),
+  reboot_required: z.number().int(),
+});
+
+export const CentralizedCertificatesSchema = z
+  .object({
+    id: z.string(),
+    path: z.string().nullable(),
+    identity: z.object({ username: z.string().nullable() }),
+    status: z.enum(['converged', 'converging', 'degraded']),
+    generation: z.number().int(),
+    hosts: HostsSummarySchema,
+    _links: z.object({ self: Link, hosts: Link, last_operation: Link.optional() }),
+  })
+  .meta({ id: 'CentralizedCertificates' });
+
+export const CentralizedCertificatesListSchema = z
+  .object({
+    'centralized-certificates': z.array(
+      z.object({ id: z.string(), path: z.string().nullable(), _links: z.object({ self: Link }) }),
+    ),
+  })
+  .meta({ id: 'CentralizedCertificatesList' });
+
+const HostErrorBody = z.object({
+  name: z.string(),
+  code: z.string(),
+  detail: z.string(),
+  status: z.number().int(),
+});
+
+export const HostSchema = z.object({
+  name: z.string(),
+  status: z.enum(['applied', 'pending', 'failed', 'reboot_required']),
+  applied_generation: z.number().int(),
+  desired_generation: z.number().int(),
+  actual: z
+    .object({
+      enabled: z.boolean(),
+      path: z.string().nullable(),
+      username: z.string().nullable(),
+      reboot_required: z.boolean(),
+    })
+    .nullable(),
+  agent: z.object({ version: z.string(), backend: z.string() }),
+  last_seen: z.string(),
+  last_error: HostErrorBody.nullable(),
+  last_drift: z.string().nullable(),
+});
+
+export const HostListSchema = z
+  .object({
+    id: z.string(),
+    desired_generation: z.number().int(),
+    hosts: z.array(HostSchema),
+    _links: z.object({ self: Link, resource: Link }),
+  })
+  .meta({ id: 'HostList' });
+
+const StepStatus = z.enum(['pending', 'succeeded', 'failed', 'superseded', 'unreachable', 'skipped']);
+
+export const OperationSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
+    kind: z.enum(['enable', 'update', 'disable']),
+    ccs_id: z.string(),
+    phase: z.enum(['preflight', 'committing', 'apply', 'done']),
+    generation: z.number().int(),
+    changed_fields: z.array(z.string()),
+    requested_by: z.string(),
+    created: z.string(),
+    updated: z.string(),
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        target: z.string().nullable(),
+        status: z.number().int(),
+      })
+      .nullable(),
+    hosts: z.array(
+      z.object({
+        name: z.string(),
+        preflight: StepStatus,
+        apply: StepStatus,
+        error: HostErrorBody.nullable(),
+      }),
+    ),
+    _links: z.object({ self: Link, resource: Link }),
+  })
+  .meta({ id: 'Operation', description: 'Azure long-running operation status with per-host results.' });

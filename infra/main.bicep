@@ -1,0 +1,296 @@
+// ================================================================================================
+// Central Certificate Store fleet management: the whole Azure deployment.
+// Subscription scope: creates the resource group, then every resource through the modules in
+// app/. Deploy with `azd up`, or `az deployment sub create` (docs/deploy.md). No registry
+// modules: everything here compiles offline.
+// ================================================================================================
+targetScope = 'subscription'
+
+// ------------------------------------------------------------------------------------------------
+// Types
+// ------------------------------------------------------------------------------------------------
+
+@description('An IIS Administration `files.locations` entry: a share or folder the API may point CCS at.')
+type allowedLocation = {
+  @minLength(1)
+  @description('Required. A UNC or local path, e.g. \\\\fileserver\\ccs.')
+  path: string
+
+  @description('Optional. Claims on the path; CCS needs "read". Default: ["read"].')
+  claims: ('read' | 'write')[]?
+}
+
+@description('An API key, stored as the SHA-256 of its token (never the token).')
+type apiKey = {
+  @minLength(1)
+  @description('Required. A name for the key (shown in logs, never the token).')
+  name: string
+
+  @description('Required. "read" (GET) or "write" (every method).')
+  role: 'read' | 'write'
+
+  @minLength(64)
+  @maxLength(64)
+  @description('Required. Lowercase hex SHA-256 of the token.')
+  sha256: string
+}
+
+// ------------------------------------------------------------------------------------------------
+// Parameters
+// ------------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Required. Name of the environment (azd: AZURE_ENV_NAME). Seeds the unique suffix of every resource name.')
+param environmentName string
+
+@minLength(1)
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+@description('Required. Azure region of every resource; it must offer the Flex Consumption plan.')
+param location string
+
+@description('Optional. Name of the resource group to create. Default: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Optional. Object id of the agents\' principal: an Entra group holding every agent\'s identity (recommended), or one identity shared by the fleet. Empty: no agent role assignments (add them later by re-deploying).')
+param agentPrincipalId string = ''
+
+@allowed([
+  'Group'
+  'ServicePrincipal'
+])
+@description('Optional. Kind of agentPrincipalId. Default: Group.')
+param agentPrincipalType string = 'Group'
+
+@description('Optional. CCS_ALLOWED_LOCATIONS: where CCS may point. Default: none, so every path is refused (403) until set.')
+param allowedLocations allowedLocation[] = []
+
+@description('Optional. CCS_API_KEYS: API keys as SHA-256 hashes. Default: none.')
+param apiKeys apiKey[] = []
+
+@description('Optional. CCS_ENTRA_AUDIENCE: the application id URI (or client id) bearer tokens must be issued for. Empty: Entra ID tokens are not accepted.')
+param entraAudience string = ''
+
+@description('Optional. CCS_ENTRA_TENANT_ID: the tenant that issues the tokens. Default: this deployment\'s tenant when entraAudience is set.')
+param entraTenantId string = ''
+
+@description('Optional. CCS_ENTRA_ISSUER override (sovereign clouds). Default: derived from the tenant by the API.')
+param entraIssuer string = ''
+
+@description('Optional. CCS_ENTRA_JWKS_URL override (sovereign clouds). Default: derived from the tenant by the API.')
+param entraJwksUrl string = ''
+
+@minValue(1)
+@maxValue(3600)
+@description('Optional. CCS_PREFLIGHT_TIMEOUT_SECONDS: how long a change waits for hosts to preflight. Default: 60.')
+param preflightTimeoutSeconds int = 60
+
+@minValue(1)
+@maxValue(86400)
+@description('Optional. CCS_OPERATION_TIMEOUT_SECONDS: how long an operation may run in total. Default: 900.')
+param operationTimeoutSeconds int = 900
+
+@minValue(40)
+@maxValue(1000)
+@description('Optional. Most Flex Consumption instances the API may scale out to. Default: 40.')
+param maximumInstanceCount int = 40
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Optional. Memory per Function App instance in MB. Default: 2048.')
+param instanceMemoryMB int = 2048
+
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+@description('Optional. Storage account replication. Default: Standard_LRS.')
+param storageSkuName string = 'Standard_LRS'
+
+@minValue(7)
+@maxValue(90)
+@description('Optional. Key Vault soft-delete retention in days (fixed once the vault exists). Default: 90.')
+param keyVaultSoftDeleteRetentionInDays int = 90
+
+@minValue(30)
+@maxValue(730)
+@description('Optional. Log Analytics retention in days. Default: 30.')
+param logRetentionInDays int = 30
+
+@description('Optional. Extra tags for every resource.')
+param tags object = {}
+
+// ------------------------------------------------------------------------------------------------
+// Names
+// ------------------------------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var allTags = union(tags, { 'azd-env-name': environmentName })
+var functionAppName = '${abbrs.webSitesFunctions}ccs-${resourceToken}'
+var storageAccountName = '${abbrs.storageStorageAccounts}${resourceToken}'
+var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
+var applicationInsightsName = '${abbrs.insightsComponents}${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+
+// Names the code also knows (shared/names.ts): REPORTS_QUEUE, and the prefix of commandQueueName.
+var reportsQueueName = 'ccs-reports'
+var commandQueuePrefix = 'h-'
+
+// Entra ID settings go together (shared/config.ts refuses one without the other).
+var effectiveEntraTenantId = empty(entraAudience) ? '' : (empty(entraTenantId) ? tenant().tenantId : entraTenantId)
+
+// ------------------------------------------------------------------------------------------------
+// Resources
+// ------------------------------------------------------------------------------------------------
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: empty(resourceGroupName) ? '${abbrs.resourcesResourceGroups}${environmentName}' : resourceGroupName
+  location: location
+  tags: allTags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}ccs-api-${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: applicationInsightsName
+    location: location
+    tags: allTags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: storageAccountName
+    location: location
+    tags: allTags
+    skuName: storageSkuName
+    reportsQueueName: reportsQueueName
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: keyVaultName
+    location: location
+    tags: allTags
+    workspaceId: monitoring.outputs.workspaceId
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+  }
+}
+
+// Names known at compile time are passed as such (not as module outputs), so What-If can
+// predict the resources; dependsOn keeps the order the outputs would have given.
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  dependsOn: [
+    storage // monitoring comes first anyway: keyVault (whose uri api takes) waits for it
+  ]
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: allTags
+    identityId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storageAccountName
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: applicationInsightsName
+    keyVaultUri: keyVault.outputs.uri
+    allowedLocationsJson: string(allowedLocations)
+    apiKeysJson: string(apiKeys)
+    entraTenantId: effectiveEntraTenantId
+    entraAudience: entraAudience
+    entraIssuer: entraIssuer
+    entraJwksUrl: entraJwksUrl
+    preflightTimeoutSeconds: preflightTimeoutSeconds
+    operationTimeoutSeconds: operationTimeoutSeconds
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  dependsOn: [
+    storage
+    keyVault
+    monitoring
+  ]
+  params: {
+    storageAccountName: storageAccountName
+    reportsQueueName: reportsQueueName
+    keyVaultName: keyVaultName
+    applicationInsightsName: applicationInsightsName
+    // Known only once the identity exists; role assignment names need it (guid(scope, principal,
+    // role)), which costs What-If precision on these assignments and nothing else.
+    #disable-next-line what-if-short-circuiting
+    apiPrincipalId: identity.outputs.principalId
+    agentPrincipalId: agentPrincipalId
+    agentPrincipalType: agentPrincipalType
+    commandQueuePrefix: commandQueuePrefix
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Outputs (azd stores them in .azure/<env>/.env; the agent installer and README read them)
+// ------------------------------------------------------------------------------------------------
+
+@description('Azure region of the deployment.')
+output AZURE_LOCATION string = location
+
+@description('Tenant of the deployment (agents authenticate here).')
+output AZURE_TENANT_ID string = tenant().tenantId
+
+@description('Resource group holding everything.')
+output AZURE_RESOURCE_GROUP string = rg.name
+
+@description('Name of the Function App.')
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+
+@description('Name of the storage account.')
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
+@description('Name of the Key Vault.')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+
+@description('Base URL of the API, e.g. https://func-ccs-xxx.azurewebsites.net/api.')
+output CCS_API_URL string = 'https://${api.outputs.defaultHostName}/api'
+
+@description('Queue endpoint the agents poll and report to.')
+output CCS_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+
+@description('Name of the reports queue.')
+output CCS_REPORTS_QUEUE string = storage.outputs.reportsQueueName
+
+@description('Key Vault URL the agents fetch secret versions from.')
+output CCS_KEY_VAULT_URL string = keyVault.outputs.uri

@@ -1,0 +1,228 @@
+/**
+ * The Key Vault secrets REST surface: which method and path is which operation, and what each
+ * does to the vault. Transport concerns (TLS, auth, faults, body limits) live in server.ts.
+ * Operation names are the REST API's operation ids, which the stats are keyed by.
+ */
+import { VaultError, type Vault } from './vault.js';
+import {
+  deletedBundle,
+  deletedItem,
+  errorBody,
+  latestBundle,
+  parseSetBody,
+  parseUpdateBody,
+  secretBundle,
+  secretItem,
+  versionItem,
+} from './wire.js';
+
+export type KeyVaultOperation =
+  | 'setSecret'
+  | 'getSecret'
+  | 'updateSecret'
+  | 'getSecrets'
+  | 'getSecretVersions'
+  | 'deleteSecret'
+  | 'getDeletedSecret'
+  | 'getDeletedSecrets'
+  | 'purgeDeletedSecret'
+  | 'recoverDeletedSecret';
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RequestContext {
+  vault: Vault;
+  /** The vault URL ids are built from, without a trailing slash. */
+  base: string;
+  name: string;
+  version: string;
+  query: Map<string, string>;
+  /** The parsed JSON body, `undefined` when the request had none. */
+  body: unknown;
+}
+
+export interface Route {
+  operation: KeyVaultOperation;
+  /** Whether the operation reads a JSON body (others ignore theirs, as Azure does). */
+  takesBody: boolean;
+  run(ctx: RequestContext): Promise<Reply> | Reply;
+}
+
+/** Azure's page size limit for secret lists. */
+const MAX_PAGE = 25;
+
+const ok = (body: unknown): Reply => ({ status: 200, body });
+
+/** One page of `items` plus a `nextLink` back to the same list, as Key Vault pages. */
+function page<T>(items: T[], ctx: RequestContext, path: string): Reply {
+  const rawMax = ctx.query.get('maxresults');
+  const max = rawMax === undefined ? MAX_PAGE : Number(rawMax);
+  if (!Number.isInteger(max) || max < 1 || max > MAX_PAGE) {
+    throw new VaultError(400, 'BadParameter', `maxresults must be an integer from 1 to ${MAX_PAGE}.`);
+  }
+  const rawSkip = ctx.query.get('$skiptoken') ?? '0';
+  const skip = /^\d{1,9}$/.test(rawSkip) ? Number(rawSkip) : NaN;
+  if (Number.isNaN(skip)) throw new VaultError(400, 'BadParameter', 'The $skiptoken is invalid.');
+  const next = skip + max;
+  const apiVersion = encodeURIComponent(ctx.query.get('api-version') ?? '');
+  return ok({
+    value: items.slice(skip, next),
+    nextLink:
+      next < items.length
+        ? `${ctx.base}${path}?api-version=${apiVersion}&$skiptoken=${next}&maxresults=${max}`
+        : null,
+  });
+}
+
+const routes: Record<string, Partial<Record<string, Route>>> = {
+  secrets: {
+    GET: {
+      operation: 'getSecrets',
+      takesBody: false,
+      run: (ctx) =>
+        page(
+          ctx.vault.list().map((s) => secretItem(ctx.base, s)),
+          ctx,
+          '/secrets',
+        ),
+    },
+  },
+  'secrets/{name}': {
+    PUT: {
+      operation: 'setSecret',
+      takesBody: true,
+      run: async (ctx) => {
+        const { secret, version } = await ctx.vault.set(ctx.name, parseSetBody(ctx.body));
+        return ok(secretBundle(ctx.base, secret, version, true));
+      },
+    },
+    GET: {
+      operation: 'getSecret',
+      takesBody: false,
+      run: (ctx) => {
+        const { secret, version } = ctx.vault.get(ctx.name, '');
+        return ok(secretBundle(ctx.base, secret, version, true));
+      },
+    },
+    PATCH: {
+      operation: 'updateSecret',
+      takesBody: true,
+      run: async (ctx) => {
+        const { secret, version } = await ctx.vault.update(ctx.name, '', parseUpdateBody(ctx.body));
+        return ok(secretBundle(ctx.base, secret, version, false));
+      },
+    },
+    DELETE: {
+      operation: 'deleteSecret',
+      takesBody: false,
+      run: async (ctx) => ok(deletedBundle(ctx.base, await ctx.vault.softDelete(ctx.name))),
+    },
+  },
+  'secrets/{name}/{version}': {
+    GET: {
+      operation: 'getSecret',
+      takesBody: false,
+      run: (ctx) => {
+        const { secret, version } = ctx.vault.get(ctx.name, ctx.version);
+        return ok(secretBundle(ctx.base, secret, version, true));
+      },
+    },
+    PATCH: {
+      operation: 'updateSecret',
+      takesBody: true,
+      run: async (ctx) => {
+        const { secret, version } = await ctx.vault.update(ctx.name, ctx.version, parseUpdateBody(ctx.body));
+        return ok(secretBundle(ctx.base, secret, version, false));
+      },
+    },
+  },
+  'secrets/{name}/versions': {
+    GET: {
+      operation: 'getSecretVersions',
+      takesBody: false,
+      run: (ctx) => {
+        const secret = ctx.vault.versions(ctx.name);
+        const items = secret.versions.map((v) => versionItem(ctx.base, secret, v));
+        return page(items, ctx, `/secrets/${secret.name}/versions`);
+      },
+    },
+  },
+  deletedsecrets: {
+    GET: {
+      operation: 'getDeletedSecrets',
+      takesBody: false,
+      run: (ctx) =>
+        page(
+          ctx.vault.listDeleted().map((s) => deletedItem(ctx.base, s)),
+          ctx,
+          '/deletedsecrets',
+        ),
+    },
+  },
+  'deletedsecrets/{name}': {
+    GET: {
+      operation: 'getDeletedSecret',
+      takesBody: false,
+      run: (ctx) => ok(deletedBundle(ctx.base, ctx.vault.getDeleted(ctx.name))),
+    },
+    DELETE: {
+      operation: 'purgeDeletedSecret',
+      takesBody: false,
+      run: async (ctx) => {
+        await ctx.vault.purge(ctx.name);
+        return { status: 204 };
+      },
+    },
+  },
+  'deletedsecrets/{name}/recover': {
+    POST: {
+      operation: 'recoverDeletedSecret',
+      takesBody: false,
+      run: async (ctx) => ok(latestBundle(ctx.base, await ctx.vault.recover(ctx.name))),
+    },
+  },
+};
+
+/** The route template for decoded path segments, with the name and version it carries. */
+function template(segments: string[]): { key: string; name: string; version: string } | undefined {
+  // One trailing slash is insignificant (`getSecret(name)` asks for `/secrets/{name}/`).
+  const parts = segments.at(-1) === '' && segments.length > 1 ? segments.slice(0, -1) : segments;
+  const [collection = '', name = '', third] = parts.map((p, i) => (i === 0 ? p.toLowerCase() : p));
+  if (parts.length === 1) return { key: collection, name: '', version: '' };
+  if (parts.length === 2) return { key: `${collection}/{name}`, name, version: '' };
+  if (parts.length !== 3 || third === undefined) return undefined;
+  if (collection === 'secrets' && third.toLowerCase() === 'versions') {
+    return { key: 'secrets/{name}/versions', name, version: '' };
+  }
+  if (collection === 'deletedsecrets' && third.toLowerCase() === 'recover') {
+    return { key: 'deletedsecrets/{name}/recover', name, version: '' };
+  }
+  if (collection === 'secrets') return { key: 'secrets/{name}/{version}', name, version: third };
+  return undefined;
+}
+
+/** Finds the route for a request, or the 404/405 reply when there is none. */
+export function resolve(
+  method: string,
+  segments: string[],
+): { route: Route; name: string; version: string } | Reply {
+  const match = template(segments);
+  // Own properties only: a path like `/constructor` must not find Object.prototype members.
+  const methods = match && Object.hasOwn(routes, match.key) ? routes[match.key] : undefined;
+  if (!match || !methods) {
+    return { status: 404, body: errorBody('NotFound', 'The requested resource does not exist.') };
+  }
+  const route = Object.hasOwn(methods, method) ? methods[method] : undefined;
+  if (!route) {
+    return {
+      status: 405,
+      body: errorBody('MethodNotAllowed', `The method ${method} is not allowed here.`),
+      headers: { allow: Object.keys(methods).join(', ') },
+    };
+  }
+  return { route, name: match.name, version: match.version };
+}

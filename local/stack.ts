@@ -1,0 +1,186 @@
+/**
+ * The whole system on one machine: Azurite (queues, tables) as child processes with data under
+ * `.local/`, the local Key Vault endpoint, the API and the report processor on the same
+ * handlers the Function App registers, a seeded demo share and a simulated fleet of agents.
+ * When all hosts have enrolled it writes `.local/stack.json` (mode 0600).
+ */
+import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { spawnAzurite } from './azurite.js';
+import { startKeyVaultServer } from './keyvault/server.js';
+import { seedDemoShare } from './demo-share.js';
+import { loadOrCreateStackSecrets } from './stack-secrets.js';
+import { portOr } from './ports.js';
+import { startHttpHost } from './http-host.js';
+import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './queue-host.js';
+import { startFleet } from './agents.js';
+import { createAppContext, setAppContext } from '../functions/app-context.js';
+import { queueRoutes, timerRoutes } from '../functions/index.js';
+import { parseConfig, type AllowedLocation } from '../shared/config.js';
+import { hashAccessToken } from '../shared/auth/access-tokens.js';
+import { jsonLineLogger } from '../shared/log.js';
+
+export interface StackOptions {
+  /** Folder for data, logs and stack.json (`.local` under the project). */
+  dir: string;
+  port: number;
+  queuePort?: number;
+  tablePort?: number;
+  keyVaultPort?: number;
+  ccsId?: string;
+  hosts?: string[];
+}
+
+export interface StackInfo {
+  api: string;
+  accessToken: string;
+  readOnlyToken: string;
+  storage: { connectionString: string };
+  keyVault: { url: string; caCertPath: string };
+  logs: string;
+  ccsId: string;
+  hosts: string[];
+  share: { path: string; username: string; password: string; privateKeyPassword: string; folder: string };
+}
+
+export interface RunningStack {
+  info: StackInfo;
+  stop(): Promise<void>;
+}
+
+const PROJECT = resolve(new URL('..', import.meta.url).pathname);
+
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const dir = resolve(options.dir);
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const ccsId = options.ccsId ?? 'default';
+  const hosts = options.hosts ?? ['web-01', 'web-02'];
+  const apiLog = createWriteStream(join(logs, 'api.log'), { flags: 'a' });
+  const log = jsonLineLogger((line) => apiLog.write(line), { component: 'local' });
+  const secrets = loadOrCreateStackSecrets(join(dir, 'stack-secrets.json'));
+  // Undo what has started if a later step fails, so no orphan process outlives a failed start.
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const azurite = await spawnAzurite({
+      location: join(dir, 'azurite'),
+      queuePort: await portOr(options.queuePort),
+      tablePort: await portOr(options.tablePort),
+      logFile: join(logs, 'azurite.log'),
+    });
+    cleanups.push(() => azurite.close());
+    const vault = await startKeyVaultServer({
+      port: options.keyVaultPort ?? 0,
+      dataFile: join(dir, 'keyvault.json'),
+      certDir: join(dir, 'certs'),
+      acceptedTokens: [secrets.apiVaultToken, secrets.agentVaultToken],
+    });
+    cleanups.push(() => vault.close());
+    const shareRoot = join(dir, 'shares');
+    const share = await seedDemoShare({ shareRoot, privateKeyPassword: secrets.privateKeyPassword });
+    const allowed: AllowedLocation[] = [{ path: share.path, claims: ['read'] }];
+
+    const config = parseConfig({
+      AzureWebJobsStorage: azurite.connectionString,
+      CCS_KEY_VAULT_URL: vault.url,
+      CCS_KEY_VAULT_CA_FILE: vault.caCertPath,
+      CCS_KEY_VAULT_LOCAL_TOKEN: secrets.apiVaultToken,
+      CCS_ALLOWED_LOCATIONS: process.env.CCS_ALLOWED_LOCATIONS ?? JSON.stringify(allowed),
+      CCS_API_KEYS: JSON.stringify([
+        { name: 'local-admin', role: 'write', sha256: hashAccessToken(secrets.writeToken) },
+        { name: 'local-reader', role: 'read', sha256: hashAccessToken(secrets.readToken) },
+      ]),
+      CCS_PREFLIGHT_TIMEOUT_SECONDS: process.env.CCS_PREFLIGHT_TIMEOUT_SECONDS ?? '15',
+      CCS_OPERATION_TIMEOUT_SECONDS: process.env.CCS_OPERATION_TIMEOUT_SECONDS ?? '120',
+    });
+    const app = createAppContext(config, {
+      log: jsonLineLogger((line) => apiLog.write(line), { component: 'api' }),
+    });
+    setAppContext(app);
+    const http = await startHttpHost({ port: options.port, log });
+    cleanups.push(() => new Promise<void>((done) => http.server.close(() => done())));
+    const settings = queueSettingsFromHostJson(join(PROJECT, 'host.json'));
+    const triggers = queueRoutes.map((route) => startQueueTrigger(route, app.storage, settings, log));
+    const timers = startTimers(timerRoutes, log);
+    cleanups.push(
+      () => timers.stop(),
+      async () => void (await Promise.all(triggers.map((t) => t.stop()))),
+    );
+    const fleet = startFleet(
+      {
+        dir,
+        logs,
+        ccsId,
+        hosts,
+        connectionString: azurite.connectionString,
+        vaultUrl: vault.url,
+        caCertFile: vault.caCertPath,
+        vaultToken: secrets.agentVaultToken,
+        shareRoot,
+        allowedLocations: allowed,
+      },
+      log,
+    );
+    cleanups.push(() => fleet.stop());
+    await waitForEnrolment(app.repos, ccsId, hosts, 60_000);
+
+    const info: StackInfo = {
+      api: http.url,
+      accessToken: secrets.writeToken,
+      readOnlyToken: secrets.readToken,
+      storage: { connectionString: azurite.connectionString },
+      keyVault: { url: vault.url, caCertPath: vault.caCertPath },
+      logs,
+      ccsId,
+      hosts,
+      share: {
+        path: share.path,
+        username: share.username,
+        password: share.password,
+        privateKeyPassword: share.privateKeyPassword,
+        folder: share.folder,
+      },
+    };
+    const stackFile = join(dir, 'stack.json');
+    writeFileSync(stackFile, JSON.stringify(info, null, 2), { mode: 0o600 });
+    chmodSync(stackFile, 0o600);
+
+    return { info, stop: () => unwind(cleanups, apiLog) };
+  } catch (error) {
+    await unwind(cleanups, apiLog);
+    throw error;
+  }
+}
+
+/** Stop what started, newest first. */
+async function unwind(
+  cleanups: (() => Promise<void> | void)[],
+  apiLog: NodeJS.WritableStream,
+): Promise<void> {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // keep stopping the rest
+    }
+  }
+  setAppContext(undefined);
+  await new Promise<void>((done) => apiLog.end(done));
+}
+
+async function waitForEnrolment(
+  repos: { listHosts(ccsId: string): Promise<{ host: string }[]> },
+  ccsId: string,
+  hosts: string[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const want = new Set(hosts.map((h) => h.toLowerCase()));
+  while (Date.now() < deadline) {
+    const enrolled = new Set((await repos.listHosts(ccsId)).map((h) => h.host.toLowerCase()));
+    if ([...want].every((h) => enrolled.has(h))) return;
+    await delay(200);
+  }
+  throw new Error(`hosts did not enrol within ${timeoutMs / 1000} s: see the agent logs`);
+}

@@ -1,0 +1,252 @@
+/**
+ * Runs a change across a fleet in two phases (../ARCHITECTURE: "Delivery and convergence"):
+ * every targeted host preflights the proposed state; only when no reachable host failed does
+ * the change commit (generation + 1, conditional on the generation it was computed from) and
+ * the hosts apply it. Everything is level-triggered: `advance` can run any number of times,
+ * from reports, the sweeper or a waiting request, and always moves the operation forward.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DesiredState, HostError } from '../messages.js';
+import { MESSAGE_VERSION } from '../messages.js';
+import type { CcsRecord, OperationHostRecord, OperationKind, OperationRecord } from '../model.js';
+import { isTerminal } from '../model.js';
+import type { Clock, CommandBus } from '../ports.js';
+import { ConcurrencyError, type TableRepositories } from '../adapters/table-repositories.js';
+import type { Logger } from '../log.js';
+import { hostErrorToOperationError, operationConflict, hostsUnreachable } from './operation-errors.js';
+
+export interface EngineOptions {
+  preflightTimeoutMs: number;
+  operationTimeoutMs: number;
+  /** A commit left half-done (process died) is resumed after this long. */
+  stuckCommitMs?: number;
+}
+
+export interface ChangeInput {
+  ccsId: string;
+  kind: OperationKind;
+  proposed: DesiredState;
+  changedFields: string[];
+  base: CcsRecord | null;
+  requestedBy: string;
+}
+
+export class OperationEngine {
+  constructor(
+    private readonly repos: TableRepositories,
+    private readonly bus: CommandBus,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: EngineOptions,
+  ) {}
+
+  /** Record the operation, then start phase one (or commit at once: no hosts, or a disable). */
+  async start(input: ChangeInput): Promise<OperationRecord> {
+    const now = this.clock.now();
+    const hosts = await this.repos.listHosts(input.ccsId);
+    const baseGeneration = input.base?.generation ?? 0;
+    // Disabling cannot break access to a share, so it needs no preflight.
+    const preflight = hosts.length > 0 && input.kind !== 'disable';
+    const op: OperationRecord = {
+      id: randomUUID(),
+      ccsId: input.ccsId,
+      kind: input.kind,
+      status: 'Running',
+      phase: preflight ? 'preflight' : 'committing',
+      baseGeneration,
+      targetGeneration: baseGeneration + 1,
+      proposed: input.proposed,
+      changedFields: input.changedFields,
+      requestedBy: input.requestedBy,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      preflightDeadline: new Date(now.getTime() + this.options.preflightTimeoutMs).toISOString(),
+      deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
+      error: null,
+    };
+    const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
+    const etag = await this.repos.createOperation(op, rows);
+    if (preflight) {
+      await Promise.all(hosts.map((h) => this.sendCommand('preflight', op, h.host)));
+      this.log.info('operation started', {
+        operationId: op.id,
+        ccsId: op.ccsId,
+        kind: op.kind,
+        hosts: hosts.length,
+      });
+      return op;
+    }
+    await this.commitAndApply(op, etag);
+    return (await this.repos.getOperation(op.id))?.record ?? op;
+  }
+
+  /** Move an operation forward as far as the reports allow; returns its current record. */
+  async advance(id: string): Promise<OperationRecord | null> {
+    const loaded = await this.repos.getOperation(id);
+    if (!loaded) return null;
+    const { record: op, etag } = loaded;
+    if (isTerminal(op.status)) return op;
+    try {
+      if (op.phase === 'preflight') await this.advancePreflight(op, etag);
+      else if (op.phase === 'committing') await this.resumeCommit(op, etag);
+      else if (op.phase === 'apply') await this.advanceApply(op, etag);
+    } catch (error) {
+      // Another invocation advanced it first; its result stands.
+      if (!(error instanceof ConcurrencyError)) throw error;
+    }
+    return (await this.repos.getOperation(id))?.record ?? op;
+  }
+
+  /** Record one host's step result for an operation (from a `result` report). */
+  async recordHostResult(
+    id: string,
+    host: string,
+    phase: 'preflight' | 'apply',
+    outcome: 'succeeded' | 'failed' | 'superseded',
+    error: HostError | null,
+  ): Promise<void> {
+    const rows = await this.repos.operationHosts(id);
+    const row =
+      rows.find((r) => r.host.toLowerCase() === host.toLowerCase()) ?? this.hostRow(id, host, 'skipped');
+    const updated: OperationHostRecord = {
+      ...row,
+      [phase]: outcome,
+      error: outcome === 'failed' ? error : row.error,
+      updatedAt: this.clock.now().toISOString(),
+    };
+    await this.repos.upsertOperationHost(updated);
+  }
+
+  private async advancePreflight(op: OperationRecord, etag: string): Promise<void> {
+    const rows = await this.repos.operationHosts(op.id);
+    const failed = rows.filter((r) => r.preflight === 'failed');
+    if (failed.length > 0) {
+      await this.finish(op, etag, 'Failed', hostErrorToOperationError(failed.map((r) => r.error)));
+      return;
+    }
+    const pending = rows.filter((r) => r.preflight === 'pending');
+    if (pending.length > 0) {
+      if (this.clock.now() < new Date(op.preflightDeadline)) return;
+      // Silent hosts are marked unreachable; they preflight again (in the agent) when they return.
+      const now = this.clock.now().toISOString();
+      await Promise.all(
+        pending.map((r) =>
+          this.repos.upsertOperationHost({ ...r, preflight: 'unreachable', updatedAt: now }),
+        ),
+      );
+    }
+    const committing = { ...op, phase: 'committing' as const, updatedAt: this.clock.now().toISOString() };
+    const next = await this.repos.saveOperation(committing, etag);
+    await this.commitAndApply(committing, next);
+  }
+
+  private async resumeCommit(op: OperationRecord, etag: string): Promise<void> {
+    const stuckMs = this.options.stuckCommitMs ?? 30_000;
+    if (this.clock.now().getTime() - new Date(op.updatedAt).getTime() < stuckMs) return;
+    const claimed = { ...op, updatedAt: this.clock.now().toISOString() };
+    await this.commitAndApply(claimed, await this.repos.saveOperation(claimed, etag));
+  }
+
+  /** Commit the proposed state if the base is still current, then send `apply` to every host. */
+  private async commitAndApply(op: OperationRecord, etag: string): Promise<string> {
+    if (!(await this.commit(op))) {
+      return this.finish(op, etag, 'Failed', operationConflict());
+    }
+    const hosts = await this.repos.listHosts(op.ccsId);
+    const known = new Set((await this.repos.operationHosts(op.id)).map((r) => r.host.toLowerCase()));
+    await Promise.all(
+      hosts
+        .filter((h) => !known.has(h.host.toLowerCase()))
+        .map((h) => this.repos.upsertOperationHost(this.hostRow(op.id, h.host, 'skipped'))),
+    );
+    await Promise.all(hosts.map((h) => this.sendCommand('apply', op, h.host)));
+    const applying = { ...op, phase: 'apply' as const, updatedAt: this.clock.now().toISOString() };
+    const next = await this.repos.saveOperation(applying, etag);
+    this.log.info('operation committed', {
+      operationId: op.id,
+      ccsId: op.ccsId,
+      generation: op.targetGeneration,
+    });
+    return this.advanceApply(applying, next);
+  }
+
+  private async commit(op: OperationRecord): Promise<boolean> {
+    const current = await this.repos.getCcs(op.ccsId);
+    if (current?.record.lastOperationId === op.id) return true; // a resumed commit that had landed
+    if ((current?.record.generation ?? 0) !== op.baseGeneration) return false;
+    try {
+      await this.repos.saveCcs(
+        {
+          ccsId: op.ccsId,
+          desired: op.proposed,
+          generation: op.targetGeneration,
+          updatedAt: this.clock.now().toISOString(),
+          lastOperationId: op.id,
+        },
+        current?.etag ?? null,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConcurrencyError) return false;
+      throw error;
+    }
+  }
+
+  private async advanceApply(op: OperationRecord, etag: string): Promise<string> {
+    const [rows, hosts] = await Promise.all([
+      this.repos.operationHosts(op.id),
+      this.repos.listHosts(op.ccsId),
+    ]);
+    // Level-triggered: a host that applied this generation or a newer one is done, whatever
+    // message told it to.
+    const applied = new Set(
+      hosts.filter((h) => h.appliedGeneration >= op.targetGeneration).map((h) => h.host.toLowerCase()),
+    );
+    const done = (r: OperationHostRecord) => applied.has(r.host.toLowerCase()) || r.apply !== 'pending';
+    const failed = rows.filter((r) => r.apply === 'failed' && !applied.has(r.host.toLowerCase()));
+    if (rows.every(done)) {
+      return failed.length > 0
+        ? this.finish(op, etag, 'Failed', hostErrorToOperationError(failed.map((r) => r.error)))
+        : this.finish(op, etag, 'Succeeded', null);
+    }
+    if (this.clock.now() >= new Date(op.deadline)) {
+      const silent = rows.filter((r) => !done(r)).map((r) => r.host);
+      return this.finish(op, etag, 'Failed', hostsUnreachable(silent));
+    }
+    return etag;
+  }
+
+  private async finish(
+    op: OperationRecord,
+    etag: string,
+    status: 'Succeeded' | 'Failed',
+    error: OperationRecord['error'],
+  ): Promise<string> {
+    const now = this.clock.now().toISOString();
+    this.log.info('operation finished', { operationId: op.id, ccsId: op.ccsId, status, code: error?.code });
+    return this.repos.saveOperation({ ...op, status, phase: 'done', error, updatedAt: now }, etag);
+  }
+
+  private hostRow(operationId: string, host: string, preflight: 'pending' | 'skipped'): OperationHostRecord {
+    return {
+      operationId,
+      host,
+      preflight,
+      apply: 'pending',
+      error: null,
+      updatedAt: this.clock.now().toISOString(),
+    };
+  }
+
+  private async sendCommand(type: 'preflight' | 'apply', op: OperationRecord, host: string): Promise<void> {
+    const common = {
+      v: MESSAGE_VERSION,
+      ccsId: op.ccsId,
+      host,
+      generation: op.targetGeneration,
+      desired: op.proposed,
+      issuedAt: this.clock.now().toISOString(),
+    } as const;
+    await this.bus.send({ ...common, type, operationId: op.id });
+  }
+}

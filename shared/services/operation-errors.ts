@@ -1,0 +1,31 @@
+/** The errors an operation can end with, in the API's vocabulary (`target` = the field at fault). */
+import type { HostError } from '../messages.js';
+import type { OperationError } from '../model.js';
+
+/** The first host error decides the operation's error (hosts agree in practice: same share). */
+export function hostErrorToOperationError(errors: (HostError | null)[]): OperationError {
+  const first = errors.find((e): e is HostError => e !== null);
+  if (!first) {
+    return { code: 'HostFailed', message: 'A host failed without details', target: null, status: 409 };
+  }
+  return { code: first.code, message: first.detail, target: first.name, status: first.status };
+}
+
+export function operationConflict(): OperationError {
+  return {
+    code: 'Conflict',
+    message: 'Another change to this ccs-id was committed first; read it again and retry',
+    target: 'id',
+    status: 409,
+  };
+}
+
+export function hostsUnreachable(hosts: string[]): OperationError {
+  const shown = hosts.slice(0, 10).join(', ') + (hosts.length > 10 ? ', …' : '');
+  return {
+    code: 'HostsDidNotReport',
+    message: `Hosts did not report before the operation deadline: ${shown}`,
+    target: 'hosts',
+    status: 409,
+  };
+}

@@ -1,0 +1,405 @@
+/**
+ * The Azure deployment (infra/), checked offline: `bicep build` and `bicep lint` must pass with no
+ * warning, and the compiled ARM JSON must have the security properties the design promises, the
+ * least-privilege role set, and exactly the app settings that shared/config.ts reads.
+ *
+ * The Bicep CLI comes from `scripts/install-tools.sh` (.tools/bicep/bicep), BICEP_CLI or PATH.
+ * Without it the suite is skipped with a notice, unless CCS_REQUIRE_BICEP is set (CI), which
+ * turns the absence into a failure.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { APP_SETTINGS } from '../../shared/config.js';
+import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'infra', 'main.bicep');
+
+/** Settings the code reads only when running locally; setting them in Azure would be wrong. */
+const LOCAL_ONLY = [
+  'AzureWebJobsStorage', // a connection string (Azurite); Azure uses the identity-based __ settings
+  'CCS_KEY_VAULT_CA_FILE', // the local Key Vault endpoint's self-signed CA
+  'CCS_KEY_VAULT_LOCAL_TOKEN', // the local Key Vault endpoint's static bearer token
+];
+
+/** Settings the Functions host or telemetry needs in Azure although the code never reads them. */
+const HOST_ONLY = [
+  'AzureWebJobsStorage__blobServiceUri', // the host keeps keys and locks in blobs
+  'APPLICATIONINSIGHTS_CONNECTION_STRING', // where telemetry goes (an address: local auth is off)
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', // Entra ID ingestion with the app's identity
+  'OTEL_SERVICE_NAME', // the service name on OpenTelemetry spans
+];
+
+const ROLE = {
+  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  secretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+  metricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+  queueMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed',
+  queueMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
+  secretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
+};
+
+interface Param {
+  type: string;
+  defaultValue?: unknown;
+  metadata?: { description?: string };
+}
+interface Template {
+  parameters?: Record<string, Param>;
+  variables?: Record<string, unknown>;
+  resources: Record<string, Resource> | Resource[];
+  outputs?: Record<string, { value: unknown }>;
+}
+interface Resource {
+  type: string;
+  name: string;
+  scope?: string;
+  condition?: unknown;
+  properties?: Record<string, unknown>;
+}
+/** A template and where it sits: the deployment resource that passes its parameters. */
+interface Node {
+  name: string;
+  template: Template;
+  parent?: Node;
+  deployment?: Resource;
+}
+interface Found {
+  node: Node;
+  resource: Resource;
+}
+
+function findBicep(): string | undefined {
+  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  const candidates = [
+    process.env.BICEP_CLI,
+    join(ROOT, '.tools', 'bicep', 'bicep'),
+    ...pathDirs.map((dir) => join(dir, 'bicep')),
+  ];
+  return candidates.find((file): file is string => {
+    if (!file) return false;
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function run(cli: string, args: string[]): Promise<{ code: number; output: string; stdout: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(cli, args, { cwd: ROOT, maxBuffer: 64 << 20 });
+    return { code: 0, output: `${stdout}${stderr}`, stdout };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}`, stdout: e.stdout ?? '' };
+  }
+}
+
+/** Reads a dotted path (`properties.siteConfig.minTlsVersion`) out of parsed JSON. */
+function get(value: unknown, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], value);
+}
+
+function walk(node: Node): Found[] {
+  const resources = Object.entries(node.template.resources);
+  return resources.flatMap(([key, resource]) => {
+    const own = { node, resource };
+    const inner = get(resource, 'properties.template') as Template | undefined;
+    if (resource.type !== 'Microsoft.Resources/deployments' || !inner) return [own];
+    return [own, ...walk({ name: key, template: inner, parent: node, deployment: resource })];
+  });
+}
+
+/** Resolves the compile-time value of `[parameters('x')]` / `[variables('x')]` through modules. */
+function resolve(node: Node | undefined, value: unknown): unknown {
+  if (!node || typeof value !== 'string' || !value.startsWith('[')) return value;
+  const param = /^\[parameters\('(\w+)'\)\]$/.exec(value)?.[1];
+  if (param) {
+    const passed = get(node.deployment, `properties.parameters.${param}.value`);
+    if (passed !== undefined) return resolve(node.parent, passed);
+    return node.template.parameters?.[param]?.defaultValue;
+  }
+  const variable = /^\[variables\('(\w+)'\)\]$/.exec(value)?.[1];
+  if (variable) return resolve(node, node.template.variables?.[variable]);
+  return undefined; // only known at deployment time
+}
+
+/** The ABAC condition of a role assignment: `replace(variables('text'), 'placeholder', prefix)`. */
+function conditionOf({ node, resource }: Found): { text: string; prefix: string } {
+  expect(get(resource, 'properties.conditionVersion')).toBe('2.0');
+  const [, text, placeholder, prefixParam] =
+    /^\[replace\(variables\('(\w+)'\), '([^']+)', parameters\('(\w+)'\)\)\]$/.exec(
+      String(get(resource, 'properties.condition')),
+    ) ?? [];
+  const prefix = String(resolve(node, `[parameters('${prefixParam}')]`));
+  return { text: String(node.template.variables?.[text!]).replaceAll(placeholder!, prefix), prefix };
+}
+
+/** An ABAC `StringLike` pattern (`*` = any characters) as a regular expression. */
+const likeToRegExp = (like: string): RegExp =>
+  new RegExp(
+    `^${like
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+
+const unwrap = (expression: unknown): string => String(expression).replace(/^\[(.*)\]$/s, '$1');
+
+const cli = findBicep();
+const required = !!process.env.CCS_REQUIRE_BICEP && process.env.CCS_REQUIRE_BICEP !== '0';
+if (!cli && !required)
+  console.warn('Bicep CLI not found: infra tests skipped (run scripts/install-tools.sh)');
+
+(cli || required ? describe : describe.skip)('infra (Bicep)', () => {
+  let root: Node;
+  let all: Found[];
+  let lint: { code: number; output: string };
+  let buildOutput: string;
+
+  const ofType = (type: string): Found[] => all.filter((f) => f.resource.type === type);
+  const one = (type: string): Found => {
+    const found = ofType(type);
+    expect(found, type).toHaveLength(1);
+    return found[0]!;
+  };
+  const appSettings = (): { name: string; value: unknown }[] =>
+    get(one('Microsoft.Web/sites').resource, 'properties.siteConfig.appSettings') as {
+      name: string;
+      value: unknown;
+    }[];
+
+  beforeAll(async () => {
+    if (!cli)
+      throw new Error('Bicep CLI not found and CCS_REQUIRE_BICEP is set: run scripts/install-tools.sh');
+    const [build, linted] = await Promise.all([
+      run(cli, ['build', MAIN, '--stdout']),
+      run(cli, ['lint', MAIN]),
+    ]);
+    if (build.code !== 0) throw new Error(`bicep build failed:\n${build.output}`);
+    buildOutput = build.output.replace(build.stdout, '');
+    lint = linted;
+    root = { name: 'main', template: JSON.parse(build.stdout) as Template };
+    all = walk(root);
+  });
+
+  it('compiles and lints with no warning or error', () => {
+    expect(buildOutput).not.toMatch(/\b(Warning|Error)\b/);
+    expect(lint.output).not.toMatch(/\b(Warning|Error)\b/);
+    expect(lint.code).toBe(0);
+  });
+
+  it('uses no registry module, so the build works offline', () => {
+    const sources = [
+      MAIN,
+      ...readdirSync(join(ROOT, 'infra', 'app')).map((f) => join(ROOT, 'infra', 'app', f)),
+    ];
+    for (const file of sources.filter((f) => f.endsWith('.bicep'))) {
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(/['"](br|ts)[:/]/);
+    }
+  });
+
+  it('runs the API on Flex Consumption with Node.js 22 as a user-assigned identity', () => {
+    const plan = one('Microsoft.Web/serverfarms').resource as Resource & {
+      sku?: { name?: string; tier?: string };
+    };
+    expect(plan.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
+    const site = one('Microsoft.Web/sites').resource;
+    expect(get(site, 'properties.functionAppConfig.runtime')).toEqual({ name: 'node', version: '22' });
+    expect(get(site, 'identity.type')).toBe('UserAssigned');
+    expect(get(site, 'properties.functionAppConfig.deployment.storage.authentication.type')).toBe(
+      'UserAssignedIdentity',
+    );
+  });
+
+  it('serves HTTPS only, TLS 1.2 or later, with FTP and basic publishing credentials off', () => {
+    const site = one('Microsoft.Web/sites').resource;
+    expect(get(site, 'properties.httpsOnly')).toBe(true);
+    expect(get(site, 'properties.siteConfig.minTlsVersion')).toBe('1.2');
+    expect(get(site, 'properties.siteConfig.scmMinTlsVersion')).toBe('1.2');
+    expect(get(site, 'properties.siteConfig.ftpsState')).toBe('Disabled');
+    const policies = ofType('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(policies.map((p) => get(p.resource, 'properties.allow'))).toEqual([false, false]);
+  });
+
+  it('locks the storage account to Entra ID, TLS 1.2, no public blobs, with blob soft delete', () => {
+    const account = one('Microsoft.Storage/storageAccounts').resource;
+    expect(get(account, 'properties.allowSharedKeyAccess')).toBe(false);
+    expect(get(account, 'properties.allowBlobPublicAccess')).toBe(false);
+    expect(get(account, 'properties.minimumTlsVersion')).toBe('TLS1_2');
+    expect(get(account, 'properties.supportsHttpsTrafficOnly')).toBe(true);
+    const blob = one('Microsoft.Storage/storageAccounts/blobServices').resource;
+    expect(get(blob, 'properties.deleteRetentionPolicy.enabled')).toBe(true);
+    expect(get(blob, 'properties.containerDeleteRetentionPolicy.enabled')).toBe(true);
+  });
+
+  it('creates the reports queue under the name the code uses', () => {
+    const { node, resource } = one('Microsoft.Storage/storageAccounts/queueServices/queues');
+    const queueParam = /parameters\('(\w+)'\)\)\]$/.exec(resource.name)?.[1];
+    expect(resolve(node, `[parameters('${queueParam}')]`)).toBe(REPORTS_QUEUE);
+  });
+
+  it('keeps Key Vault on RBAC with soft delete, purge protection and an audit log to the workspace', () => {
+    const vault = one('Microsoft.KeyVault/vaults').resource;
+    expect(get(vault, 'properties.enableRbacAuthorization')).toBe(true);
+    expect(get(vault, 'properties.enableSoftDelete')).toBe(true);
+    expect(get(vault, 'properties.enablePurgeProtection')).toBe(true);
+    const diag = one('Microsoft.Insights/diagnosticSettings');
+    expect(diag.resource.scope).toContain('Microsoft.KeyVault/vaults');
+    expect(get(diag.resource, 'properties.logs')).toContainEqual({ categoryGroup: 'audit', enabled: true });
+    const passed = get(diag.node.deployment, 'properties.parameters.workspaceId.value');
+    expect(get(diag.resource, 'properties.workspaceId')).toBe("[parameters('workspaceId')]");
+    expect(passed).toBe("[reference('monitoring').outputs.workspaceId.value]");
+    const monitoring = all.find((f) => f.node.name === 'monitoring')!.node.template;
+    expect(String(get(monitoring, 'outputs.workspaceId.value'))).toContain(
+      'Microsoft.OperationalInsights/workspaces',
+    );
+    expect(get(one('Microsoft.Insights/components').resource, 'properties.DisableLocalAuth')).toBe(true);
+  });
+
+  it('names every role assignment guid(scope, principal, role)', () => {
+    const assignments = ofType('Microsoft.Authorization/roleAssignments');
+    expect(assignments.length).toBeGreaterThan(0);
+    for (const { resource } of assignments) {
+      const role = /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (.+)\)\]$/.exec(
+        String(get(resource, 'properties.roleDefinitionId')),
+      )?.[1];
+      const principal = unwrap(get(resource, 'properties.principalId'));
+      expect(resource.name).toBe(`[guid(${unwrap(resource.scope)}, ${principal}, ${role})]`);
+    }
+  });
+
+  it('grants each principal exactly its least-privilege roles', () => {
+    const granted = ofType('Microsoft.Authorization/roleAssignments').map(({ node, resource }) => {
+      const key = /variables\('roles'\)\.(\w+)/.exec(
+        String(get(resource, 'properties.roleDefinitionId')),
+      )?.[1];
+      const roleId = (node.template.variables?.roles as Record<string, string>)[key!];
+      const who = /parameters\('(api|agent)PrincipalId'\)/.exec(
+        String(get(resource, 'properties.principalId')),
+      )?.[1];
+      const scope = /resourceId\('([^']+)'/.exec(String(resource.scope))?.[1];
+      return `${who} ${roleId} ${scope}`;
+    });
+    expect(granted.sort()).toEqual(
+      [
+        `api ${ROLE.queueDataContributor} Microsoft.Storage/storageAccounts`,
+        `api ${ROLE.tableDataContributor} Microsoft.Storage/storageAccounts`,
+        `api ${ROLE.blobDataOwner} Microsoft.Storage/storageAccounts`,
+        `api ${ROLE.secretsOfficer} Microsoft.KeyVault/vaults`,
+        `api ${ROLE.metricsPublisher} Microsoft.Insights/components`,
+        `agent ${ROLE.queueMessageProcessor} Microsoft.Storage/storageAccounts/queueServices`,
+        `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts/queueServices/queues`,
+        `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts/queueServices`,
+        `agent ${ROLE.secretsUser} Microsoft.KeyVault/vaults`,
+      ].sort(),
+    );
+  });
+
+  it('lets agents receive only from command queues and send only to reports and poison queues', () => {
+    const agents = ofType('Microsoft.Authorization/roleAssignments').filter((f) =>
+      String(get(f.resource, 'properties.principalId')).includes('agentPrincipalId'),
+    );
+    for (const { resource } of agents) expect(resource.condition).toBe("[variables('hasAgents')]");
+    const role = (name: string, scope: string): Found =>
+      agents.find(
+        (f) =>
+          String(get(f.resource, 'properties.roleDefinitionId')).includes(name) &&
+          /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1] === scope,
+      )!;
+    const queues = 'Microsoft.Storage/storageAccounts/queueServices';
+
+    const reports = role('Sender', `${queues}/queues`);
+    expect(get(reports.resource, 'properties.condition')).toBeUndefined();
+    const queueParam = /'default', parameters\('(\w+)'\)\)\]$/.exec(String(reports.resource.scope))?.[1];
+    expect(resolve(reports.node, `[parameters('${queueParam}')]`)).toBe(REPORTS_QUEUE);
+
+    const command = commandQueueName('fleet-a', 'web01.contoso.com');
+    const processor = conditionOf(role('Processor', queues));
+    expect(processor.text).toContain("queues/messages/read'");
+    expect(processor.text).toContain("queues/messages/process/action'");
+    const startsWith = /queues:name\] StringStartsWith '([^']+)'/.exec(processor.text)?.[1];
+    expect(startsWith).toBe(processor.prefix);
+    expect(command.startsWith(startsWith!)).toBe(true);
+    expect(REPORTS_QUEUE.startsWith(startsWith!)).toBe(false);
+    expect(poisonQueueName(REPORTS_QUEUE).startsWith(startsWith!)).toBe(false);
+
+    const poison = conditionOf(role('Sender', queues));
+    expect(poison.text).toContain("queues/messages/add/action'");
+    const like = /queues:name\] StringLike '([^']+)'/.exec(poison.text)?.[1];
+    const pattern = likeToRegExp(like!);
+    const matches = (name: string): boolean => pattern.test(name);
+    expect(matches(poisonQueueName(command))).toBe(true);
+    expect(matches(command)).toBe(false);
+    expect(matches(commandQueueName('x-poison', 'web01'))).toBe(false);
+    expect(matches(REPORTS_QUEUE) || matches(poisonQueueName(REPORTS_QUEUE))).toBe(false);
+  });
+
+  it('gives the Function App every setting the code reads, and nothing the code does not know', () => {
+    const names = appSettings().map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    const needed = APP_SETTINGS.filter((s) => !LOCAL_ONLY.includes(s));
+    expect(
+      needed.filter((s) => !names.includes(s)),
+      'settings the code reads but Azure lacks',
+    ).toEqual([]);
+    const known = [...needed, ...HOST_ONLY];
+    expect(
+      names.filter((s) => !known.includes(s)),
+      'settings neither the code nor the host reads',
+    ).toEqual([]);
+    for (const local of LOCAL_ONLY) expect(APP_SETTINGS as string[]).toContain(local);
+  });
+
+  it('connects to storage and Key Vault by identity and puts no secret in any app setting', () => {
+    const settings = new Map(appSettings().map((s) => [s.name, s.value]));
+    expect(settings.get('AzureWebJobsStorage__credential')).toBe('managedidentity');
+    expect(settings.get('AzureWebJobsStorage__clientId')).toBe("[parameters('identityClientId')]");
+    expect(settings.get('AZURE_CLIENT_ID')).toBe("[parameters('identityClientId')]");
+    for (const [name, value] of settings) {
+      expect(String(value), name).not.toMatch(
+        /AccountKey=|SharedAccessSignature|[?&]sig=|Password=|@Microsoft\.KeyVault|list\w*\(/i,
+      );
+    }
+    const compiled = JSON.stringify(root.template);
+    expect(compiled).not.toMatch(/\blist(Keys|AccountSas|ServiceSas|Secrets|ConnectionStrings)\(/);
+  });
+
+  it('describes every parameter as Required. or Optional., matching whether it has a default', () => {
+    const templates = [root.template, ...all.map((f) => get(f.resource, 'properties.template') as Template)];
+    for (const template of templates.filter(Boolean)) {
+      for (const [name, param] of Object.entries(template.parameters ?? {})) {
+        const description = param.metadata?.description ?? '';
+        const expected = param.defaultValue === undefined ? 'Required.' : 'Optional.';
+        expect(description.startsWith(expected), `${name}: ${description}`).toBe(true);
+      }
+    }
+  });
+
+  it('maps every required parameter in main.parameters.json and outputs what agents need', () => {
+    const file = JSON.parse(readFileSync(join(ROOT, 'infra', 'main.parameters.json'), 'utf8')) as {
+      parameters: Record<string, { value: unknown }>;
+    };
+    const params = root.template.parameters ?? {};
+    for (const name of Object.keys(file.parameters)) expect(Object.keys(params)).toContain(name);
+    for (const [name, param] of Object.entries(params)) {
+      if (param.defaultValue === undefined) expect(Object.keys(file.parameters)).toContain(name);
+    }
+    expect(file.parameters.environmentName?.value).toBe('${AZURE_ENV_NAME}');
+    expect(Object.keys(root.template.outputs ?? {})).toEqual(
+      expect.arrayContaining(['CCS_API_URL', 'CCS_QUEUE_ENDPOINT', 'CCS_KEY_VAULT_URL', 'CCS_REPORTS_QUEUE']),
+    );
+    expect(existsSync(join(ROOT, 'azure.yaml'))).toBe(true);
+    expect(readFileSync(join(ROOT, 'azure.yaml'), 'utf8')).toMatch(/host:\s*function/);
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * Fakes for the agent's ports: an in-memory command queue with visibility, a reports sink that
+ * can be made to fail, a scriptable backend, a counting secret store and a fake clock. Unit
+ * tests drive `Agent` with these.
+ */
+import type { Backend, ResolvedDesired } from '../../agent/backends/backend.js';
+import { agentLogger } from '../../agent/log.js';
+import { Agent, type AgentClock, type AgentSettings } from '../../agent/loop.js';
+import type { PfxCheck } from '../../agent/preflight.js';
+import type { CommandQueue, ReceivedMessage, ReportSink } from '../../agent/queue.js';
+import { SecretCache } from '../../agent/secrets.js';
+import { MemoryStateStore, type AppliedRecord } from '../../agent/state.js';
+import {
+  encodeMessage,
+  MESSAGE_VERSION,
+  type ActualState,
+  type Command,
+  type DesiredState,
+  type Report,
+  type SecretRef,
+} from '../../shared/messages.js';
+import type { SecretStore } from '../../shared/ports.js';
+
+export class FakeQueue implements CommandQueue {
+  readonly name = 'h-fake-queue';
+  private seq = 0;
+  /** Visible or invisible messages still in the queue. */
+  readonly messages: {
+    id: string;
+    popReceipt: string;
+    text: string;
+    dequeueCount: number;
+    visible: boolean;
+  }[] = [];
+  readonly deleted: string[] = [];
+  readonly poisoned: string[] = [];
+  readonly extended: string[] = [];
+  missing = false;
+  failReceive = 0;
+
+  push(payload: Command | string, dequeueCount = 0): string {
+    const id = `m${++this.seq}`;
+    const text = typeof payload === 'string' ? payload : encodeMessage(payload);
+    this.messages.push({ id, popReceipt: `${id}-r0`, text, dequeueCount, visible: true });
+    return id;
+  }
+
+  /** What a visibility timeout does: the message is visible again. */
+  releaseAll(): void {
+    for (const m of this.messages) m.visible = true;
+  }
+
+  receive(): Promise<ReceivedMessage | undefined> {
+    if (this.failReceive > 0) {
+      this.failReceive -= 1;
+      return Promise.reject(new Error('storage down'));
+    }
+    if (this.missing) return Promise.resolve(undefined);
+    const m = this.messages.find((x) => x.visible);
+    if (!m) return Promise.resolve(undefined);
+    m.visible = false;
+    m.dequeueCount += 1;
+    m.popReceipt = `${m.id}-r${m.dequeueCount}`;
+    return Promise.resolve({
+      id: m.id,
+      popReceipt: m.popReceipt,
+      text: m.text,
+      dequeueCount: m.dequeueCount,
+    });
+  }
+
+  extend(message: ReceivedMessage): Promise<ReceivedMessage> {
+    const m = this.messages.find((x) => x.id === message.id);
+    if (!m || m.popReceipt !== message.popReceipt) return Promise.reject(new Error('stale pop receipt'));
+    m.popReceipt = `${m.popReceipt}+`;
+    this.extended.push(message.id);
+    return Promise.resolve({ ...message, popReceipt: m.popReceipt });
+  }
+
+  delete(message: ReceivedMessage): Promise<void> {
+    const index = this.messages.findIndex((x) => x.id === message.id);
+    if (index === -1) return Promise.resolve();
+    if (this.messages[index]!.popReceipt !== message.popReceipt)
+      return Promise.reject(new Error('stale pop receipt'));
+    this.messages.splice(index, 1);
+    this.deleted.push(message.id);
+    return Promise.resolve();
+  }
+
+  async poison(message: ReceivedMessage): Promise<void> {
+    this.poisoned.push(message.text);
+    await this.delete(message);
+  }
+}
+
+export class FakeReports implements ReportSink {
+  readonly sent: Report[] = [];
+  failNext = 0;
+
+  send(report: Report): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      return Promise.reject(new Error('reports queue unavailable'));
+    }
+    this.sent.push(report);
+    return Promise.resolve();
+  }
+
+  ofType<T extends Report['type']>(type: T): Extract<Report, { type: T }>[] {
+    return this.sent.filter((r): r is Extract<Report, { type: T }> => r.type === type);
+  }
+}
+
+/** A scriptable host: folders that exist, who may read them, the .pfx files and what opens them. */
+export class FakeBackend implements Backend {
+  readonly name = 'fake';
+  actual: ActualState = { enabled: false, path: null, username: null };
+  readonly folders = new Set<string>();
+  /** `path|username|password` triples that may read. */
+  readonly access = new Set<string>();
+  /** path → file name → the password that opens it. */
+  readonly pfx = new Map<string, Map<string, string>>();
+  readonly applied: ResolvedDesired[] = [];
+  applyDelayMs = 0;
+  applyError: Error | undefined;
+
+  addShare(path: string, username: string, password: string, pfx: Record<string, string> = {}): void {
+    this.folders.add(path.toLowerCase());
+    this.access.add(`${path.toLowerCase()}|${username.toLowerCase()}|${password}`);
+    this.pfx.set(path.toLowerCase(), new Map(Object.entries(pfx)));
+  }
+
+  readActual(): Promise<ActualState> {
+    return Promise.resolve({ ...this.actual });
+  }
+  exists(path: string): Promise<boolean> {
+    return Promise.resolve(this.folders.has(path.toLowerCase()));
+  }
+  canAccess(path: string, username: string, password: string): Promise<boolean> {
+    return Promise.resolve(this.access.has(`${path.toLowerCase()}|${username.toLowerCase()}|${password}`));
+  }
+  listPfx(path: string): Promise<string[]> {
+    return Promise.resolve([...(this.pfx.get(path.toLowerCase())?.keys() ?? [])].sort());
+  }
+  readFile(path: string, fileName: string): Promise<Buffer> {
+    const opens = this.pfx.get(path.toLowerCase())?.get(fileName);
+    if (opens === undefined) return Promise.reject(new Error('no such file'));
+    // The "file" carries the password that opens it; fakeVerifyPfx compares.
+    return Promise.resolve(Buffer.from(opens, 'utf8'));
+  }
+  async apply(desired: ResolvedDesired): Promise<void> {
+    if (this.applyDelayMs) await new Promise((r) => setTimeout(r, this.applyDelayMs));
+    if (this.applyError) throw this.applyError;
+    this.applied.push(desired);
+    this.actual = desired.enabled
+      ? { enabled: true, path: desired.path, username: desired.username }
+      : { enabled: false, path: this.actual.path, username: null };
+  }
+}
+
+export const fakeVerifyPfx = (pfx: Buffer, password: string): PfxCheck => {
+  const opens = pfx.toString('utf8');
+  if (opens === '') return 'unprotected';
+  if (opens === '<malformed>') throw new Error('malformed pfx');
+  return opens === password ? 'ok' : 'wrong-password';
+};
+
+export class FakeSecretStore implements SecretStore {
+  private readonly values = new Map<string, string>();
+  readonly reads: SecretRef[] = [];
+  private versions = 0;
+  unavailable = false;
+  delayMs = 0;
+
+  put(name: string, value: string): SecretRef {
+    const ref = { name, version: `v${++this.versions}` };
+    this.values.set(`${ref.name}/${ref.version}`, value);
+    return ref;
+  }
+  setSecret(name: string, value: string): Promise<SecretRef> {
+    return Promise.resolve(this.put(name, value));
+  }
+  async getSecret(ref: SecretRef): Promise<string> {
+    this.reads.push(ref);
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    const value = this.values.get(`${ref.name}/${ref.version}`);
+    if (this.unavailable || value === undefined) {
+      throw Object.assign(new Error('Key Vault getSecret failed (HTTP 404)'), { statusCode: 404 });
+    }
+    return value;
+  }
+  deleteSecret(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Time moves only when the agent sleeps; `onSleep` lets a test act (or stop) between polls. */
+export class FakeClock implements AgentClock {
+  time = Date.parse('2026-01-01T00:00:00Z');
+  readonly sleeps: number[] = [];
+  onSleep: (count: number) => void = () => {};
+
+  now(): number {
+    return this.time;
+  }
+  sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.time += ms;
+    this.onSleep(this.sleeps.length);
+    return Promise.resolve();
+  }
+}
+
+export const CCS_ID = 'farm-a';
+export const HOST = 'web01';
+
+export function settings(overrides: Partial<AgentSettings> = {}): AgentSettings {
+  return {
+    ccsId: CCS_ID,
+    hostName: HOST,
+    allowedLocations: [
+      { path: '\\\\files\\ccs', claims: ['read'] },
+      { path: 'D:\\certs', claims: ['read'] },
+    ],
+    environment: {},
+    pollMinSeconds: 1,
+    pollMaxSeconds: 8,
+    helloIntervalSeconds: 100_000,
+    driftIntervalSeconds: 100_000,
+    visibilityTimeoutSeconds: 30,
+    ...overrides,
+  };
+}
+
+let operationSeq = 0;
+
+export function command(
+  type: 'preflight' | 'apply',
+  generation: number,
+  desired: DesiredState,
+  header: { ccsId?: string; host?: string } = {},
+): Command {
+  return {
+    v: MESSAGE_VERSION,
+    type,
+    ccsId: header.ccsId ?? CCS_ID,
+    host: header.host ?? HOST,
+    operationId: `op-${++operationSeq}`,
+    generation,
+    desired,
+    issuedAt: new Date(0).toISOString(),
+  };
+}
+
+export interface Harness {
+  agent: Agent;
+  queue: FakeQueue;
+  reports: FakeReports;
+  backend: FakeBackend;
+  store: FakeSecretStore;
+  secrets: SecretCache;
+  state: MemoryStateStore;
+  clock: FakeClock;
+  logs: string[];
+}
+
+export function harness(
+  options: { settings?: Partial<AgentSettings>; applied?: AppliedRecord } = {},
+): Harness {
+  const queue = new FakeQueue();
+  const reports = new FakeReports();
+  const backend = new FakeBackend();
+  const store = new FakeSecretStore();
+  const secrets = new SecretCache(store);
+  const state = new MemoryStateStore(options.applied);
+  const clock = new FakeClock();
+  const logs: string[] = [];
+  const log = agentLogger((line) => logs.push(line), secrets.redact);
+  const agent = new Agent(settings(options.settings), {
+    queue,
+    reports,
+    backend,
+    secrets,
+    state,
+    verifyPfx: fakeVerifyPfx,
+    log,
+    clock,
+  });
+  return { agent, queue, reports, backend, store, secrets, state, clock, logs };
+}

@@ -1,0 +1,122 @@
+/**
+ * An API under test: real in-process Azurite, the local Key Vault endpoint spoken to by the
+ * real SDK client, the real handlers served by the local HTTP host on an ephemeral port.
+ * Reports are folded on demand (`drainReports`) so tests decide when hosts "answer".
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAzuriteInProcess, type AzuriteEndpoints } from '../../local/azurite.js';
+import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import { createAppContext, setAppContext, type AppContext } from '../../functions/app-context.js';
+import { parseConfig, type AllowedLocation } from '../../shared/config.js';
+import { generateAccessToken, hashAccessToken } from '../../shared/auth/access-tokens.js';
+import { queueRoutes } from '../../functions/index.js';
+import { startHttpHost } from '../../local/http-host.js';
+import { startQueueTrigger, type RunningTrigger } from '../../local/queue-host.js';
+import { jsonLineLogger } from '../../shared/log.js';
+import { REPORTS_QUEUE } from '../../shared/names.js';
+
+export interface ApiHarness {
+  url: string;
+  writeToken: string;
+  readToken: string;
+  app: AppContext;
+  azurite: AzuriteEndpoints;
+  vault: LocalKeyVault;
+  /** Every log line the API wrote (for secret-leak checks). */
+  logs: string[];
+  drainReports(): Promise<number>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string>; token?: string | null },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export const TEST_LOCATIONS: AllowedLocation[] = [
+  { path: '\\\\fileserver\\ccs', claims: ['read'] },
+  { path: 'C:\\certs', claims: ['read'] },
+  { path: '%SystemDrive%\\ccs', claims: ['read'] },
+  { path: '\\\\localhost\\ccs', claims: ['read'] },
+];
+
+export async function startApiHarness(
+  options: { preflightTimeoutSeconds?: number; env?: Record<string, string> } = {},
+): Promise<ApiHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'ccs-api-'));
+  const vaultToken = generateAccessToken();
+  const writeToken = generateAccessToken();
+  const readToken = generateAccessToken();
+  const [azurite, vault] = await Promise.all([
+    startAzuriteInProcess(),
+    startKeyVaultServer({ port: 0, certDir: join(dir, 'certs'), acceptedTokens: [vaultToken] }),
+  ]);
+  const config = parseConfig({
+    AzureWebJobsStorage: azurite.connectionString,
+    CCS_KEY_VAULT_URL: vault.url,
+    CCS_KEY_VAULT_CA_FILE: vault.caCertPath,
+    CCS_KEY_VAULT_LOCAL_TOKEN: vaultToken,
+    CCS_ALLOWED_LOCATIONS: JSON.stringify(TEST_LOCATIONS),
+    CCS_API_KEYS: JSON.stringify([
+      { name: 'writer', role: 'write', sha256: hashAccessToken(writeToken) },
+      { name: 'reader', role: 'read', sha256: hashAccessToken(readToken) },
+    ]),
+    CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 5),
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const log = jsonLineLogger((line) => logs.push(line));
+  const app = createAppContext(config, { log });
+  setAppContext(app);
+  const host = await startHttpHost({ port: 0, log });
+  const route = queueRoutes.find((r) => r.queueName === REPORTS_QUEUE);
+  if (!route) throw new Error('reports queue trigger is not registered');
+  const trigger: RunningTrigger = startQueueTrigger(
+    route,
+    app.storage,
+    { batchSize: 16, maxDequeueCount: 5, visibilityTimeoutSeconds: 0, maxPollingIntervalMs: 60_000 },
+    log,
+  );
+  await trigger.stop(); // tests drain explicitly
+  return {
+    url: host.url,
+    writeToken,
+    readToken,
+    app,
+    azurite,
+    vault,
+    logs,
+    drainReports: async () => {
+      let total = 0;
+      for (let n = await trigger.drain(); n > 0; n = await trigger.drain()) total += n;
+      return total;
+    },
+    request: (method, path, init = {}) => {
+      const headers: Record<string, string> = { ...init.headers };
+      const token = init.token === undefined ? writeToken : init.token;
+      if (token !== null) headers['Access-Token'] = `Bearer ${token}`;
+      let body: string | undefined;
+      if (init.body !== undefined) {
+        body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+        headers['Content-Type'] ??= 'application/json';
+      }
+      return fetch(`${host.url}${path}`, { method, headers, body });
+    },
+    close: async () => {
+      setAppContext(undefined);
+      await new Promise<void>((resolve) => host.server.close(() => resolve()));
+      await Promise.all([azurite.close(), vault.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function readCa(harness: ApiHarness): string {
+  return readFileSync(harness.vault.caCertPath, 'utf8');
+}
+
+/** A response body as JSON, typed loosely for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const readJson = (res: Response): Promise<any> => res.json();

@@ -1,0 +1,88 @@
+/**
+ * A scripted host for API tests: it speaks the real message schemas over the real queues,
+ * but the test decides what it answers. (The real agent has its own tests.)
+ */
+import type { StorageClients } from '../../shared/adapters/storage.js';
+import {
+  CommandSchema,
+  decodeMessageText,
+  encodeMessage,
+  MESSAGE_VERSION,
+  type ActualState,
+  type Command,
+  type HostError,
+  type Report,
+} from '../../shared/messages.js';
+import { commandQueueName, REPORTS_QUEUE } from '../../shared/names.js';
+
+export class FakeHost {
+  appliedGeneration = 0;
+  actual: ActualState = { enabled: false, path: null, username: null };
+
+  constructor(
+    private readonly storage: StorageClients,
+    readonly ccsId: string,
+    readonly host: string,
+  ) {}
+
+  private async report(report: Report): Promise<void> {
+    const queue = this.storage.queue(REPORTS_QUEUE);
+    await queue.createIfNotExists();
+    await queue.sendMessage(encodeMessage(report));
+  }
+
+  hello(): Promise<void> {
+    return this.report({
+      v: MESSAGE_VERSION,
+      type: 'hello',
+      ccsId: this.ccsId,
+      host: this.host,
+      agentVersion: 'test',
+      backend: 'fake',
+      actual: this.actual,
+      appliedGeneration: this.appliedGeneration,
+      at: new Date().toISOString(),
+    });
+  }
+
+  /** Take every pending command off this host's queue. */
+  async commands(): Promise<Command[]> {
+    const queue = this.storage.queue(commandQueueName(this.ccsId, this.host));
+    const out: Command[] = [];
+    for (;;) {
+      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+      if (receivedMessageItems.length === 0) return out;
+      for (const item of receivedMessageItems) {
+        out.push(CommandSchema.parse(decodeMessageText(item.messageText)));
+        await queue.deleteMessage(item.messageId, item.popReceipt);
+      }
+    }
+  }
+
+  /** Answer a command: pass/fail a preflight, or apply. */
+  async answer(command: Command, error: HostError | null = null): Promise<void> {
+    const applies = command.type === 'apply' && error === null && command.generation > this.appliedGeneration;
+    if (applies) {
+      this.appliedGeneration = command.generation;
+      this.actual = {
+        enabled: command.desired.enabled,
+        path: command.desired.path,
+        username: command.desired.username,
+      };
+    }
+    await this.report({
+      v: MESSAGE_VERSION,
+      type: 'result',
+      ccsId: this.ccsId,
+      host: this.host,
+      operationId: command.operationId,
+      phase: command.type,
+      generation: command.generation,
+      outcome: error ? 'failed' : command.type === 'apply' && !applies ? 'superseded' : 'succeeded',
+      error,
+      actual: this.actual,
+      appliedGeneration: this.appliedGeneration,
+      at: new Date().toISOString(),
+    });
+  }
+}
