@@ -13,6 +13,7 @@
  * `<queue>-poison`.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { AllowedLocation } from '../shared/config.js';
 import { CommandSchema, decodeMessageText, type Command } from '../shared/messages.js';
 import { normalizeHostName } from '../shared/names.js';
 import type { Backend } from './backends/backend.js';
@@ -24,7 +25,6 @@ import { CommandAbandonedError, Reconciler } from './reconcile.js';
 import { driftReport, helloReport, resultReport, type ReportContext } from './reports.js';
 import type { SecretCache } from './secrets.js';
 import type { StateStore } from './state.js';
-import type { AllowedLocation } from '../shared/config.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Deliveries after which a message is set aside: the sixth delivery goes to poison unprocessed. */

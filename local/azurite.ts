@@ -175,7 +175,8 @@ export async function spawnAzurite(opts: {
             new Promise<void>((resolve) => {
               if (child.exitCode !== null) return resolve();
               child.once('exit', () => resolve());
-              child.kill('SIGTERM');
+              // SIGINT: Azurite's table server flushes its database only on SIGINT.
+              child.kill('SIGINT');
             }),
         ),
       );

@@ -746,17 +746,9 @@ export function verifyPfxPassword(pfx: Buffer, password: string, options?: PfxOp
       if (type !== OID.encryptedData) continue;
       if (content === undefined) throw malformed('encryptedData without content');
       const state: OpenState = { forms: passwordForms(password), proven: false };
+      const scratch: Collected = { certificateBags: [], keys: [], keyBagIterations: [] };
       try {
-        openEncrypted(
-          parseEncryptedData(content),
-          state,
-          {
-            certificateBags: [],
-            keys: [],
-            keyBagIterations: [],
-          },
-          options,
-        );
+        openEncrypted(parseEncryptedData(content), state, scratch, options);
       } catch (e) {
         if (e instanceof Pkcs12Error && e.code === 'wrong-password') return 'wrong-password';
         throw e;

@@ -187,7 +187,7 @@ if (!cli && !required)
       run(cli, ['lint', MAIN]),
     ]);
     if (build.code !== 0) throw new Error(`bicep build failed:\n${build.output}`);
-    buildOutput = build.output.replace(build.stdout, '');
+    buildOutput = build.output.slice(build.stdout.length); // what it printed besides the template
     lint = linted;
     root = { name: 'main', template: JSON.parse(build.stdout) as Template };
     all = walk(root);
