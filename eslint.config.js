@@ -3,12 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.local/**', '.tools/**', 'bench/results/**', 'infra/**/*.json'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', '.local/**', '.tools/**', 'bench/results/**', 'infra/**/*.json'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -25,7 +30,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@azure/functions'], message: 'shared/ and agent/ must not import the Functions transport.' },
+            {
+              group: ['@azure/functions'],
+              message: 'shared/ and agent/ must not import the Functions transport.',
+            },
             { group: ['**/functions/**'], message: 'agent/ and shared/ must not import functions/.' },
           ],
         },

@@ -7,12 +7,16 @@ import { startStackProcess, type StackProcess } from '../support/stack-process.j
 import { readJson } from '../support/api-harness.js';
 import { CentralizedCertificatesSchema, HostListSchema } from '../../functions/openapi/response-schemas.js';
 
-const SEED_404 = '{"title":"Not found","detail":"IIS feature not installed","name":"IIS Central Certificate Store","status":404}';
+const SEED_404 =
+  '{"title":"Not found","detail":"IIS feature not installed","name":"IIS Central Certificate Store","status":404}';
 let stack: StackProcess;
 const resource = () => `/webserver/centralized-certificates/${stack.info.ccsId}`;
 const enableBody = (overrides: { password?: string; privateKeyPassword?: string; path?: string } = {}) => ({
   path: overrides.path ?? stack.info.share.path,
-  identity: { username: stack.info.share.username, password: overrides.password ?? stack.info.share.password },
+  identity: {
+    username: stack.info.share.username,
+    password: overrides.password ?? stack.info.share.password,
+  },
   private_key_password: overrides.privateKeyPassword ?? stack.info.share.privateKeyPassword,
 });
 const wait = { Prefer: 'wait=30' };
@@ -29,22 +33,41 @@ describe('npm start: the local stack as a newcomer meets it', () => {
     const file = join(stack.dir, 'stack.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(Object.keys(stack.info).sort()).toEqual(
-      ['accessToken', 'api', 'ccsId', 'hosts', 'keyVault', 'logs', 'readOnlyToken', 'share', 'storage'].sort(),
+      [
+        'accessToken',
+        'api',
+        'ccsId',
+        'hosts',
+        'keyVault',
+        'logs',
+        'readOnlyToken',
+        'share',
+        'storage',
+      ].sort(),
     );
     expect(stack.info.hosts).toEqual(['web-01', 'web-02']);
   });
 
   it('refuses a wrong share password with 400 identity and leaves CCS not enabled', async () => {
-    const res = await stack.request('POST', resource(), { body: enableBody({ password: 'not-the-password' }), headers: wait });
+    const res = await stack.request('POST', resource(), {
+      body: enableBody({ password: 'not-the-password' }),
+      headers: wait,
+    });
     expect(res.status).toBe(400);
-    expect(await readJson(res)).toMatchObject({ name: 'identity', detail: 'Cannot access certificate store' });
+    expect(await readJson(res)).toMatchObject({
+      name: 'identity',
+      detail: 'Cannot access certificate store',
+    });
     const get = await stack.request('GET', resource());
     expect(get.status).toBe(404);
     expect(await get.text()).toBe(SEED_404);
   });
 
   it('refuses a wrong private-key password with 400 private_key_password', async () => {
-    const res = await stack.request('POST', resource(), { body: enableBody({ privateKeyPassword: 'wrong' }), headers: wait });
+    const res = await stack.request('POST', resource(), {
+      body: enableBody({ privateKeyPassword: 'wrong' }),
+      headers: wait,
+    });
     expect(res.status).toBe(400);
     expect((await readJson(res)).name).toBe('private_key_password');
   });
@@ -63,7 +86,10 @@ describe('npm start: the local stack as a newcomer meets it', () => {
 
   it('answers 404 path for a directory that does not exist, and changes nothing', async () => {
     const before = await readJson(await stack.request('GET', resource()));
-    const res = await stack.request('PATCH', resource(), { body: { path: `${stack.info.share.path}\\missing` }, headers: wait });
+    const res = await stack.request('PATCH', resource(), {
+      body: { path: `${stack.info.share.path}\\missing` },
+      headers: wait,
+    });
     expect(res.status).toBe(404);
     expect((await readJson(res)).name).toBe('path');
     const after = await readJson(await stack.request('GET', resource()));
@@ -72,7 +98,9 @@ describe('npm start: the local stack as a newcomer meets it', () => {
   });
 
   it('serves the OpenAPI document', async () => {
-    const doc = await readJson(await stack.request('GET', '/openapi.json', { token: stack.info.readOnlyToken }));
+    const doc = await readJson(
+      await stack.request('GET', '/openapi.json', { token: stack.info.readOnlyToken }),
+    );
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/api/webserver/centralized-certificates/{ccsId}');
   });
@@ -90,7 +118,8 @@ describe('npm start: the local stack as a newcomer meets it', () => {
   it('leaves no secret value in any log, table row or queue message', async () => {
     const secrets = [stack.info.share.password, stack.info.share.privateKeyPassword];
     const haystack: string[] = [];
-    for (const file of readdirSync(stack.info.logs)) haystack.push(readFileSync(join(stack.info.logs, file), 'utf8'));
+    for (const file of readdirSync(stack.info.logs))
+      haystack.push(readFileSync(join(stack.info.logs, file), 'utf8'));
     const conn = stack.info.storage.connectionString;
     for (const table of ['ccsstate', 'ccshosts', 'ccsoperations']) {
       const client = TableClient.fromConnectionString(conn, table, { allowInsecureConnection: true });
@@ -99,7 +128,8 @@ describe('npm start: the local stack as a newcomer meets it', () => {
     const queues = QueueServiceClient.fromConnectionString(conn);
     for await (const queue of queues.listQueues()) {
       const peeked = await queues.getQueueClient(queue.name).peekMessages({ numberOfMessages: 32 });
-      for (const m of peeked.peekedMessageItems) haystack.push(Buffer.from(m.messageText, 'base64').toString('utf8'), m.messageText);
+      for (const m of peeked.peekedMessageItems)
+        haystack.push(Buffer.from(m.messageText, 'base64').toString('utf8'), m.messageText);
     }
     const all = haystack.join('\n');
     expect(all).toContain(stack.info.ccsId);

@@ -15,10 +15,16 @@ export interface StackProcess {
   child: ChildProcess;
   output(): string;
   stop(): Promise<void>;
-  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string>; token?: string }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string>; token?: string },
+  ): Promise<Response>;
 }
 
-export async function startStackProcess(dir = mkdtempSync(join(tmpdir(), 'ccs-stack-'))): Promise<StackProcess> {
+export async function startStackProcess(
+  dir = mkdtempSync(join(tmpdir(), 'ccs-stack-')),
+): Promise<StackProcess> {
   const stackFile = join(dir, 'stack.json');
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
@@ -47,7 +53,10 @@ export async function startStackProcess(dir = mkdtempSync(join(tmpdir(), 'ccs-st
         child.kill('SIGINT');
       }),
     request: (method, path, init = {}) => {
-      const headers: Record<string, string> = { 'Access-Token': `Bearer ${init.token ?? info.accessToken}`, ...init.headers };
+      const headers: Record<string, string> = {
+        'Access-Token': `Bearer ${init.token ?? info.accessToken}`,
+        ...init.headers,
+      };
       let body: string | undefined;
       if (init.body !== undefined) {
         body = JSON.stringify(init.body);

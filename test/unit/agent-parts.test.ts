@@ -103,6 +103,13 @@ describe('seedDemoShare', () => {
     }
     if (process.platform !== 'win32')
       expect((await stat(join(shareRoot, 'demo.json'))).mode & 0o777).toBe(0o600);
+    const leaf = async (file: string) =>
+      describePfx(await readFile(join(first.folder, file)), 'demo-pk-1').certificates[0]!;
+    const now = Date.now();
+    expect((await leaf('www.contoso.com.pfx')).subjectAltName).toBe('DNS:www.contoso.com');
+    expect((await leaf('_.contoso.com.pfx')).subjectAltName).toBe('DNS:*.contoso.com');
+    expect(Date.parse((await leaf('www.contoso.com.pfx')).validTo)).toBeGreaterThan(now);
+    expect(Date.parse((await leaf('expired.contoso.com.pfx')).validTo)).toBeLessThan(now);
 
     const before = await readFile(join(first.folder, 'www.contoso.com.pfx'));
     const again = await seedDemoShare({ shareRoot, privateKeyPassword: 'demo-pk-1' });
