@@ -41,7 +41,7 @@ export function agentConfigFile(settings: FleetSettings, host: string): string {
     pollMinSeconds: 0.2,
     pollMaxSeconds: 2,
     helloIntervalSeconds: 60,
-    driftIntervalSeconds: 10,
+    driftIntervalSeconds: Number(process.env.CCS_LOCAL_DRIFT_SECONDS ?? 10),
     visibilityTimeoutSeconds: 30,
     stateDir: join(home, 'state'),
     simulated: { stateDir: join(home, 'registry'), shareRoot: settings.shareRoot },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startStackProcess, type StackProcess } from '../support/stack-process.js';
+import { readStoredPasswordsForTests, setRegistryByHand } from '../../agent/backends/simulated.js';
 import { readJson } from '../support/api-harness.js';
 import { CentralizedCertificatesSchema, HostListSchema } from '../../functions/openapi/response-schemas.js';
 
@@ -82,6 +83,40 @@ describe('npm start: the local stack as a newcomer meets it', () => {
       ['web-01', 'applied', body.generation, true],
       ['web-02', 'applied', body.generation, true],
     ]);
+  });
+
+  it('rotates the private-key password on every host as a new Key Vault version', async () => {
+    const before = await readJson(await stack.request('GET', resource()));
+    // The demo account accepts one password, so rotate the private-key password to the same value:
+    // still a new secret version, a new generation and a re-apply on every host.
+    const res = await stack.request('PATCH', resource(), {
+      body: { private_key_password: stack.info.share.privateKeyPassword },
+      headers: wait,
+    });
+    expect(res.status).toBe(200);
+    const after = await readJson(res);
+    expect(after.generation).toBe(before.generation + 1);
+    for (const host of stack.info.hosts) {
+      const stored = await readStoredPasswordsForTests(join(stack.dir, 'agents', host, 'registry'));
+      expect(stored).toEqual({
+        password: stack.info.share.password,
+        privateKeyPassword: stack.info.share.privateKeyPassword,
+      });
+    }
+  });
+
+  it('repairs drift when someone changes IIS by hand, and reports it', async () => {
+    await setRegistryByHand(join(stack.dir, 'agents', 'web-02', 'registry'), { Enabled: false });
+    const deadline = Date.now() + 20_000;
+    let web02: { actual: { enabled: boolean } | null; last_drift: string | null } | undefined;
+    while (Date.now() < deadline) {
+      const hosts = HostListSchema.parse(await readJson(await stack.request('GET', `${resource()}/hosts`)));
+      web02 = hosts.hosts.find((h) => h.name === 'web-02');
+      if (web02?.last_drift && web02.actual?.enabled) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(web02?.last_drift).toBeTruthy();
+    expect(web02?.actual?.enabled).toBe(true);
   });
 
   it('answers 404 path for a directory that does not exist, and changes nothing', async () => {

@@ -28,7 +28,7 @@ export async function startStackProcess(
   const stackFile = join(dir, 'stack.json');
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    env: { ...process.env, CCS_LOCAL_DIR: dir, PORT: '0' },
+    env: { ...process.env, CCS_LOCAL_DIR: dir, PORT: '0', CCS_LOCAL_DRIFT_SECONDS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
