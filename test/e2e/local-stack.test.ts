@@ -106,7 +106,7 @@ describe('npm start: the local stack as a newcomer meets it', () => {
   });
 
   it('repairs drift when someone changes IIS by hand, and reports it', async () => {
-    await setRegistryByHand(join(stack.dir, 'agents', 'web-02', 'registry'), { Enabled: false });
+    await setRegistryByHand(join(stack.dir, 'agents', 'web-02', 'registry'), { Enabled: 0 });
     const deadline = Date.now() + 20_000;
     let web02: { actual: { enabled: boolean } | null; last_drift: string | null } | undefined;
     while (Date.now() < deadline) {
