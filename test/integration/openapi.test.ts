@@ -3,7 +3,10 @@ import { httpRoutes } from '../../functions/index.js';
 import { buildOpenApiDocument } from '../../functions/openapi/document.js';
 
 describe('the OpenAPI document', () => {
-  const doc = buildOpenApiDocument() as { openapi: string; paths: Record<string, Record<string, { operationId: string }>> };
+  const doc = buildOpenApiDocument() as {
+    openapi: string;
+    paths: Record<string, Record<string, { operationId: string }>>;
+  };
 
   it('is OpenAPI 3.1', () => expect(doc.openapi).toBe('3.1.0'));
 
@@ -16,16 +19,24 @@ describe('the OpenAPI document', () => {
   });
 
   it('uses the route names as operation ids', () => {
-    const ids = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId));
+    const ids = Object.values(doc.paths).flatMap((methods) =>
+      Object.values(methods).map((o) => o.operationId),
+    );
     expect(new Set(ids)).toEqual(new Set(httpRoutes.map((r) => r.name)));
   });
 
   it('documents the request bodies from the validation schemas', () => {
     const post = doc.paths['/api/webserver/centralized-certificates/{ccsId}']?.post as unknown as {
-      requestBody: { content: { 'application/json': { schema: { required: string[]; properties: Record<string, unknown> } } } };
+      requestBody: {
+        content: {
+          'application/json': { schema: { required: string[]; properties: Record<string, unknown> } };
+        };
+      };
     };
     const schema = post.requestBody.content['application/json'].schema;
     expect(schema.required).toEqual(expect.arrayContaining(['path', 'identity']));
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['path', 'identity', 'private_key_password']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['path', 'identity', 'private_key_password']),
+    );
   });
 });

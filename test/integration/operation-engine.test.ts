@@ -28,14 +28,38 @@ class ManualClock implements Clock {
 let azurite: AzuriteEndpoints;
 let repos: TableRepositories;
 let n = 0;
-const enabled = (path: string): DesiredState => ({ enabled: true, path, username: 'u', password: { name: 's', version: 'v1' }, privateKeyPassword: null });
+const enabled = (path: string): DesiredState => ({
+  enabled: true,
+  path,
+  username: 'u',
+  password: { name: 's', version: 'v1' },
+  privateKeyPassword: null,
+});
 
 function engine(clock = new ManualClock(), bus = new RecordingBus()) {
-  return { clock, bus, engine: new OperationEngine(repos, bus, clock, silentLogger, { preflightTimeoutMs: 10_000, operationTimeoutMs: 60_000, stuckCommitMs: 5_000 }) };
+  return {
+    clock,
+    bus,
+    engine: new OperationEngine(repos, bus, clock, silentLogger, {
+      preflightTimeoutMs: 10_000,
+      operationTimeoutMs: 60_000,
+      stuckCommitMs: 5_000,
+    }),
+  };
 }
 
 async function enrol(ccsId: string, host: string, appliedGeneration = 0) {
-  await repos.upsertHost({ ccsId, host, agentVersion: 't', backend: 'fake', actual: null, appliedGeneration, lastSeen: '', lastError: null, lastDriftAt: null });
+  await repos.upsertHost({
+    ccsId,
+    host,
+    agentVersion: 't',
+    backend: 'fake',
+    actual: null,
+    appliedGeneration,
+    lastSeen: '',
+    lastError: null,
+    lastDriftAt: null,
+  });
 }
 
 beforeAll(async () => {
@@ -48,21 +72,60 @@ describe('generations', () => {
   it('increments the generation by one per committed change', async () => {
     const { engine: e } = engine();
     const ccsId = `g${++n}`;
-    const first = await e.start({ ccsId, kind: 'enable', proposed: enabled('C:\\a'), changedFields: [], base: null, requestedBy: 't' });
+    const first = await e.start({
+      ccsId,
+      kind: 'enable',
+      proposed: enabled('C:\\a'),
+      changedFields: [],
+      base: null,
+      requestedBy: 't',
+    });
     expect(first).toMatchObject({ status: 'Succeeded', targetGeneration: 1 });
     const base = (await repos.getCcs(ccsId))!.record;
-    const second = await e.start({ ccsId, kind: 'update', proposed: enabled('C:\\b'), changedFields: ['path'], base, requestedBy: 't' });
+    const second = await e.start({
+      ccsId,
+      kind: 'update',
+      proposed: enabled('C:\\b'),
+      changedFields: ['path'],
+      base,
+      requestedBy: 't',
+    });
     expect(second.targetGeneration).toBe(2);
-    expect((await repos.getCcs(ccsId))!.record).toMatchObject({ generation: 2, desired: { path: 'C:\\b' }, lastOperationId: second.id });
+    expect((await repos.getCcs(ccsId))!.record).toMatchObject({
+      generation: 2,
+      desired: { path: 'C:\\b' },
+      lastOperationId: second.id,
+    });
   });
 
   it('fails the later of two changes computed from the same generation instead of losing one', async () => {
     const { engine: e } = engine();
     const ccsId = `g${++n}`;
-    await e.start({ ccsId, kind: 'enable', proposed: enabled('C:\\a'), changedFields: [], base: null, requestedBy: 't' });
+    await e.start({
+      ccsId,
+      kind: 'enable',
+      proposed: enabled('C:\\a'),
+      changedFields: [],
+      base: null,
+      requestedBy: 't',
+    });
     const base = (await repos.getCcs(ccsId))!.record;
-    const a = await e.start({ ccsId, kind: 'update', proposed: enabled('C:\\b'), changedFields: ['path'], base, requestedBy: 't' });
-    const b = await e.start({ ccsId, kind: 'update', proposed: enabled('C:\\c'), changedFields: ['path'], base, requestedBy: 't' });
+    const a = await e.start({
+      ccsId,
+      kind: 'update',
+      proposed: enabled('C:\\b'),
+      changedFields: ['path'],
+      base,
+      requestedBy: 't',
+    });
+    const b = await e.start({
+      ccsId,
+      kind: 'update',
+      proposed: enabled('C:\\c'),
+      changedFields: ['path'],
+      base,
+      requestedBy: 't',
+    });
     expect(a.status).toBe('Succeeded');
     expect(b).toMatchObject({ status: 'Failed', error: { code: 'Conflict', status: 409 } });
     expect((await repos.getCcs(ccsId))!.record).toMatchObject({ generation: 2, desired: { path: 'C:\\b' } });
@@ -72,7 +135,14 @@ describe('generations', () => {
     const { engine: e, bus } = engine();
     const ccsId = `g${++n}`;
     await enrol(ccsId, 'web-01');
-    const op = await e.start({ ccsId, kind: 'disable', proposed: DISABLED_STATE, changedFields: ['enabled'], base: null, requestedBy: 't' });
+    const op = await e.start({
+      ccsId,
+      kind: 'disable',
+      proposed: DISABLED_STATE,
+      changedFields: ['enabled'],
+      base: null,
+      requestedBy: 't',
+    });
     expect(op).toMatchObject({ status: 'Running', phase: 'apply' });
     expect(bus.sent.map((c) => c.type)).toEqual(['apply']);
     await enrol(ccsId, 'web-01', 7);
@@ -83,7 +153,14 @@ describe('generations', () => {
     const { engine: e, clock } = engine();
     const ccsId = `g${++n}`;
     await enrol(ccsId, 'web-01');
-    const op = await e.start({ ccsId, kind: 'disable', proposed: DISABLED_STATE, changedFields: [], base: null, requestedBy: 't' });
+    const op = await e.start({
+      ccsId,
+      kind: 'disable',
+      proposed: DISABLED_STATE,
+      changedFields: [],
+      base: null,
+      requestedBy: 't',
+    });
     clock.t += 61_000;
     expect(await e.advance(op.id)).toMatchObject({ status: 'Failed', error: { code: 'HostsDidNotReport' } });
     expect((await repos.getCcs(ccsId))!.record.generation).toBe(1);
@@ -93,10 +170,20 @@ describe('generations', () => {
     const { engine: e, clock, bus } = engine();
     const ccsId = `g${++n}`;
     await enrol(ccsId, 'web-01');
-    const op = await e.start({ ccsId, kind: 'enable', proposed: enabled('C:\\a'), changedFields: [], base: null, requestedBy: 't' });
+    const op = await e.start({
+      ccsId,
+      kind: 'enable',
+      proposed: enabled('C:\\a'),
+      changedFields: [],
+      base: null,
+      requestedBy: 't',
+    });
     // Simulate a process that won the race to `committing` and died before committing.
     const loaded = (await repos.getOperation(op.id))!;
-    await repos.saveOperation({ ...loaded.record, phase: 'committing', updatedAt: clock.now().toISOString() }, loaded.etag);
+    await repos.saveOperation(
+      { ...loaded.record, phase: 'committing', updatedAt: clock.now().toISOString() },
+      loaded.etag,
+    );
     expect((await e.advance(op.id))?.phase).toBe('committing');
     clock.t += 6_000;
     expect((await e.advance(op.id))?.phase).toBe('apply');

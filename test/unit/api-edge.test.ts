@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import functions from '@azure/functions';
 import { EnableBodySchema, UpdateBodySchema, parseBody } from '../../shared/api-schemas.js';
 import { DomainError } from '../../shared/errors.js';
-import { isJsonMediaType, preferredWaitSeconds, readJsonBody, MAX_BODY_BYTES } from '../../functions/http/request-body.js';
+import {
+  isJsonMediaType,
+  preferredWaitSeconds,
+  readJsonBody,
+  MAX_BODY_BYTES,
+} from '../../functions/http/request-body.js';
 import { errorResponse, failure } from '../../functions/http/respond.js';
 import { matchRoute } from '../../functions/route-table.js';
 import { silentLogger } from '../../shared/log.js';
@@ -20,7 +25,11 @@ function fieldOf(run: () => unknown): string | undefined {
 }
 
 describe('request body schemas', () => {
-  const good = { path: 'C:\\certs', identity: { username: 'CONTOSO\\svc', password: 'p' }, private_key_password: '' };
+  const good = {
+    path: 'C:\\certs',
+    identity: { username: 'CONTOSO\\svc', password: 'p' },
+    private_key_password: '',
+  };
 
   it('accepts an enable body with an empty private-key password', () => {
     expect(parseBody(EnableBodySchema, good).private_key_password).toBe('');
@@ -56,7 +65,8 @@ describe('request body schemas', () => {
   });
 
   it('refuses a body that is not a JSON object', () => {
-    for (const body of [null, [], 'x', 3]) expect(fieldOf(() => parseBody(UpdateBodySchema, body))).toBe('body');
+    for (const body of [null, [], 'x', 3])
+      expect(fieldOf(() => parseBody(UpdateBodySchema, body))).toBe('body');
   });
 });
 
@@ -73,22 +83,35 @@ describe('request edge checks', () => {
   });
 
   it('answers 415 for a non-JSON content type and 400 body for bad JSON', async () => {
-    await expect(readJsonBody(request('{}', { 'content-type': 'text/plain' }))).rejects.toMatchObject({ kind: 'unsupported-media' });
-    await expect(readJsonBody(request('{', { 'content-type': 'application/json' }))).rejects.toMatchObject({ kind: 'invalid', field: 'body' });
-    await expect(readJsonBody(request('', { 'content-type': 'application/json' }))).rejects.toMatchObject({ field: 'body' });
+    await expect(readJsonBody(request('{}', { 'content-type': 'text/plain' }))).rejects.toMatchObject({
+      kind: 'unsupported-media',
+    });
+    await expect(readJsonBody(request('{', { 'content-type': 'application/json' }))).rejects.toMatchObject({
+      kind: 'invalid',
+      field: 'body',
+    });
+    await expect(readJsonBody(request('', { 'content-type': 'application/json' }))).rejects.toMatchObject({
+      field: 'body',
+    });
   });
 
   it('answers 413 past 64 KiB, whatever Content-Length claims', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(MAX_BODY_BYTES) });
-    await expect(readJsonBody(request(big, { 'content-type': 'application/json' }))).rejects.toMatchObject({ kind: 'too-large' });
+    await expect(readJsonBody(request(big, { 'content-type': 'application/json' }))).rejects.toMatchObject({
+      kind: 'too-large',
+    });
     await expect(
-      readJsonBody(request('{}', { 'content-type': 'application/json', 'content-length': String(MAX_BODY_BYTES + 1) })),
+      readJsonBody(
+        request('{}', { 'content-type': 'application/json', 'content-length': String(MAX_BODY_BYTES + 1) }),
+      ),
     ).rejects.toMatchObject({ kind: 'too-large' });
   });
 
   it('survives pathological nesting', async () => {
     const deep = '['.repeat(30_000) + ']'.repeat(30_000);
-    const parsed = await readJsonBody(request(deep, { 'content-type': 'application/json' })).catch((e: unknown) => e);
+    const parsed = await readJsonBody(request(deep, { 'content-type': 'application/json' })).catch(
+      (e: unknown) => e,
+    );
     expect(parsed instanceof DomainError || Array.isArray(parsed)).toBe(true);
   });
 
@@ -105,7 +128,12 @@ describe('request edge checks', () => {
 describe('error responses', () => {
   it('quotes the seed 404 exactly, key order included', () => {
     const response = errorResponse(
-      new DomainError('not-found', 'CcsNotEnabled', 'IIS feature not installed', 'IIS Central Certificate Store'),
+      new DomainError(
+        'not-found',
+        'CcsNotEnabled',
+        'IIS feature not installed',
+        'IIS Central Certificate Store',
+      ),
     );
     expect(JSON.stringify(response.jsonBody)).toBe(
       '{"title":"Not found","detail":"IIS feature not installed","name":"IIS Central Certificate Store","status":404}',
@@ -113,9 +141,16 @@ describe('error responses', () => {
   });
 
   it('uses the IIS Administration shape and a stable error code header', () => {
-    const response = errorResponse(new DomainError('invalid', 'InvalidParameter', 'bad', 'identity.password'));
+    const response = errorResponse(
+      new DomainError('invalid', 'InvalidParameter', 'bad', 'identity.password'),
+    );
     expect(response.status).toBe(400);
-    expect(response.jsonBody).toEqual({ title: 'Invalid parameter', name: 'identity.password', detail: 'bad', status: 400 });
+    expect(response.jsonBody).toEqual({
+      title: 'Invalid parameter',
+      name: 'identity.password',
+      detail: 'bad',
+      status: 400,
+    });
     expect((response.headers as Record<string, string>)['x-ms-error-code']).toBe('InvalidParameter');
   });
 
@@ -128,7 +163,9 @@ describe('error responses', () => {
 
 describe('route templates', () => {
   it('matches parameters and literal segments case-insensitively', () => {
-    expect(matchRoute('webserver/centralized-certificates/{ccsId}', 'WebServer/centralized-certificates/web')).toEqual({ ccsId: 'web' });
+    expect(
+      matchRoute('webserver/centralized-certificates/{ccsId}', 'WebServer/centralized-certificates/web'),
+    ).toEqual({ ccsId: 'web' });
     expect(matchRoute('operations/{id}', 'operations')).toBeNull();
     expect(matchRoute('operations/{id}', 'operations/a/b')).toBeNull();
     expect(matchRoute('operations/{id}', 'operations/%E0%A4%A')).toBeNull();

@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { assertCcsId, commandQueueName, isCcsId, isHostName, poisonQueueName, secretName } from '../../shared/names.js';
+import {
+  assertCcsId,
+  commandQueueName,
+  isCcsId,
+  isHostName,
+  poisonQueueName,
+  secretName,
+} from '../../shared/names.js';
 
 describe('ccs-ids', () => {
-  it.each(['a', 'default', 'web-farm-1', 'a'.repeat(32), '0'])('accepts %s', (id) => expect(isCcsId(id)).toBe(true));
-  it.each(['', 'A', '-a', 'a-', 'a--b', 'a_b', 'a'.repeat(33), 'a b', 'ä'])('refuses %j', (id) => expect(isCcsId(id)).toBe(false));
-  it('names the id field when refusing', () => expect(() => assertCcsId('Bad')).toThrow(expect.objectContaining({ field: 'id' })));
+  it.each(['a', 'default', 'web-farm-1', 'a'.repeat(32), '0'])('accepts %s', (id) =>
+    expect(isCcsId(id)).toBe(true),
+  );
+  it.each(['', 'A', '-a', 'a-', 'a--b', 'a_b', 'a'.repeat(33), 'a b', 'ä'])('refuses %j', (id) =>
+    expect(isCcsId(id)).toBe(false),
+  );
+  it('names the id field when refusing', () =>
+    expect(() => assertCcsId('Bad')).toThrow(expect.objectContaining({ field: 'id' })));
 });
 
 describe('queue and secret names', () => {
