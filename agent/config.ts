@@ -37,6 +37,17 @@ const SimulatedSchema = z.strictObject({
   stateDir: text,
   /** Root of the simulated shares (`\\localhost\<share>`) and drives (`drives/C`). */
   shareRoot: text,
+  /** The Windows version the simulated server reports, e.g. `10.0.14393` (Server 2016); unset: unknown. */
+  osVersion: text.optional(),
+});
+
+const PowerShellSchema = z.strictObject({
+  /** `powershell.exe` (Windows PowerShell 5.1, the default), `pwsh`, or the full path of either. */
+  executable: text.optional(),
+  /** How long one PowerShell call may take before it is killed and reported (default 120). */
+  timeoutSeconds: z.coerce.number().min(1).max(3600).optional(),
+  /** Where the agent's .ps1 scripts are (default: agent/powershell next to the agent's code). */
+  scriptsDir: text.optional(),
 });
 
 export const AgentConfigSchema = z
@@ -58,6 +69,7 @@ export const AgentConfigSchema = z
     visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(60),
     stateDir: text.optional(),
     simulated: SimulatedSchema.optional(),
+    powershell: PowerShellSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.pollMaxSeconds < c.pollMinSeconds) {
@@ -95,6 +107,9 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   CCS_AGENT_STATE_DIR: ['stateDir'],
   CCS_AGENT_SIMULATED_STATE_DIR: ['simulated', 'stateDir'],
   CCS_AGENT_SIMULATED_SHARE_ROOT: ['simulated', 'shareRoot'],
+  CCS_AGENT_POWERSHELL_EXECUTABLE: ['powershell', 'executable'],
+  CCS_AGENT_POWERSHELL_TIMEOUT_SECONDS: ['powershell', 'timeoutSeconds'],
+  CCS_AGENT_POWERSHELL_SCRIPTS_DIR: ['powershell', 'scriptsDir'],
 };
 
 /** Settings holding JSON rather than a plain string when given through the environment. */
@@ -106,6 +121,7 @@ const PATH_SETTINGS = [
   ['keyVault', 'caCertFile'],
   ['simulated', 'stateDir'],
   ['simulated', 'shareRoot'],
+  ['powershell', 'scriptsDir'],
 ];
 
 export interface LoadOptions {

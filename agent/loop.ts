@@ -14,10 +14,19 @@
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { AllowedLocation } from '../shared/config.js';
-import { CommandSchema, decodeMessageText, type Command } from '../shared/messages.js';
+import {
+  AgentCommandSchema,
+  decodeMessageText,
+  type AgentCommand,
+  type Command,
+  type HostError,
+  type ScanCommand,
+} from '../shared/messages.js';
 import { normalizeHostName } from '../shared/names.js';
 import type { Backend } from './backends/backend.js';
 import { Backoff } from './backoff.js';
+import { crashPoint } from './crash-points.js';
+import type { SignatureVerdict } from './command-signature.js';
 import type { Logger } from './log.js';
 import type { PfxCheck } from './preflight.js';
 import { VisibilityKeeper, type CommandQueue, type ReceivedMessage, type ReportSink } from './queue.js';
@@ -69,6 +78,10 @@ export interface AgentPorts {
   log: Logger;
   clock?: AgentClock;
   agentVersion?: string;
+  /** Runs `scan` commands (agent/inventory/scanner.ts); without it they are acknowledged and dropped. */
+  inventory?: { scan(command: ScanCommand): Promise<unknown> };
+  /** Checks the API's signature on every command (agent/command-signature.ts); the service always sets it. */
+  verifier?: { verify(raw: unknown): Promise<SignatureVerdict> };
 }
 
 export type PollResult = 'empty' | 'handled' | 'failed';
@@ -83,6 +96,8 @@ export class Agent {
   private aborted = false;
   private nextHelloAt = 0;
   private nextDriftAt = 0;
+  /** A preflight just passed here: its `apply` is expected soon, so poll fast until it comes. */
+  private expectingApply = false;
 
   constructor(
     private readonly settings: AgentSettings,
@@ -180,11 +195,32 @@ export class Agent {
     if (message.dequeueCount > MAX_DEQUEUE_COUNT || !command) {
       return this.setAside(message, command);
     }
+    if (this.ports.verifier) {
+      // Only what the API signed is ever acted on: a queue writer cannot redirect this host.
+      const verdict = await this.ports.verifier.verify(decodeMessageText(message.text));
+      if (!verdict.ok && !verdict.permanent) {
+        log.warn('command signature not verified yet; it will be redelivered', {
+          messageId: message.id,
+          detail: verdict.detail,
+        });
+        return 'failed';
+      }
+      if (!verdict.ok) {
+        log.warn('command refused: not signed by the API', { messageId: message.id, code: verdict.code });
+        return this.setAside(message, command, {
+          name: 'host',
+          code: verdict.code,
+          detail: `${verdict.detail}; it was moved to the poison queue`,
+          status: 403,
+        });
+      }
+    }
+    crashPoint('after-receive', command.type);
     return this.handle(message, command);
   }
 
   /** A valid command for this host, or undefined (the reason is logged). */
-  private parse(message: ReceivedMessage): Command | undefined {
+  private parse(message: ReceivedMessage): AgentCommand | undefined {
     let raw: unknown;
     try {
       raw = decodeMessageText(message.text);
@@ -192,7 +228,7 @@ export class Agent {
       this.ports.log.warn('malformed message: not JSON', { messageId: message.id });
       return undefined;
     }
-    const parsed = CommandSchema.safeParse(raw);
+    const parsed = AgentCommandSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       this.ports.log.warn('malformed message: not a command', {
@@ -217,16 +253,21 @@ export class Agent {
   }
 
   /** Move a message to the poison queue. A valid command that kept failing is reported failed first. */
-  private async setAside(message: ReceivedMessage, command: Command | undefined): Promise<PollResult> {
+  private async setAside(
+    message: ReceivedMessage,
+    command: AgentCommand | undefined,
+    refusal?: HostError,
+  ): Promise<PollResult> {
     const { queue, log, reports } = this.ports;
-    if (command) {
+    // A scan belongs to no operation: the API hands the lease over when it stays unanswered.
+    if (command && command.type !== 'scan') {
       // Best effort: tells the operation why this host will not answer; the poisoning goes ahead regardless.
       try {
         const applied = await this.ports.state.load();
         await reports.send(
           resultReport(this.ctx, command, {
             outcome: 'failed',
-            error: {
+            error: refusal ?? {
               name: 'host',
               code: 'CommandAbandoned',
               detail: `The command failed ${MAX_DEQUEUE_COUNT} times on this host and was moved to the poison queue`,
@@ -245,7 +286,7 @@ export class Agent {
       log.warn('message moved to poison queue', {
         messageId: message.id,
         dequeueCount: message.dequeueCount,
-        reason: command ? 'too many attempts' : 'malformed',
+        reason: refusal ? refusal.code : command ? 'too many attempts' : 'malformed',
       });
       return 'handled';
     } catch (error) {
@@ -257,7 +298,37 @@ export class Agent {
     }
   }
 
-  private async handle(message: ReceivedMessage, command: Command): Promise<PollResult> {
+  private async handle(message: ReceivedMessage, command: AgentCommand): Promise<PollResult> {
+    if (command.type === 'scan') return this.handleScan(message, command);
+    return this.handleChange(message, command);
+  }
+
+  /** A scan: report the share's certificates (in chunks), then delete the message. */
+  private async handleScan(message: ReceivedMessage, command: ScanCommand): Promise<PollResult> {
+    const { queue, log, inventory } = this.ports;
+    const keeper = new VisibilityKeeper(queue, message, this.settings.visibilityTimeoutSeconds, (error) =>
+      log.warn('could not extend message visibility', { messageId: message.id, error: this.describe(error) }),
+    );
+    try {
+      if (inventory) await inventory.scan(command);
+      else
+        log.warn('scan command ignored: this agent has no inventory scanner', { scanSeq: command.scanSeq });
+      if (this.aborted) return 'failed';
+      await queue.delete(await keeper.stop());
+      return 'handled';
+    } catch (error) {
+      log.error('scan not completed; it will be redelivered', {
+        messageId: message.id,
+        scanSeq: command.scanSeq,
+        error: this.describe(error),
+      });
+      return 'failed';
+    } finally {
+      await keeper.stop();
+    }
+  }
+
+  private async handleChange(message: ReceivedMessage, command: Command): Promise<PollResult> {
     const { queue, log, reports } = this.ports;
     const keeper = new VisibilityKeeper(queue, message, this.settings.visibilityTimeoutSeconds, (error) =>
       log.warn('could not extend message visibility', { messageId: message.id, error: this.describe(error) }),
@@ -268,8 +339,11 @@ export class Agent {
         log.warn('stopped before reporting; the command will be redelivered', { messageId: message.id });
         return 'failed';
       }
+      crashPoint('before-report', command.type);
       await reports.send(resultReport(this.ctx, command, outcome));
+      crashPoint('after-report', command.type);
       await queue.delete(await keeper.stop());
+      this.expectingApply = command.type === 'preflight' && outcome.outcome === 'succeeded';
       log.info('command done', {
         type: command.type,
         generation: command.generation,
@@ -305,7 +379,19 @@ export class Agent {
   }
 
   private idleDelay(result: PollResult): number {
-    const delay = result === 'handled' ? this.backoff.afterActivity() : this.backoff.afterIdle();
+    let delay: number;
+    if (result !== 'handled') {
+      delay = this.backoff.afterIdle();
+    } else if (this.expectingApply) {
+      // Its apply cannot be queued yet (the API needs this very report first): wait the minimum,
+      // then keep polling fast until it comes.
+      this.backoff.afterActivity();
+      delay = this.backoff.afterIdle();
+    } else {
+      // A change was completed: poll once at once (drain what may be queued), then idle; more
+      // fast polls would only cost requests (docs/performance.md).
+      delay = this.backoff.afterCompletion();
+    }
     const now = this.clock.now();
     // Never sleep past a due hello or drift check.
     return Math.max(0, Math.min(delay, this.nextHelloAt - now, this.nextDriftAt - now));

@@ -3,7 +3,7 @@
  * invisible while working, delete, move to poison) and the shared reports queue. Ports first,
  * so the loop is tested with fakes; then the adapters over `@azure/storage-queue`.
  */
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { QueueServiceClient, type QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { hasStatus } from '../shared/adapters/storage.js';
 import { encodeMessage, type Report } from '../shared/messages.js';
 import { commandQueueName, poisonQueueName, REPORTS_QUEUE } from '../shared/names.js';
@@ -35,10 +35,25 @@ export interface ReportSink {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Short SDK retries: the loop has its own backoff (up to pollMaxSeconds) and redelivery, so the
+ * SDK only needs to ride out a blip. Its defaults (4 tries from 4 s, doubling) would stall the
+ * agent for half a minute after every storage outage before it even looked again.
+ */
+export const AGENT_QUEUE_RETRY: StoragePipelineOptions['retryOptions'] = {
+  maxTries: 3,
+  retryDelayInMs: 250,
+  maxRetryDelayInMs: 2000,
+  tryTimeoutInMs: 30_000,
+};
+
 /** Agents only need queues: a connection string locally, or the queue endpoint + Azure identity. */
 export async function createQueueService(storage: AgentConfig['storage']): Promise<QueueServiceClient> {
-  if ('connectionString' in storage) return QueueServiceClient.fromConnectionString(storage.connectionString);
-  return new QueueServiceClient(storage.queueServiceUri, await azureCredential());
+  const options: StoragePipelineOptions = { retryOptions: AGENT_QUEUE_RETRY };
+  if ('connectionString' in storage) {
+    return QueueServiceClient.fromConnectionString(storage.connectionString, options);
+  }
+  return new QueueServiceClient(storage.queueServiceUri, await azureCredential(), options);
 }
 
 const isQueueMissing = (error: unknown): boolean => hasStatus(error, 404);

@@ -16,6 +16,7 @@
 import type { ActualState, Command, DesiredState, HostError } from '../shared/messages.js';
 import { normalizeCcsPath } from '../shared/paths.js';
 import type { Logger } from './log.js';
+import { crashPoint } from './crash-points.js';
 import type { ResolvedDesired } from './backends/backend.js';
 import { hostErrors, localPath, preflight, type PreflightDeps } from './preflight.js';
 import { SecretUnavailableError } from './secrets.js';
@@ -124,6 +125,7 @@ export class Reconciler {
         appliedGeneration: applied.appliedGeneration,
       };
     }
+    crashPoint('after-secrets', command.type);
     if (command.type === 'preflight') {
       log.info('preflight passed', fields);
       return {
@@ -147,6 +149,7 @@ export class Reconciler {
         appliedGeneration: applied.appliedGeneration,
       };
     }
+    crashPoint('after-apply', command.type);
     await state.save({
       appliedGeneration: command.generation,
       desired: command.desired,

@@ -17,7 +17,10 @@ import { agentLogger, stdoutWriter, type Logger } from './log.js';
 import { Agent, type AgentClock } from './loop.js';
 import { AzureCommandQueue, AzureReportSink, createQueueService } from './queue.js';
 import { SecretCache } from './secrets.js';
+import { CommandVerifier } from './command-signature.js';
 import { FileStateStore, type StateStore } from './state.js';
+import { FileInventoryCache } from './inventory/cache.js';
+import { InventoryScanner } from './inventory/scanner.js';
 
 export async function createSecretStore(keyVault: AgentConfig['keyVault']): Promise<SecretStore> {
   let caCertPem: string | undefined;
@@ -62,9 +65,24 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     host: config.hostName,
   });
   const queues = overrides.queueService ?? (await createQueueService(config.storage));
+  const reports = new AzureReportSink(queues);
+  const inventory = new InventoryScanner({
+    ccsId: config.ccsId,
+    hostName: config.hostName,
+    backend,
+    secrets,
+    state,
+    cache: new FileInventoryCache(config.stateDir, config.ccsId),
+    reports,
+    environment: config.environment,
+    log,
+    now: () => new Date(overrides.clock?.now() ?? Date.now()),
+  });
   const agent = new Agent(config, {
     queue: new AzureCommandQueue(queues, config.ccsId, config.hostName),
-    reports: new AzureReportSink(queues),
+    reports,
+    inventory,
+    verifier: new CommandVerifier(secrets, () => overrides.clock?.now() ?? Date.now()),
     backend,
     secrets,
     state,

@@ -9,11 +9,15 @@ import { getConfig, type Config } from '../shared/config.js';
 import { createStorageClients, type StorageClients } from '../shared/adapters/storage.js';
 import { TableRepositories } from '../shared/adapters/table-repositories.js';
 import { QueueCommandBus } from '../shared/adapters/queue-command-bus.js';
+import { CommandSigner, SigningCommandBus } from '../shared/signing.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { OperationEngine } from '../shared/services/operation-engine.js';
 import { ReportService } from '../shared/services/report-service.js';
 import { CcsService } from '../shared/services/ccs-service.js';
+import { AuditLog } from '../shared/services/audit-log.js';
+import { InventoryService } from '../shared/services/inventory-service.js';
+import { InventoryRepository } from '../shared/adapters/inventory-repository.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { systemClock, type SecretStore } from '../shared/ports.js';
@@ -26,6 +30,9 @@ export interface AppContext {
   engine: OperationEngine;
   ccs: CcsService;
   reports: ReportService;
+  /** Every accepted change: who, when, what (GET /api/audit). */
+  audit: AuditLog;
+  inventory: InventoryService;
   auth: Authenticator;
   log: Logger;
 }
@@ -63,10 +70,17 @@ export function createAppContext(
         : createSecretClient({ vaultUrl: config.CCS_KEY_VAULT_URL, credential }),
     );
   const repos = new TableRepositories(storage);
-  const bus = new QueueCommandBus(storage);
+  // Every command is signed (shared/signing.ts); agents refuse what is not.
+  const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(secrets));
+  const audit = new AuditLog(storage, systemClock);
   const engine = new OperationEngine(repos, bus, systemClock, log, {
+    audit,
     preflightTimeoutMs: config.CCS_PREFLIGHT_TIMEOUT_SECONDS * 1000,
     operationTimeoutMs: config.CCS_OPERATION_TIMEOUT_SECONDS * 1000,
+  });
+  const inventory = new InventoryService(repos, new InventoryRepository(storage), bus, systemClock, log, {
+    intervalSeconds: config.CCS_INVENTORY_INTERVAL_SECONDS,
+    warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   return {
     config,
@@ -75,7 +89,9 @@ export function createAppContext(
     secrets,
     engine,
     ccs: new CcsService(repos, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
-    reports: new ReportService(repos, bus, engine, systemClock, log),
+    reports: new ReportService(repos, bus, engine, systemClock, log, inventory),
+    inventory,
+    audit,
     auth: createAuthenticator(config),
     log,
   };

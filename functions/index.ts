@@ -3,9 +3,12 @@
  * functions with the host and records them in the route table.
  */
 import './http/centralized-certificates.js';
+import './http/certificates.js';
 import './http/operations.js';
+import './http/audit.js';
 import './http/openapi.js';
 import './queue/reports.js';
 import './timer/sweep-operations.js';
+import './timer/schedule-inventory.js';
 
 export { httpRoutes, queueRoutes, timerRoutes } from './route-table.js';

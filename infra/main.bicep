@@ -94,6 +94,16 @@ param preflightTimeoutSeconds int = 60
 @description('Optional. CCS_OPERATION_TIMEOUT_SECONDS: how long an operation may run in total. Default: 900.')
 param operationTimeoutSeconds int = 900
 
+@minValue(1)
+@maxValue(86400)
+@description('Optional. CCS_INVENTORY_INTERVAL_SECONDS: how often the elected host of each ccs-id scans the share. Default: 300.')
+param inventoryIntervalSeconds int = 300
+
+@minValue(0)
+@maxValue(3650)
+@description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: days before expiry from which a certificate is reported as expiring. Default: 30.')
+param certificateExpiryWarningDays int = 30
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Most Flex Consumption instances the API may scale out to. Default: 40.')
@@ -233,6 +243,8 @@ module api 'app/api.bicep' = {
     entraJwksUrl: entraJwksUrl
     preflightTimeoutSeconds: preflightTimeoutSeconds
     operationTimeoutSeconds: operationTimeoutSeconds
+    inventoryIntervalSeconds: inventoryIntervalSeconds
+    certificateExpiryWarningDays: certificateExpiryWarningDays
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

@@ -143,6 +143,8 @@ export async function spawnAzurite(opts: {
   queuePort: number;
   tablePort: number;
   logFile: string;
+  /** How long the servers may take to listen (default 15 s). */
+  startTimeoutMs?: number;
 }): Promise<SpawnedAzurite> {
   mkdirSync(opts.location, { recursive: true });
   const log = openSync(opts.logFile, 'a');
@@ -162,7 +164,14 @@ export async function spawnAzurite(opts: {
       { stdio: ['ignore', log, log] },
     );
   const processes = [start('queue', opts.queuePort), start('table', opts.tablePort)];
-  await Promise.all([waitForPort(opts.queuePort, 15_000), waitForPort(opts.tablePort, 15_000)]);
+  const timeout = opts.startTimeoutMs ?? 15_000;
+  try {
+    await Promise.all([waitForPort(opts.queuePort, timeout), waitForPort(opts.tablePort, timeout)]);
+  } catch (error) {
+    // Do not leave half-started emulators behind (they would hold the ports and the data folder).
+    for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     processes,
     queuePort: opts.queuePort,

@@ -17,22 +17,43 @@ import { invocationContext } from './invocation-context.js';
 const { HttpRequest } = functions;
 
 class BodyTooLarge extends Error {}
+class BodyTimeout extends Error {}
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** How long a client may take to send its whole body (a slow-body client holds a connection). */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+
+function readBody(req: IncomingMessage, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // A declared size over the limit is refused before a byte of the body is waited for.
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      reject(new BodyTooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      req.pause();
+      reject(new BodyTimeout());
+    }, timeoutMs);
+    timer.unref();
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        clearTimeout(timer);
         reject(new BodyTooLarge());
         req.pause();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -60,7 +81,12 @@ function route(method: string, path: string) {
   return exists ? 'method-not-allowed' : null;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: Logger,
+  bodyTimeoutMs: number,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const path = url.pathname.startsWith('/api/')
     ? url.pathname.slice('/api/'.length).replace(/\/$/, '')
@@ -80,8 +106,27 @@ async function handle(req: IncomingMessage, res: ServerResponse, log: Logger): P
   }
   let bytes: Buffer;
   try {
-    bytes = await readBody(req);
+    bytes = await readBody(req, bodyTimeoutMs);
   } catch (error) {
+    if (error instanceof BodyTimeout) {
+      // Answer and drop the connection: the rest of a trickling body is not worth waiting for.
+      res.setHeader('Connection', 'close');
+      res.once('finish', () => req.destroy());
+      const seconds = Math.max(1, Math.round(bodyTimeoutMs / 1000));
+      return send(
+        res,
+        json(
+          408,
+          {
+            title: 'Request timeout',
+            name: 'body',
+            detail: `The request body was not received within ${seconds} s`,
+            status: 408,
+          },
+          { 'x-ms-error-code': 'RequestTimeout' },
+        ),
+      );
+    }
     if (error instanceof BodyTooLarge) {
       res.setHeader('Connection', 'close');
       return send(
@@ -119,9 +164,20 @@ export async function startHttpHost(opts: {
   port: number;
   host?: string;
   log: Logger;
+  /** How long a request body may take to arrive (default 10 s); then 408 and the connection is closed. */
+  bodyTimeoutMs?: number;
+  /** How long the request line and headers may take (default 20 s; Node's own default is 60 s). */
+  headersTimeoutMs?: number;
 }): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    handle(req, res, opts.log).catch(() => {
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const headersTimeout = opts.headersTimeoutMs ?? 20_000;
+  const serverOptions = {
+    headersTimeout,
+    // Node enforces headersTimeout on this interval; keep it a fraction of the timeout.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+  };
+  const server = createServer(serverOptions, (req, res) => {
+    handle(req, res, opts.log, bodyTimeoutMs).catch(() => {
       opts.log.error('local host failed to handle a request', { method: req.method });
       if (!res.headersSent)
         void send(res, json(503, { title: 'Service unavailable', detail: 'Retry later', status: 503 }));

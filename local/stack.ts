@@ -93,6 +93,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ]),
       CCS_PREFLIGHT_TIMEOUT_SECONDS: process.env.CCS_PREFLIGHT_TIMEOUT_SECONDS ?? '15',
       CCS_OPERATION_TIMEOUT_SECONDS: process.env.CCS_OPERATION_TIMEOUT_SECONDS ?? '120',
+      // A demo shows the share's certificates seconds after enabling; Azure's default is 300.
+      CCS_INVENTORY_INTERVAL_SECONDS: process.env.CCS_INVENTORY_INTERVAL_SECONDS ?? '5',
+      CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
     });
     const app = createAppContext(config, {
       log: jsonLineLogger((line) => apiLog.write(line), { component: 'api' }),

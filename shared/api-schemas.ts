@@ -7,7 +7,12 @@ import { z } from 'zod';
 import { invalid, type DomainError } from './errors.js';
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Invisible and bidirectional formatting characters: they make one name look like another in logs and UIs. */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+/** An unpaired UTF-16 surrogate: it cannot travel as UTF-8, so the value would not arrive intact. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = (v: string): boolean => !LONE_SURROGATE.test(v);
 /** Characters Windows forbids in user names (SAM rules), besides control characters. */
 const USER_FORBIDDEN = /["/[\]:;|=,+*?<>]/;
 
@@ -16,6 +21,7 @@ export const UsernameSchema = z
   .min(1, 'must not be empty')
   .max(256, 'must be at most 256 characters')
   .refine((v) => !CONTROL.test(v), 'must not contain control characters')
+  .refine((v) => wellFormed(v) && !INVISIBLE.test(v), 'must not contain invisible or unpaired characters')
   .refine((v) => {
     const parts = v.split('\\');
     if (parts.length > 2) return false;
@@ -28,13 +34,15 @@ export const PasswordSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(512, 'must be at most 512 characters')
-  .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
+  .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
+  .refine(wellFormed, 'must be well-formed Unicode (no unpaired surrogates)');
 
 /** An empty private-key password is allowed: PFX files exported without one. */
 export const PrivateKeyPasswordSchema = z
   .string()
   .max(512, 'must be at most 512 characters')
-  .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
+  .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
+  .refine(wellFormed, 'must be well-formed Unicode (no unpaired surrogates)');
 
 /** POST: enable CCS. Path syntax and the allow-list are checked after this (shared/paths.ts). */
 export const EnableBodySchema = z.strictObject({
@@ -77,7 +85,8 @@ export function toInvalidParameter(error: z.ZodError): DomainError {
   if (!issue) return invalid('body', 'The request body is invalid');
   const base = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
-    const field = [...base, issue.keys[0] ?? ''].join('.');
+    // A member name is caller input: quote a bounded prefix of it, never kilobytes of it.
+    const field = [...base, issue.keys[0] ?? ''].join('.').slice(0, 64);
     return invalid(field, `Unknown field '${field}'`);
   }
   const field = base.length > 0 ? base.join('.') : 'body';

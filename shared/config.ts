@@ -67,6 +67,10 @@ export const ConfigSchema = z
     CCS_ENTRA_JWKS_URL: optionalText,
     CCS_PREFLIGHT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     CCS_OPERATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+    /** How often the elected host of each ccs-id scans the share (docs/certificates.md). */
+    CCS_INVENTORY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
+    /** Days before expiry from which a certificate has the `expiring` problem. */
+    CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   })
   .superRefine((c, ctx) => {
     if (

@@ -5,6 +5,7 @@
  * understand. No message ever holds a secret value: only Key Vault references.
  */
 import { z } from 'zod';
+import { InventoryFileSchema } from './certificates/metadata.js';
 
 export const MESSAGE_VERSION = 1 as const;
 
@@ -40,6 +41,8 @@ export const ActualStateSchema = z.object({
   username: z.string().nullable(),
   featureInstalled: z.boolean().optional(),
   rebootRequired: z.boolean().optional(),
+  /** Windows version (`10.0.17763`), when the backend knows it: the certificates API flags PFX encryption older hosts cannot read. */
+  osVersion: z.string().max(64).optional(),
 });
 export type ActualState = z.infer<typeof ActualStateSchema>;
 
@@ -83,6 +86,30 @@ export type PreflightCommand = z.infer<typeof PreflightCommandSchema>;
 export type ApplyCommand = z.infer<typeof ApplyCommandSchema>;
 export type Command = z.infer<typeof CommandSchema>;
 
+/**
+ * Inventory (docs/certificates.md): the API elects one host per ccs-id and asks it to scan the
+ * share. `scanSeq` fences reports (only the elected host's current scans count); `full` asks for
+ * every file instead of the changes since this host's last scan. Not part of CommandSchema: it is
+ * no change of IIS and never goes through the reconciler.
+ */
+export const ScanCommandSchema = z.object({
+  ...header,
+  type: z.literal('scan'),
+  generation: z.number().int().nonnegative(),
+  scanSeq: z.number().int().positive(),
+  full: z.boolean(),
+  issuedAt: z.string(),
+});
+export type ScanCommand = z.infer<typeof ScanCommandSchema>;
+
+/** Everything an agent may find on its queue. */
+export const AgentCommandSchema = z.discriminatedUnion('type', [
+  PreflightCommandSchema,
+  ApplyCommandSchema,
+  ScanCommandSchema,
+]);
+export type AgentCommand = z.infer<typeof AgentCommandSchema>;
+
 export const HelloReportSchema = z.object({
   ...header,
   type: z.literal('hello'),
@@ -119,10 +146,34 @@ export const DriftReportSchema = z.object({
   at: z.string(),
 });
 
+/**
+ * One chunk of a scan's result (metadata only: shared/certificates/metadata.ts). A delta scan
+ * carries the files added or changed since the scanner's previous scan and the names removed;
+ * a full scan carries every file, and the API drops what it did not list once all `count`
+ * chunks arrived. `error` says the scan could not run (no file is listed then).
+ */
+export const InventoryReportSchema = z.object({
+  ...header,
+  type: z.literal('inventory'),
+  scanSeq: z.number().int().positive(),
+  generation: z.number().int().nonnegative(),
+  full: z.boolean(),
+  chunk: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }),
+  /** How many .pfx files the share holds now. */
+  files: z.number().int().nonnegative(),
+  upserts: z.array(InventoryFileSchema).max(2000),
+  removed: z.array(z.string().min(1).max(255)).max(20_000),
+  renamed: z.array(z.object({ from: z.string().max(255), to: z.string().max(255) })).max(10_000),
+  error: HostErrorSchema.nullable(),
+  at: z.string(),
+});
+export type InventoryReport = z.infer<typeof InventoryReportSchema>;
+
 export const ReportSchema = z.discriminatedUnion('type', [
   HelloReportSchema,
   ResultReportSchema,
   DriftReportSchema,
+  InventoryReportSchema,
 ]);
 export type HelloReport = z.infer<typeof HelloReportSchema>;
 export type ResultReport = z.infer<typeof ResultReportSchema>;
@@ -130,7 +181,7 @@ export type DriftReport = z.infer<typeof DriftReportSchema>;
 export type Report = z.infer<typeof ReportSchema>;
 
 /** Queue messages are JSON, base64-encoded (what the Functions queue trigger expects by default). */
-export function encodeMessage(message: Command | Report): string {
+export function encodeMessage(message: AgentCommand | Report): string {
   return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
 }
 
@@ -140,3 +191,16 @@ export function decodeMessageText(text: string): unknown {
   const json = trimmed.startsWith('{') ? trimmed : Buffer.from(trimmed, 'base64').toString('utf8');
   return JSON.parse(json) as unknown;
 }
+
+/**
+ * The API's signature on a command (shared/signing.ts): HMAC-SHA256 with the signing key kept in
+ * Key Vault, over the canonical JSON of every other field of the message. `kid` is the key's
+ * secret version, so an agent fetches exactly that version (and caches it). Optional in the
+ * schemas above only so that an unsigned command still parses — agents refuse it.
+ */
+export const CommandSignatureSchema = z.strictObject({
+  alg: z.literal('HMAC-SHA256'),
+  kid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  mac: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+});
+export type CommandSignature = z.infer<typeof CommandSignatureSchema>;

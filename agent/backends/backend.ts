@@ -18,6 +18,15 @@ export type ResolvedDesired =
       privateKeyPassword: string | null;
     };
 
+/** One `.pfx` file of a directory listing. */
+export interface PfxFileStat {
+  /** The file name, not a path. */
+  name: string;
+  size: number;
+  /** Last write time, milliseconds since the epoch (UTC). */
+  mtimeMs: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** The provider settings as IIS holds them now (never a password). */
@@ -30,6 +39,12 @@ export interface Backend {
   listPfx(path: string): Promise<string[]>;
   /** The bytes of one file in the directory. */
   readFile(path: string, fileName: string): Promise<Buffer>;
+  /**
+   * The `.pfx` files directly in the directory with their size and last write time, from one
+   * listing (no file opened), read by the agent's own identity: what makes a rescan of a large
+   * share cheap (agent/inventory/). Optional: without it a scan reads every file each time.
+   */
+  statPfx?(path: string): Promise<PfxFileStat[]>;
   /** Make IIS match `desired`: enable/set, or disable (which erases username and passwords). */
   apply(desired: ResolvedDesired): Promise<void>;
 }

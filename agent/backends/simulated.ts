@@ -20,7 +20,7 @@ import { mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActualState } from '../../shared/messages.js';
 import { writeFileAtomic } from '../atomic-file.js';
-import type { Backend, ResolvedDesired } from './backend.js';
+import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
 
 /** The registry values, by their IIS names. Passwords are `aes256gcm:` ciphertexts. */
 export interface SimulatedRegistry {
@@ -45,6 +45,9 @@ const EMPTY_REGISTRY: SimulatedRegistry = {
   Password: null,
   PrivateKeyPassword: null,
 };
+
+/** Files stat'ed at once by `statPfx`. */
+const STAT_BATCH = 32;
 
 /** Server names that mean "this machine" for `\\server\share` paths. */
 const LOCAL_SERVERS = new Set(['localhost', '127.0.0.1']);
@@ -258,6 +261,8 @@ export async function readStoredPasswordsForTests(
 export interface SimulatedBackendOptions {
   stateDir: string;
   shareRoot: string;
+  /** The Windows version this simulated server reports (`10.0.14393` plays Server 2016); unset: unknown. */
+  osVersion?: string;
 }
 
 export class SimulatedBackend implements Backend {
@@ -297,6 +302,7 @@ export class SimulatedBackend implements Backend {
       username: registry.UserName,
       featureInstalled: true,
       rebootRequired: false,
+      ...(this.options.osVersion ? { osVersion: this.options.osVersion } : {}),
     };
   }
 
@@ -318,6 +324,30 @@ export class SimulatedBackend implements Backend {
       .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.pfx'))
       .map((e) => e.name)
       .sort();
+  }
+
+  async statPfx(path: string): Promise<PfxFileStat[]> {
+    const folder = await this.folderOrThrow(path);
+    const names = await this.listPfx(path);
+    const statOne = async (name: string): Promise<PfxFileStat | null> => {
+      try {
+        const info = await stat(join(folder, name));
+        return info.isFile() ? { name, size: info.size, mtimeMs: Math.trunc(info.mtimeMs) } : null;
+      } catch (error) {
+        // Removed between the listing and the stat: it is simply not there any more.
+        if (!isMissing(error)) throw error;
+        return null;
+      }
+    };
+    // A few stats in flight at a time: one after the other, 10,000 files wait on 10,000 round
+    // trips to the file system's thread pool (docs/performance.md).
+    const stats: PfxFileStat[] = [];
+    for (let i = 0; i < names.length; i += STAT_BATCH) {
+      for (const found of await Promise.all(names.slice(i, i + STAT_BATCH).map(statOne))) {
+        if (found) stats.push(found);
+      }
+    }
+    return stats;
   }
 
   async readFile(path: string, fileName: string): Promise<Buffer> {

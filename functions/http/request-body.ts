@@ -4,6 +4,7 @@
  */
 import type { HttpRequest } from '@azure/functions';
 import { DomainError, invalid } from '../../shared/errors.js';
+import { firstDuplicateKey } from '../../shared/json-duplicates.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -32,13 +33,24 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
       'Content-Type',
     );
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  let text: string;
   try {
-    return JSON.parse(text) as unknown;
+    // Fatal: a Latin-1 'ä' silently turned into U+FFFD would store a password nobody typed.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid('body', 'The request body is not valid UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
   } catch {
     // Also covers pathological nesting (RangeError): the body is rejected, the process lives.
     throw invalid('body', 'The request body is not valid JSON');
   }
+  // Two equal member names mean different things to different parsers: refuse, naming it.
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== null) throw invalid(duplicate, `Duplicate field '${duplicate}'`);
+  return value;
 }
 
 /** RFC 7240 `Prefer: wait=N` (N ≤ 60); invalid preferences are ignored, as the RFC asks. */

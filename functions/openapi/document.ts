@@ -12,6 +12,12 @@ import {
   HostListSchema,
   OperationSchema,
 } from './response-schemas.js';
+import {
+  CertificateListSchema,
+  CertificateSchema,
+  StoreListSchema,
+  StoreSchema,
+} from './certificate-schemas.js';
 
 const schema = (s: z.ZodType): unknown =>
   z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any', io: 'output' });
@@ -72,6 +78,67 @@ const RESPONSES: Record<string, Record<string, unknown>> = {
     '404': error('Unknown operation'),
   },
   getOpenApi: { '200': { description: 'This document' } },
+  getAudit: {
+    '200': { description: 'Every accepted change, newest first; secret fields as {HIDDEN} (write role)' },
+  },
+  listCertificateStores: {
+    '200': { description: 'One store per ccs-id with CCS enabled', content: content(StoreListSchema) },
+  },
+  getCertificateStore: {
+    '200': { description: 'The store and its inventory status', content: content(StoreSchema) },
+    '404': error('No store has this id (or CCS was disabled for its ccs-id)'),
+  },
+  listCertificates: {
+    '200': {
+      description: 'The certificates (a slice of them with `Range: certificates=a-b`)',
+      headers: {
+        'X-Total-Count': { schema: { type: 'integer' } },
+        'Content-Range': { schema: { type: 'string', example: 'certificates 0-49/120' } },
+      },
+      content: content(CertificateListSchema),
+    },
+    '404': error('`store.id` names no store'),
+    '416': error('Range not satisfiable'),
+  },
+  'listCertificates:head': {
+    '200': {
+      description: 'No body; `X-Total-Count` is the number of certificates',
+      headers: { 'X-Total-Count': { schema: { type: 'integer' } } },
+    },
+    '404': { description: '`store.id` names no store' },
+  },
+  getCertificate: {
+    '200': { description: 'The full certificate model', content: content(CertificateSchema) },
+    '404': error('Certificate not found'),
+  },
+};
+
+const query = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+const FIELDS = query('fields', '`*` for the full model, or a comma-separated list of fields');
+
+/** Query and header parameters beyond the path, keyed by the route's function name. */
+const PARAMETERS: Record<string, unknown[]> = {
+  listCertificates: [
+    query('store.id', 'Only the certificates of this store'),
+    FIELDS,
+    query('expiring_within', 'Only certificates expiring within this many days (expired ones included)', {
+      type: 'integer',
+      minimum: 0,
+    }),
+    {
+      name: 'Range',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', example: 'certificates=0-49' },
+    },
+  ],
+  getCertificate: [FIELDS],
 };
 
 const BODIES: Record<string, z.ZodType> = {
@@ -87,7 +154,7 @@ function operation(route: HttpRoute, method: string) {
     schema: { type: 'string' },
   }));
   const body = BODIES[route.name];
-  const writes = method !== 'get';
+  const writes = method !== 'get' && method !== 'head';
   return {
     operationId: route.name,
     parameters: [
@@ -98,9 +165,13 @@ function operation(route: HttpRoute, method: string) {
       ...(method === 'patch' || method === 'delete'
         ? [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }]
         : []),
+      ...(PARAMETERS[route.name] ?? []),
     ],
     ...(body ? { requestBody: { required: true, content: content(body) } } : {}),
-    responses: { ...(RESPONSES[route.name] ?? { '200': { description: 'OK' } }), ...COMMON_ERRORS },
+    responses: {
+      ...(RESPONSES[`${route.name}:${method}`] ?? RESPONSES[route.name] ?? { '200': { description: 'OK' } }),
+      ...COMMON_ERRORS,
+    },
   };
 }
 

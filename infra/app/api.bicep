@@ -63,6 +63,16 @@ param preflightTimeoutSeconds int = 60
 @description('Optional. CCS_OPERATION_TIMEOUT_SECONDS.')
 param operationTimeoutSeconds int = 900
 
+@minValue(1)
+@maxValue(86400)
+@description('Optional. CCS_INVENTORY_INTERVAL_SECONDS.')
+param inventoryIntervalSeconds int = 300
+
+@minValue(0)
+@maxValue(3650)
+@description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS.')
+param certificateExpiryWarningDays int = 30
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -182,6 +192,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_OPERATION_TIMEOUT_SECONDS'
           value: string(operationTimeoutSeconds)
+        }
+        {
+          name: 'CCS_INVENTORY_INTERVAL_SECONDS'
+          value: string(inventoryIntervalSeconds)
+        }
+        {
+          name: 'CCS_CERTIFICATE_EXPIRY_WARNING_DAYS'
+          value: string(certificateExpiryWarningDays)
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {

@@ -126,6 +126,19 @@ export class KeyVaultSecretStore implements SecretStore {
     }
   }
 
+  /** The newest enabled version of `name` and its value, or null when there is none. */
+  async getLatestSecret(name: string): Promise<{ ref: SecretRef; value: string } | null> {
+    try {
+      const secret = await this.client.getSecret(name);
+      const version = secret.properties.version;
+      if (secret.value === undefined || !version) throw malformed('getSecret', name);
+      return { ref: { name, version }, value: secret.value };
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw toStoreError(error, 'getSecret', name);
+    }
+  }
+
   async deleteSecret(name: string): Promise<void> {
     try {
       const poller = await this.client.beginDeleteSecret(name, { intervalInMs: this.options.pollIntervalMs });

@@ -1,5 +1,5 @@
 /** CommandBus over Storage Queues: one queue per host, named by shared/names.ts. */
-import type { Command } from '../messages.js';
+import type { AgentCommand } from '../messages.js';
 import { encodeMessage } from '../messages.js';
 import { commandQueueName, poisonQueueName } from '../names.js';
 import type { CommandBus } from '../ports.js';
@@ -23,7 +23,7 @@ export class QueueCommandBus implements CommandBus {
     this.created.add(name);
   }
 
-  async send(command: Command): Promise<void> {
+  async send(command: AgentCommand): Promise<void> {
     const queue = this.storage.queue(commandQueueName(command.ccsId, command.host));
     await queue.sendMessage(encodeMessage(command), { messageTimeToLive: COMMAND_TTL_SECONDS });
   }

@@ -17,9 +17,20 @@ export interface StorageClients {
   table(name: string): TableClient;
 }
 
+/**
+ * Retries sized for a request path: a storage blip of a few seconds is ridden out, a longer
+ * outage answers 503 + Retry-After within seconds instead of holding the request (and, in the
+ * local host, the report processor) in the SDKs' default backoff for half a minute. Operations
+ * carry on from the sweeper and the reports once storage is back.
+ */
+const QUEUE_RETRY = { maxTries: 4, retryDelayInMs: 300, maxRetryDelayInMs: 3000, tryTimeoutInMs: 30_000 };
+const TABLE_RETRY = { maxRetries: 3, retryDelayInMs: 300, maxRetryDelayInMs: 3000 };
+
 export function createStorageClients(settings: StorageSettings): StorageClients {
   if ('connectionString' in settings) {
-    const queues = QueueServiceClient.fromConnectionString(settings.connectionString);
+    const queues = QueueServiceClient.fromConnectionString(settings.connectionString, {
+      retryOptions: QUEUE_RETRY,
+    });
     return {
       queues,
       queue: (name) => queues.getQueueClient(name),
@@ -27,14 +38,18 @@ export function createStorageClients(settings: StorageSettings): StorageClients 
         TableClient.fromConnectionString(settings.connectionString, name, {
           // The emulator speaks plain http on loopback.
           allowInsecureConnection: settings.connectionString.includes('http://'),
+          retryOptions: TABLE_RETRY,
         }),
     };
   }
-  const queues = new QueueServiceClient(settings.queueServiceUri, settings.credential);
+  const queues = new QueueServiceClient(settings.queueServiceUri, settings.credential, {
+    retryOptions: QUEUE_RETRY,
+  });
   return {
     queues,
     queue: (name) => queues.getQueueClient(name),
-    table: (name) => new TableClient(settings.tableServiceUri, name, settings.credential),
+    table: (name) =>
+      new TableClient(settings.tableServiceUri, name, settings.credential, { retryOptions: TABLE_RETRY }),
   };
 }
 

@@ -5,7 +5,13 @@
  */
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { DomainError } from '../errors.js';
-import type { CcsRecord, HostRecord, OperationHostRecord, OperationRecord } from '../model.js';
+import type {
+  CcsRecord,
+  HostRecord,
+  HostStepStatus,
+  OperationHostRecord,
+  OperationRecord,
+} from '../model.js';
 import { hasStatus, type StorageClients } from './storage.js';
 
 export const TABLES = { ccs: 'ccsstate', hosts: 'ccshosts', operations: 'ccsoperations' } as const;
@@ -131,7 +137,15 @@ export class TableRepositories {
   // ── operations ───────────────────────────────────────────────────────────────────────────
   async createOperation(op: OperationRecord, hosts: OperationHostRecord[]): Promise<string> {
     await this.ensureTables();
-    await Promise.all(hosts.map((h) => this.upsertOperationHost(h)));
+    // The host rows share the operation's partition: entity-group transactions of up to 100
+    // write them in hosts/100 requests instead of one request per host.
+    const chunks: OperationHostRecord[][] = [];
+    for (let i = 0; i < hosts.length; i += MAX_BATCH) chunks.push(hosts.slice(i, i + MAX_BATCH));
+    await Promise.all(
+      chunks.map((chunk) =>
+        this.ops.submitTransaction(chunk.map((h) => ['upsert', opHostEntity(h), 'Replace'] as const)),
+      ),
+    );
     const etag = await this.ops.createEntity(opEntity(op)).then((r) => r.etag ?? '');
     if (op.status === 'Running') await this.ops.upsertEntity({ partitionKey: 'active', rowKey: op.id });
     return etag;
@@ -168,32 +182,81 @@ export class TableRepositories {
   }
 
   async upsertOperationHost(record: OperationHostRecord): Promise<void> {
-    await this.ops.upsertEntity(
-      {
-        partitionKey: record.operationId,
-        rowKey: `h:${record.host.toLowerCase()}`,
-        host: record.host,
-        preflight: record.preflight,
-        apply: record.apply,
-        error: json(record.error),
-        updatedAt: record.updatedAt,
-      },
-      'Replace',
-    );
+    await this.ops.upsertEntity(opHostEntity(record), 'Replace');
   }
 
   async operationHosts(id: string): Promise<OperationHostRecord[]> {
     await this.ensureTables();
     const filter = odata`PartitionKey eq ${id} and RowKey gt 'h:' and RowKey lt 'h;'`;
-    return all(this.ops.listEntities<Row>({ queryOptions: { filter } }), (r) => ({
-      operationId: id,
-      host: String(r.host),
-      preflight: r.preflight as OperationHostRecord['preflight'],
-      apply: r.apply as OperationHostRecord['apply'],
-      error: parse<OperationHostRecord['error']>(r.error),
-      updatedAt: String(r.updatedAt),
-    }));
+    return all(this.ops.listEntities<Row>({ queryOptions: { filter } }), (r) => toOperationHost(id, r));
   }
+
+  /** One host's row of an operation (a point read), or null. */
+  async getOperationHost(id: string, host: string): Promise<OperationHostRecord | null> {
+    await this.ensureTables();
+    try {
+      return toOperationHost(id, await this.ops.getEntity<Row>(id, `h:${host.toLowerCase()}`));
+    } catch (error) {
+      if (hasStatus(error, 404)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * The first `max` host rows (in host order) whose `step` has `status`, so that the engine can
+   * ask "is any host still pending?" without reading every host's row on every report.
+   */
+  async operationHostsWhere(
+    id: string,
+    step: 'preflight' | 'apply',
+    status: HostStepStatus,
+    max = Number.POSITIVE_INFINITY,
+  ): Promise<OperationHostRecord[]> {
+    await this.ensureTables();
+    const hostRows = odata`PartitionKey eq ${id} and RowKey gt 'h:' and RowKey lt 'h;'`;
+    const filter =
+      step === 'preflight'
+        ? `${hostRows} and ${odata`preflight eq ${status}`}`
+        : `${hostRows} and ${odata`apply eq ${status}`}`;
+    const out: OperationHostRecord[] = [];
+    const pages = this.ops
+      .listEntities<Row>({ queryOptions: { filter } })
+      .byPage({ maxPageSize: Math.min(max, 1000) });
+    // A filtered query may return empty pages with a continuation: keep reading until `max` rows.
+    for await (const page of pages) {
+      for (const row of page) {
+        out.push(toOperationHost(id, row));
+        if (out.length >= max) return out;
+      }
+    }
+    return out;
+  }
+}
+
+/** Entity-group transactions take at most 100 entities. */
+const MAX_BATCH = 100;
+
+function opHostEntity(record: OperationHostRecord): Row & { partitionKey: string; rowKey: string } {
+  return {
+    partitionKey: record.operationId,
+    rowKey: `h:${record.host.toLowerCase()}`,
+    host: record.host,
+    preflight: record.preflight,
+    apply: record.apply,
+    error: json(record.error),
+    updatedAt: record.updatedAt,
+  };
+}
+
+function toOperationHost(id: string, r: Row): OperationHostRecord {
+  return {
+    operationId: id,
+    host: String(r.host),
+    preflight: r.preflight as OperationHostRecord['preflight'],
+    apply: r.apply as OperationHostRecord['apply'],
+    error: parse<OperationHostRecord['error']>(r.error),
+    updatedAt: String(r.updatedAt),
+  };
 }
 
 function toCcs(row: Row): CcsRecord {

@@ -138,6 +138,16 @@ export interface PfxDescription {
 export interface PfxOptions {
   /** Refuse ('unsupported') any MAC or encryption iteration count above this. Default 1,000,000. */
   readonly maxIterations?: number;
+  /**
+   * Reading certificates ({@link readPfxCertificates}, {@link describePfx}): 'always' (the
+   * default) checks the integrity MAC first; 'when-needed' checks it only when no content is
+   * encrypted, because an encrypted certificate bag proves the password by itself (it must
+   * decrypt with valid padding to a well-formed SafeContents) and the MAC's key derivation costs
+   * as much again as the bag's (docs/performance.md). A wrong password is 'wrong-password'
+   * either way; what 'when-needed' gives up is noticing a damaged MAC or key bag when the
+   * certificates themselves read correctly.
+   */
+  readonly macCheck?: 'always' | 'when-needed';
 }
 
 export type PfxPasswordCheck = 'ok' | 'wrong-password' | 'unprotected';
@@ -665,7 +675,10 @@ function contentTypeOf(info: DerNode): { type: string; content: DerNode | undefi
 function readContents(pfx: Buffer, password: string, options?: PfxOptions): PfxContents {
   const parsed = parsePfx(pfx);
   const state: OpenState = { forms: passwordForms(password), proven: false };
-  if (parsed.mac !== null) {
+  const bagProvesPassword =
+    options?.macCheck === 'when-needed' &&
+    parsed.contents.some((info) => contentTypeOf(info).type === OID.encryptedData);
+  if (parsed.mac !== null && !bagProvesPassword) {
     const form = verifyMac({ ...parsed, mac: parsed.mac }, password, options);
     if (form === null) throw wrongPassword();
     state.forms = [form];

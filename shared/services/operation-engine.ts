@@ -13,6 +13,7 @@ import { isTerminal } from '../model.js';
 import type { Clock, CommandBus } from '../ports.js';
 import { ConcurrencyError, type TableRepositories } from '../adapters/table-repositories.js';
 import type { Logger } from '../log.js';
+import { describeChanges, type AuditSink } from './audit-log.js';
 import { hostErrorToOperationError, operationConflict, hostsUnreachable } from './operation-errors.js';
 
 export interface EngineOptions {
@@ -20,6 +21,8 @@ export interface EngineOptions {
   operationTimeoutMs: number;
   /** A commit left half-done (process died) is resumed after this long. */
   stuckCommitMs?: number;
+  /** Where every accepted change is recorded (shared/services/audit-log.ts) before it starts. */
+  audit?: AuditSink;
 }
 
 export interface ChangeInput {
@@ -42,6 +45,8 @@ export class OperationEngine {
 
   /** Record the operation, then start phase one (or commit at once: no hosts, or a disable). */
   async start(input: ChangeInput): Promise<OperationRecord> {
+    // Nothing is recorded unless its commands can go out (a signing key at hand): no half-done work.
+    await this.bus.ready?.();
     const now = this.clock.now();
     const hosts = await this.repos.listHosts(input.ccsId);
     const baseGeneration = input.base?.generation ?? 0;
@@ -64,6 +69,13 @@ export class OperationEngine {
       deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
       error: null,
     };
+    await this.options.audit?.record({
+      who: input.requestedBy,
+      ccsId: input.ccsId,
+      operationId: op.id,
+      kind: input.kind,
+      changes: describeChanges(input.base?.desired ?? null, input.proposed),
+    });
     const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
     const etag = await this.repos.createOperation(op, rows);
     if (preflight) {
@@ -76,24 +88,64 @@ export class OperationEngine {
       });
       return op;
     }
-    await this.commitAndApply(op, etag);
+    try {
+      await this.commitAndApply(op, etag);
+    } catch (error) {
+      // A fan-out slower than stuckCommitMs was taken over by the sweeper (or a report), which
+      // commits and applies it in its turn: the change is under way, not refused.
+      if (!(error instanceof ConcurrencyError)) throw error;
+    }
     return (await this.repos.getOperation(op.id))?.record ?? op;
   }
 
-  /** Move an operation forward as far as the reports allow; returns its current record. */
-  async advance(id: string): Promise<OperationRecord | null> {
+  /** Advances running in this process, by operation id (see `advance`). */
+  private readonly advancing = new Map<
+    string,
+    { done: Promise<unknown>; again?: Promise<OperationRecord | null> }
+  >();
+
+  /**
+   * Move an operation forward as far as the reports allow; returns its current record.
+   *
+   * Calls for one operation are coalesced in this process: while an advance runs, later callers
+   * share one more pass that starts after it, and so sees every result recorded before they
+   * called. A batch of reports of one operation then costs two advances, not one each.
+   */
+  advance(id: string): Promise<OperationRecord | null> {
+    const running = this.advancing.get(id);
+    if (running) {
+      running.again ??= running.done.then(
+        () => this.advance(id),
+        () => this.advance(id),
+      );
+      return running.again;
+    }
+    const pass = this.advanceOnce(id);
+    const entry = { done: pass as Promise<unknown> };
+    this.advancing.set(id, entry);
+    const clear = () => {
+      if (this.advancing.get(id) === entry) this.advancing.delete(id);
+    };
+    pass.then(clear, clear);
+    return pass;
+  }
+
+  private async advanceOnce(id: string): Promise<OperationRecord | null> {
     const loaded = await this.repos.getOperation(id);
     if (!loaded) return null;
     const { record: op, etag } = loaded;
     if (isTerminal(op.status)) return op;
+    let changed = true;
     try {
-      if (op.phase === 'preflight') await this.advancePreflight(op, etag);
-      else if (op.phase === 'committing') await this.resumeCommit(op, etag);
-      else if (op.phase === 'apply') await this.advanceApply(op, etag);
+      if (op.phase === 'preflight') changed = await this.advancePreflight(op, etag);
+      else if (op.phase === 'committing') changed = await this.resumeCommit(op, etag);
+      else if (op.phase === 'apply') changed = (await this.advanceApply(op, etag)) !== etag;
     } catch (error) {
       // Another invocation advanced it first; its result stands.
       if (!(error instanceof ConcurrencyError)) throw error;
     }
+    // Nothing written: the record just read is current.
+    if (!changed) return op;
     return (await this.repos.getOperation(id))?.record ?? op;
   }
 
@@ -105,9 +157,13 @@ export class OperationEngine {
     outcome: 'succeeded' | 'failed' | 'superseded',
     error: HostError | null,
   ): Promise<void> {
-    const rows = await this.repos.operationHosts(id);
-    const row =
-      rows.find((r) => r.host.toLowerCase() === host.toLowerCase()) ?? this.hostRow(id, host, 'skipped');
+    const existing = await this.repos.getOperationHost(id, host);
+    // A report naming an operation that does not exist leaves no orphan row behind.
+    if (!existing && !(await this.repos.getOperation(id))) return;
+    // A duplicate delivery answers `superseded`: it never overwrites the step's real result.
+    const settled = existing?.[phase] === 'succeeded' || existing?.[phase] === 'failed';
+    if (outcome === 'superseded' && settled) return;
+    const row = existing ?? this.hostRow(id, host, 'skipped');
     const updated: OperationHostRecord = {
       ...row,
       [phase]: outcome,
@@ -117,34 +173,45 @@ export class OperationEngine {
     await this.repos.upsertOperationHost(updated);
   }
 
-  private async advancePreflight(op: OperationRecord, etag: string): Promise<void> {
-    const rows = await this.repos.operationHosts(op.id);
-    const failed = rows.filter((r) => r.preflight === 'failed');
+  /**
+   * Runs on every preflight report, so it reads only the first failed and the first pending host
+   * row (two small queries), not every host's row: at N hosts that is O(N) per operation rather
+   * than O(N²). Returns whether it wrote anything.
+   */
+  private async advancePreflight(op: OperationRecord, etag: string): Promise<boolean> {
+    const [failed, pending] = await Promise.all([
+      this.repos.operationHostsWhere(op.id, 'preflight', 'failed', 1),
+      this.repos.operationHostsWhere(op.id, 'preflight', 'pending', 1),
+    ]);
     if (failed.length > 0) {
-      await this.finish(op, etag, 'Failed', hostErrorToOperationError(failed.map((r) => r.error)));
-      return;
+      // The first failed host's error decides (host order); read them all only if it has none.
+      const errors = failed[0]?.error
+        ? failed.map((r) => r.error)
+        : (await this.repos.operationHostsWhere(op.id, 'preflight', 'failed')).map((r) => r.error);
+      await this.finish(op, etag, 'Failed', hostErrorToOperationError(errors));
+      return true;
     }
-    const pending = rows.filter((r) => r.preflight === 'pending');
     if (pending.length > 0) {
-      if (this.clock.now() < new Date(op.preflightDeadline)) return;
+      if (this.clock.now() < new Date(op.preflightDeadline)) return false;
       // Silent hosts are marked unreachable; they preflight again (in the agent) when they return.
       const now = this.clock.now().toISOString();
+      const silent = await this.repos.operationHostsWhere(op.id, 'preflight', 'pending');
       await Promise.all(
-        pending.map((r) =>
-          this.repos.upsertOperationHost({ ...r, preflight: 'unreachable', updatedAt: now }),
-        ),
+        silent.map((r) => this.repos.upsertOperationHost({ ...r, preflight: 'unreachable', updatedAt: now })),
       );
     }
     const committing = { ...op, phase: 'committing' as const, updatedAt: this.clock.now().toISOString() };
     const next = await this.repos.saveOperation(committing, etag);
     await this.commitAndApply(committing, next);
+    return true;
   }
 
-  private async resumeCommit(op: OperationRecord, etag: string): Promise<void> {
+  private async resumeCommit(op: OperationRecord, etag: string): Promise<boolean> {
     const stuckMs = this.options.stuckCommitMs ?? 30_000;
-    if (this.clock.now().getTime() - new Date(op.updatedAt).getTime() < stuckMs) return;
+    if (this.clock.now().getTime() - new Date(op.updatedAt).getTime() < stuckMs) return false;
     const claimed = { ...op, updatedAt: this.clock.now().toISOString() };
     await this.commitAndApply(claimed, await this.repos.saveOperation(claimed, etag));
+    return true;
   }
 
   /** Commit the proposed state if the base is still current, then send `apply` to every host. */
@@ -193,6 +260,16 @@ export class OperationEngine {
   }
 
   private async advanceApply(op: OperationRecord, etag: string): Promise<string> {
+    // Runs on every apply report. While the first host row still pending belongs to a host that
+    // has not applied this generation, the phase cannot be over: answered with two small reads
+    // instead of reading every host row and every host (O(N²) over an operation).
+    if (this.clock.now() < new Date(op.deadline)) {
+      const [first] = await this.repos.operationHostsWhere(op.id, 'apply', 'pending', 1);
+      if (first) {
+        const host = await this.repos.getHost(op.ccsId, first.host);
+        if ((host?.appliedGeneration ?? 0) < op.targetGeneration) return etag;
+      }
+    }
     const [rows, hosts] = await Promise.all([
       this.repos.operationHosts(op.id),
       this.repos.listHosts(op.ccsId),

@@ -3,7 +3,7 @@
  * created here) and sends it the current desired state when it is behind; `result` records a
  * step of an operation and advances it; `drift` records that someone changed IIS by hand.
  */
-import type { DriftReport, HelloReport, Report, ResultReport } from '../messages.js';
+import type { DriftReport, HelloReport, InventoryReport, Report, ResultReport } from '../messages.js';
 import { MESSAGE_VERSION, ReportSchema } from '../messages.js';
 import { isCcsId, isHostName } from '../names.js';
 import type { HostRecord } from '../model.js';
@@ -11,6 +11,11 @@ import type { Clock, CommandBus } from '../ports.js';
 import type { TableRepositories } from '../adapters/table-repositories.js';
 import type { Logger } from '../log.js';
 import type { OperationEngine } from './operation-engine.js';
+
+/** Where `inventory` reports go (InventoryService); without one they are dropped. */
+export interface InventoryFolder {
+  fold(report: InventoryReport): Promise<void>;
+}
 
 export type ReportOutcome = 'processed' | 'malformed';
 
@@ -21,6 +26,7 @@ export class ReportService {
     private readonly engine: OperationEngine,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly inventory?: InventoryFolder,
   ) {}
 
   /** Validate and fold one report; a malformed one is reported back for the poison queue. */
@@ -39,6 +45,7 @@ export class ReportService {
   private async fold(report: Report): Promise<void> {
     if (report.type === 'hello') return this.hello(report);
     if (report.type === 'result') return this.result(report);
+    if (report.type === 'inventory') return this.inventory?.fold(report);
     return this.drift(report);
   }
 

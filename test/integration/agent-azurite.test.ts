@@ -295,7 +295,7 @@ describe('agents over Azurite and the local Key Vault', () => {
       }
     }
     const { desired } = await enableState(ccsId);
-    await queue.sendMessage(encodeMessage(applyCommand(ccsId, 'web01', 8, desired)));
+    await queue.sendMessage(encodeMessage(await fleet.sign(applyCommand(ccsId, 'web01', 8, desired))));
 
     await agentOn(ccsId, 'web01');
     await waitFor(fleet, () => result(ccsId, 'web01', 8).length === 1, 'the good command');
@@ -431,7 +431,7 @@ describe('agents over Azurite and the local Key Vault', () => {
       const powershell = await writeAgentConfigFile(fleet, ccsId, 'web02', { backend: 'powershell' });
       const ps = await cli(['--once', '--config', powershell]);
       expect(ps.code).toBe(1);
-      expect(ps.stderr).toContain('not available yet');
+      expect(ps.stderr).toContain('powershell.executable');
     });
   });
 });

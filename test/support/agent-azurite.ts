@@ -17,6 +17,7 @@ import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/se
 import { createSecretClient, KeyVaultSecretStore } from '../../shared/adapters/keyvault-secret-store.js';
 import { QueueCommandBus } from '../../shared/adapters/queue-command-bus.js';
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
+import { CommandSigner, SigningCommandBus } from '../../shared/signing.js';
 import { createStorageClients } from '../../shared/adapters/storage.js';
 import {
   decodeMessageText,
@@ -37,7 +38,10 @@ export interface Fleet {
   token: string;
   secrets: KeyVaultSecretStore;
   queues: QueueServiceClient;
-  bus: QueueCommandBus;
+  /** The API's bus: commands are signed with the key in the local Key Vault, as the API signs them. */
+  bus: SigningCommandBus;
+  /** Sign a command by hand (for tests that put raw messages on a queue). */
+  sign<T extends Command>(command: T): Promise<T>;
   share: DemoShare;
   shareRoot: string;
   /** Every report read from the reports queue so far. */
@@ -74,7 +78,11 @@ export async function startFleet(): Promise<Fleet> {
   );
   const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   await queues.getQueueClient(REPORTS_QUEUE).createIfNotExists();
-  const bus = new QueueCommandBus(createStorageClients({ connectionString: azurite.connectionString }));
+  const signer = new CommandSigner(secrets);
+  const bus = new SigningCommandBus(
+    new QueueCommandBus(createStorageClients({ connectionString: azurite.connectionString })),
+    signer,
+  );
   const shareRoot = join(root, 'shares');
   const share = await seedDemoShare({ shareRoot, privateKeyPassword: `pk-${randomUUID()}` });
   const reports: Report[] = [];
@@ -102,6 +110,7 @@ export async function startFleet(): Promise<Fleet> {
     secrets,
     queues,
     bus,
+    sign: (command) => signer.sign(command),
     share,
     shareRoot,
     reports,

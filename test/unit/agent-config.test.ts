@@ -138,13 +138,27 @@ describe('agent configuration', () => {
     expect(windows.backend).toBe('powershell');
   });
 
-  it('accepts the powershell backend but fails clearly at start', async () => {
+  it('creates the powershell backend on Windows; elsewhere only with an explicit executable', async () => {
     const config = loadAgentConfig({
       file: await file('g.json', { ...base, backend: 'powershell' }),
       env: {},
     });
-    const error = configError(() => createBackend(config));
-    expect(error.setting).toBe('backend');
-    expect(error.message).toContain('not available yet');
+    expect(createBackend(config, 'win32').name).toBe('powershell');
+    const error = configError(() => createBackend(config, 'linux'));
+    expect(error.setting).toBe('powershell.executable');
+    const explicit = loadAgentConfig({
+      file: await file('g2.json', {
+        ...base,
+        backend: 'powershell',
+        powershell: { executable: 'pwsh', timeoutSeconds: 30, scriptsDir: 'ps' },
+      }),
+      env: { CCS_AGENT_POWERSHELL_TIMEOUT_SECONDS: '45' },
+    });
+    expect(explicit.powershell).toEqual({
+      executable: 'pwsh',
+      timeoutSeconds: 45,
+      scriptsDir: join(dir, 'ps'),
+    });
+    expect(createBackend(explicit, 'linux').name).toBe('powershell');
   });
 });

@@ -42,17 +42,34 @@ describe('Backoff', () => {
     expect(b.afterActivity()).toBe(0);
     expect(b.afterIdle()).toBe(1000);
   });
+
+  it('goes straight back to the maximum after a completed change', () => {
+    const b = new Backoff(1000, 8000);
+    expect(b.afterCompletion()).toBe(0);
+    expect([b.afterIdle(), b.afterIdle()]).toEqual([8000, 8000]);
+  });
 });
 
 describe('agent loop', () => {
-  it('polls with adaptive backoff: doubling while idle, immediate after a message, then from the minimum', async () => {
+  it('polls with adaptive backoff: doubling while idle, from the minimum after a passed preflight', async () => {
     const h = ready();
     h.clock.onSleep = (n) => {
-      if (n === 5) h.queue.push(command('apply', 1, h.desired));
+      if (n === 5) h.queue.push(command('preflight', 1, h.desired));
       if (n === 8) h.agent.stop();
     };
     await h.agent.run();
     expect(h.clock.sleeps).toEqual([1000, 2000, 4000, 8000, 8000, 1000, 2000, 4000]);
+    expect(results(h).map((r) => r.outcome)).toEqual(['succeeded']);
+  });
+
+  it('after an apply (nothing more expected) polls once at once, then at the idle maximum', async () => {
+    const h = ready();
+    h.clock.onSleep = (n) => {
+      if (n === 2) h.queue.push(command('apply', 1, h.desired));
+      if (n === 5) h.agent.stop();
+    };
+    await h.agent.run();
+    expect(h.clock.sleeps).toEqual([1000, 2000, 8000, 8000, 8000]);
     expect(results(h).map((r) => r.outcome)).toEqual(['succeeded']);
   });
 

@@ -531,3 +531,26 @@ describe('PFX reader robustness (seeded mutations)', () => {
     expect(Date.now() - started).toBeLessThan(25_000);
   });
 });
+
+describe("PFX reader macCheck: 'when-needed' (the inventory's setting)", () => {
+  const pfx = load('aes256/www.contoso.com.pfx');
+  const whenNeeded = { macCheck: 'when-needed' } as const;
+
+  it('reads the same certificates as the default, and still refuses a wrong password', () => {
+    expect(readPfxCertificates(pfx, PASSWORD, whenNeeded).certificates).toEqual(
+      readPfxCertificates(pfx, PASSWORD).certificates,
+    );
+    expectPkcs12Error(() => readPfxCertificates(pfx, 'not the password', whenNeeded), 'wrong-password');
+    expectPkcs12Error(() => describePfx(pfx, 'not the password', whenNeeded), 'wrong-password');
+  });
+
+  it('does not depend on the MAC when the decrypted certificate bag proves the password', () => {
+    // The MAC's iteration count is the file's last byte: 2048 → 2049 breaks the MAC only.
+    const damaged = Buffer.from(pfx);
+    damaged[damaged.length - 1] = damaged[damaged.length - 1]! + 1;
+    expectPkcs12Error(() => readPfxCertificates(damaged, PASSWORD), 'wrong-password');
+    expect(readPfxCertificates(damaged, PASSWORD, whenNeeded).certificates).toHaveLength(
+      readPfxCertificates(pfx, PASSWORD).certificates.length,
+    );
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * The `powershell` backend: IIS's Central Certificate Store on a real Windows server, through the
+ * IISAdministration module, driven by the scripts in agent/powershell/ (readable, reviewable and
+ * tested on their own; see agent/powershell/CcsCommon.ps1 for the protocol).
+ *
+ * | Backend method | How                                                                         |
+ * | -------------- | --------------------------------------------------------------------------- |
+ * | readActual     | Get-CcsState.ps1: Get-IISCentralCertProvider + the feature's install state  |
+ * | apply          | Set-CcsProvider.ps1: Enable-/Set-/Disable-/Clear-IISCentralCertProvider;    |
+ * |                | when the feature is missing, Install-CcsFeature.ps1 first, then again       |
+ * | canAccess      | Test-CcsShare.ps1: New-PSDrive -Credential on the share, list, remove       |
+ * | exists, listPfx, statPfx, readFile | node:fs, as the agent's own identity (computer account) |
+ *
+ * A feature install that needs a restart (exit code 3010, RestartNeeded) fails the apply with
+ * `RebootRequired`, and from then on `readActual` reports `rebootRequired: true` (the host shows
+ * as `reboot_required` in the API) until Windows has restarted.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ActualStateSchema, type ActualState } from '../../shared/messages.js';
+import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
+import { PowerShellError, PowerShellRunner, type PowerShellRunnerOptions } from './powershell-runner.js';
+
+export { PowerShellError } from './powershell-runner.js';
+
+/** Default time one script may take (seconds). */
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+/** Installing a Windows feature may take this long (seconds) before it counts as hung. */
+export const FEATURE_INSTALL_TIMEOUT_SECONDS = 1800;
+
+export interface PowerShellBackendOptions {
+  /** `powershell.exe` (Windows PowerShell 5.1, the default on Windows), `pwsh`, or a path. */
+  executable?: string;
+  /** Time one call may take before PowerShell is killed (default 120 s). */
+  timeoutSeconds?: number;
+  /** Where the .ps1 files are (default: agent/powershell next to this code). */
+  scriptsDir?: string;
+  /** Time a feature install may take (default max(timeoutSeconds, 1800 s)). */
+  featureInstallTimeoutSeconds?: number;
+  /** Tests only — see PowerShellRunnerOptions. Never set from the agent's configuration. */
+  testModule?: string;
+  /** Tests only — see PowerShellRunnerOptions. */
+  env?: Record<string, string>;
+  /** Tests only — see PowerShellRunnerOptions. */
+  onSpawn?: PowerShellRunnerOptions['onSpawn'];
+  platform?: NodeJS.Platform;
+  /** Environment used to locate Windows folders (default process.env). */
+  environment?: Record<string, string | undefined>;
+}
+
+/** What Test-CcsShare.ps1 answers. */
+export const ShareCheckSchema = z.object({
+  accessible: z.boolean(),
+  reason: z.string().nullable(),
+  win32: z.number().int().nullable(),
+  files: z.number().int().nonnegative(),
+  pfx: z
+    .object({
+      file: z.string().nullable(),
+      result: z.enum(['ok', 'wrong-password', 'unreadable', 'none']),
+    })
+    .nullable(),
+});
+export type ShareCheck = z.infer<typeof ShareCheckSchema>;
+
+/** Test-CcsShare.ps1 reasons that mean "this identity cannot read this store". */
+const DENIED_REASONS = new Set(['LogonFailed', 'AccountRestricted', 'AccessDenied', 'NotFound']);
+
+const InstallResultSchema = z.object({ installed: z.boolean(), changed: z.boolean() });
+
+/**
+ * The program to start. On Windows, Windows PowerShell by its full path under %SystemRoot% (a
+ * service must not depend on PATH order), and pwsh from its standard folder when present.
+ */
+export function resolvePowerShellExecutable(
+  executable: string | undefined,
+  platform: NodeJS.Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  const name = (executable ?? (platform === 'win32' ? 'powershell.exe' : 'pwsh')).trim();
+  if (platform !== 'win32') return name;
+  const lower = name.toLowerCase();
+  if (lower === 'powershell.exe' || lower === 'powershell') {
+    const root = env.SystemRoot ?? env.windir ?? 'C:\\Windows';
+    return `${root}\\System32\\WindowsPowerShell\\v1.0\\powershell.exe`;
+  }
+  if (lower === 'pwsh' || lower === 'pwsh.exe') {
+    const standard = `${env.ProgramFiles ?? 'C:\\Program Files'}\\PowerShell\\7\\pwsh.exe`;
+    return existsSync(standard) ? standard : 'pwsh.exe';
+  }
+  return name;
+}
+
+/** agent/powershell, from the sources (agent/backends) or from the build (dist/agent/backends). */
+export function defaultScriptsDir(): string {
+  const candidates = [
+    fileURLToPath(new URL('../powershell/', import.meta.url)),
+    fileURLToPath(new URL('../../../agent/powershell/', import.meta.url)),
+  ];
+  return candidates.find((dir) => existsSync(join(dir, 'Get-CcsState.ps1'))) ?? candidates[0]!;
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export class PowerShellBackend implements Backend {
+  readonly name = 'powershell';
+  private readonly runner: PowerShellRunner;
+  private readonly installTimeoutMs: number;
+  /** Set when a feature install asked for a restart; a restart also restarts the agent. */
+  private restartAsked = false;
+
+  constructor(options: PowerShellBackendOptions = {}) {
+    const platform = options.platform ?? process.platform;
+    const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    this.installTimeoutMs =
+      (options.featureInstallTimeoutSeconds ?? Math.max(timeoutSeconds, FEATURE_INSTALL_TIMEOUT_SECONDS)) *
+      1000;
+    this.runner = new PowerShellRunner({
+      executable: resolvePowerShellExecutable(options.executable, platform, options.environment),
+      scriptsDir: options.scriptsDir ?? defaultScriptsDir(),
+      timeoutMs: timeoutSeconds * 1000,
+      testModule: options.testModule,
+      env: options.env,
+      onSpawn: options.onSpawn,
+      platform,
+    });
+  }
+
+  async readActual(): Promise<ActualState> {
+    const actual = ActualStateSchema.parse(await this.runner.run('Get-CcsState.ps1', {}));
+    return { ...actual, rebootRequired: actual.rebootRequired === true || this.restartAsked };
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      return (await stat(path)).isDirectory();
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * False when the identity cannot read the store (bad password, locked or restricted account, no
+   * permission, no such share). A conflict with another connection of this logon session to the
+   * same server (Win32 1219) or an unexplained failure says nothing about the identity: it is
+   * thrown instead, so the command is retried rather than refused.
+   */
+  async canAccess(path: string, username: string, password: string): Promise<boolean> {
+    const check = await this.checkShare(path, username, password);
+    if (check.accessible || (check.reason !== null && DENIED_REASONS.has(check.reason)))
+      return check.accessible;
+    throw new PowerShellError(
+      check.reason ?? 'Failed',
+      `The store could not be checked as the identity (Win32 error ${check.win32 ?? 'unknown'})`,
+      'Test-CcsShare.ps1',
+      { win32: check.win32 },
+    );
+  }
+
+  /**
+   * Preflight on Windows, as the share identity: list the store through a temporary
+   * `New-PSDrive -Credential`; with `privateKeyPassword` (null = the empty password), also open
+   * the first .pfx with it (X509Certificate2, ephemeral keys).
+   */
+  async checkShare(
+    path: string,
+    username: string,
+    password: string,
+    privateKeyPassword?: string | null,
+  ): Promise<ShareCheck> {
+    const input: Record<string, unknown> = { path, username, password };
+    const secrets = [password];
+    if (privateKeyPassword !== undefined) {
+      input.privateKeyPassword = privateKeyPassword;
+      if (privateKeyPassword) secrets.push(privateKeyPassword);
+    }
+    return ShareCheckSchema.parse(await this.runner.run('Test-CcsShare.ps1', input, secrets));
+  }
+
+  async listPfx(path: string): Promise<string[]> {
+    const entries = await readdir(path, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.pfx'))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  async statPfx(path: string): Promise<PfxFileStat[]> {
+    const stats: PfxFileStat[] = [];
+    for (const name of await this.listPfx(path)) {
+      try {
+        const info = await stat(join(path, name));
+        if (info.isFile()) stats.push({ name, size: info.size, mtimeMs: Math.trunc(info.mtimeMs) });
+      } catch (error) {
+        if (!isMissing(error)) throw error; // removed since the listing: simply not there any more
+      }
+    }
+    return stats;
+  }
+
+  async readFile(path: string, fileName: string): Promise<Buffer> {
+    if (fileName.includes('/') || fileName.includes('\\') || fileName === '..' || fileName === '.') {
+      throw new Error('A file name, not a path, is expected');
+    }
+    return readFile(join(path, fileName));
+  }
+
+  async apply(desired: ResolvedDesired): Promise<void> {
+    const input: Record<string, unknown> = desired.enabled
+      ? {
+          enabled: true,
+          path: desired.path,
+          username: desired.username,
+          password: desired.password,
+          privateKeyPassword: desired.privateKeyPassword,
+        }
+      : { enabled: false };
+    const secrets = desired.enabled ? [desired.password, desired.privateKeyPassword ?? ''] : [];
+    try {
+      await this.setProvider(input, secrets);
+    } catch (error) {
+      if (!(error instanceof PowerShellError) || error.code !== 'FeatureNotInstalled' || !desired.enabled) {
+        throw error;
+      }
+      await this.installFeature();
+      await this.setProvider(input, secrets);
+    }
+  }
+
+  private async setProvider(input: Record<string, unknown>, secrets: string[]): Promise<void> {
+    try {
+      await this.runner.run('Set-CcsProvider.ps1', input, secrets);
+    } catch (error) {
+      if (error instanceof PowerShellError && error.rebootRequired) this.restartAsked = true;
+      throw error;
+    }
+  }
+
+  /** Install-CcsFeature.ps1, with the long timeout. */
+  async installFeature(): Promise<{ installed: boolean; changed: boolean }> {
+    try {
+      return InstallResultSchema.parse(
+        await this.runner.run('Install-CcsFeature.ps1', {}, [], { timeoutMs: this.installTimeoutMs }),
+      );
+    } catch (error) {
+      if (error instanceof PowerShellError && error.rebootRequired) this.restartAsked = true;
+      throw error;
+    }
+  }
+}

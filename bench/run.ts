@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: runs the benchmarks, writes `bench/results/<name>.json` and prints markdown
+ * tables (docs/performance.md explains every figure).
+ *
+ *   --only fleet,idle,api,inventory   which benchmarks (default: all)
+ *   --sizes 10,100,1000               fleet sizes
+ *   --poll 0.2,2                      the fleet's poll min,max seconds (the "fast" setting)
+ *   --shards 32                       Azurite queue servers behind the queue port (1 = plain)
+ *   --files 10000                     PFX files for the inventory
+ *   --idle-hosts 20 --idle-scale 120 --idle-hours 1
+ *   --api-requests 200
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_QUEUE_SHARDS, runFleet } from './fleet.js';
+import { runIdle } from './idle.js';
+import { runApi } from './api.js';
+import { runInventory } from './inventory.js';
+import { markdown, memoryOf, type Results } from './report.js';
+
+const BENCHMARKS = ['fleet', 'idle', 'api', 'inventory'] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
+
+function parseArgs(argv: string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
+    const [key, inline] = arg.slice(2).split('=', 2);
+    const value = inline ?? argv[++i];
+    if (!key || value === undefined) throw new Error(`--${key ?? ''} needs a value`);
+    args.set(key, value);
+  }
+  return args;
+}
+
+const numbers = (value: string): number[] => value.split(',').map((v) => Number(v.trim()));
+
+function meta(): Record<string, unknown> {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    commit,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const only = (args.get('only')?.split(',') ?? [...BENCHMARKS]) as Benchmark[];
+  for (const name of only) if (!BENCHMARKS.includes(name)) throw new Error(`unknown benchmark ${name}`);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const dir = fileURLToPath(new URL('results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const save = (name: string, result: unknown, started: Record<string, unknown>) =>
+    writeFileSync(
+      `${dir}${name}.json`,
+      `${JSON.stringify({ ...(result as object), meta: { ...started, loadAverageAfter: loadavg() } }, null, 2)}\n`,
+    );
+  const results: Results = {};
+  const [pollMin, pollMax] = numbers(args.get('poll') ?? '0.2,2');
+  for (const name of only) {
+    const started = meta();
+    const t = Date.now();
+    log(`${name}…`);
+    if (name === 'fleet') {
+      results.fleet = await runFleet({
+        sizes: numbers(args.get('sizes') ?? '10,100,1000'),
+        pollMinSeconds: pollMin,
+        pollMaxSeconds: pollMax,
+        queueShards: Number(args.get('shards') ?? DEFAULT_QUEUE_SHARDS),
+        log,
+      });
+      save('fleet', results.fleet, started);
+    } else if (name === 'idle') {
+      results.idle = await runIdle({
+        hosts: Number(args.get('idle-hosts') ?? 20),
+        scale: Number(args.get('idle-scale') ?? 120),
+        simulatedSeconds: Number(args.get('idle-hours') ?? 1) * 3600,
+        log,
+      });
+      save('idle', results.idle, started);
+    } else if (name === 'api') {
+      results.api = await runApi({ requests: Number(args.get('api-requests') ?? 200), log });
+      save('api', results.api, started);
+    } else {
+      results.inventory = await runInventory({ files: Number(args.get('files') ?? 10_000), log });
+      save('inventory', results.inventory, started);
+    }
+    log(`${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  }
+  results.memory = memoryOf(results);
+  if (results.memory.host || results.memory.agent) save('memory', results.memory, meta());
+  process.stdout.write(`${markdown(results)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,150 @@
+/**
+ * The system under measurement, as separate processes: Azurite (queues + tables, in memory) in
+ * one, the local host (Key Vault endpoint, API, report processor, sweeper) in another, and the
+ * benchmark itself (driver, and the agent fleet when there is one) in this one. Plus the demo
+ * share (openssl-made PFX files and a share account) the simulated hosts read.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { connectionStringFor } from '../../local/azurite.js';
+import { seedDemoShare, type DemoShare } from '../../local/demo-share.js';
+import type { AllowedLocation } from '../../shared/config.js';
+import { startChild, type Child } from './child.js';
+import type { HostInfo, HostOptions, HostStats } from './host-child.js';
+
+export interface Endpoints {
+  queuePort: number;
+  tablePort: number;
+  connectionString: string;
+}
+
+export interface System {
+  endpoints: Endpoints;
+  host: HostInfo;
+  hostChild: Child;
+  queueChild: Child;
+  /** The same child as queueChild when the emulators are `combined`. */
+  tableChild: Child;
+  share: DemoShare;
+  shareRoot: string;
+  caCertPem: string;
+  allowedLocations: AllowedLocation[];
+  /** A scratch folder (tmpfs when available) removed on close. */
+  scratch: string;
+  hostStats(): Promise<HostStats>;
+  resetHost(): Promise<void>;
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  preflightTimeoutSeconds?: number;
+  operationTimeoutSeconds?: number;
+  timers?: boolean;
+  reports?: boolean;
+  /** Seed the demo share (needs openssl); off for benchmarks that use no agent. */
+  share?: boolean;
+  /** Azurite queue servers behind the queue port (see azurite-child.ts); 1 = plain Azurite. */
+  queueShards?: number;
+  /** The report trigger's longest idle poll; host.json's (2 s, as in Azure) when absent. */
+  reportPollMaxMs?: number;
+  /**
+   * `separate` (default): queue and table emulators in a process each, so they run in
+   * parallel; `combined`: one process for both (cheaper to start: the smoke test).
+   */
+  azurite?: 'separate' | 'combined';
+}
+
+/** A scratch folder on tmpfs when there is one: a thousand hosts' fsyncs are not what is measured. */
+export function scratchDir(prefix: string): string {
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  return mkdtempSync(join(base, prefix));
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const scratch = scratchDir('ccs-bench-');
+  const shareRoot = join(scratch, 'shares');
+  const started: Child[] = [];
+  try {
+    const shareReady =
+      options.share === false
+        ? Promise.resolve(undefined)
+        : seedDemoShare({ shareRoot, privateKeyPassword: 'Bench-Pk-Pa55!' });
+    const shards = String(options.queueShards ?? 1);
+    const children = await Promise.allSettled(
+      options.azurite === 'combined'
+        ? [startChild('azurite-child.ts', ['both', shards])]
+        : [startChild('azurite-child.ts', ['queue', shards]), startChild('azurite-child.ts', ['table'])],
+    );
+    for (const c of children) if (c.status === 'fulfilled') started.push(c.value);
+    const [queueChild, tableChild = queueChild] = children.map((c) => {
+      if (c.status === 'rejected') throw c.reason;
+      return c.value;
+    }) as [Child, Child?];
+    const queuePort = await queueChild.call<number>('port');
+    const tablePort = await tableChild
+      .call<number>('tablePort')
+      .then((p) => p || tableChild.call<number>('port'));
+    const endpoints: Endpoints = {
+      queuePort,
+      tablePort,
+      connectionString: connectionStringFor(queuePort, tablePort),
+    };
+    const allowedLocations: AllowedLocation[] = [{ path: '\\\\localhost\\ccs', claims: ['read'] }];
+    const hostOptions: HostOptions = {
+      ...endpoints,
+      allowedLocations,
+      preflightTimeoutSeconds: options.preflightTimeoutSeconds ?? 120,
+      operationTimeoutSeconds: options.operationTimeoutSeconds ?? 600,
+      timers: options.timers ?? true,
+      reports: options.reports ?? true,
+      reportPollMaxMs: options.reportPollMaxMs,
+    };
+    const hostChild = await startChild('host-child.ts', [], {
+      BENCH_HOST_OPTIONS: JSON.stringify(hostOptions),
+    });
+    started.push(hostChild);
+    const host = await hostChild.call<HostInfo>('info');
+    const share = (await shareReady) ?? {
+      path: '\\\\localhost\\ccs',
+      folder: join(shareRoot, 'ccs'),
+      username: 'LOCALHOST\\ccs-reader',
+      password: 'unused',
+      privateKeyPassword: 'unused',
+    };
+    return {
+      endpoints,
+      host,
+      hostChild,
+      queueChild,
+      tableChild,
+      share,
+      shareRoot,
+      caCertPem: readFileSync(host.caCertPath, 'utf8'),
+      allowedLocations,
+      scratch,
+      hostStats: () => hostChild.call<HostStats>('stats'),
+      resetHost: async () => void (await hostChild.call('reset')),
+      api: (method, path, body, headers = {}) =>
+        fetch(`${host.api}${path}`, {
+          method,
+          headers: {
+            'Access-Token': `Bearer ${host.writeToken}`,
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+            ...headers,
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+      close: async () => {
+        for (const child of started.reverse()) await child.close();
+        rmSync(scratch, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    for (const child of started.reverse()) await child.close();
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Every benchmark of `npm run bench` at a tiny size, so that none of them can rot. Only the
+ * shape of the results and the sanity of the counts are checked — never a time: absolute
+ * times on a shared machine say nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { runFleetSize } from '../bench/fleet.js';
+import { runIdle } from '../bench/idle.js';
+import { runApi } from '../bench/api.js';
+import { runInventory } from '../bench/inventory.js';
+import { markdown, memoryOf, targets } from '../bench/report.js';
+
+const errorsIn = (problems: Record<string, number>) =>
+  Object.keys(problems).filter((k) => / error: /.test(k));
+
+describe.concurrent('benchmarks, smoke size', () => {
+  it('fleet convergence: four changes reach every host with the expected Key Vault reads', async () => {
+    const r = await runFleetSize(3, {
+      pollMinSeconds: 0.05,
+      pollMaxSeconds: 0.2,
+      queueShards: 2,
+      idleWindowMs: 500,
+      reportPollMaxMs: 200,
+      azurite: 'combined',
+    });
+    expect(r.hosts).toBe(3);
+    expect(r.changes.map((c) => c.change)).toEqual(['enable', 'path', 'rotate', 'disable']);
+    for (const c of r.changes) {
+      expect(c.operationStatus).toBe('Succeeded');
+      expect(c.kvReadsPerHost).toBe(c.expectedKvReadsPerHost);
+      expect(c.roundTrips).toBe(c.change === 'disable' ? 1 : 2);
+      // One command per round trip is deleted and answered by every host (plus the elected scan).
+      expect(c.agentBreakdown['agent.queue.delete']).toBeGreaterThanOrEqual(c.roundTrips);
+      expect(c.agentBreakdown['agent.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
+      expect(c.apiBreakdown['api.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
+      expect(c.p50Ms).toBeLessThanOrEqual(c.p99Ms);
+      expect(c.p99Ms).toBeLessThanOrEqual(c.maxMs);
+      expect(c.requests).toBeGreaterThan(0);
+      expect(errorsIn(c.problems)).toEqual([]);
+    }
+    expect(r.memory.hostPeakMB).toBeGreaterThan(0);
+    expect(r.hostLocalWork.canAccessMs).toBeGreaterThan(0);
+    const report = markdown({ fleet: { name: 'fleet', sizes: [r] } });
+    expect(report).toContain('| 3 | enable |');
+  }, 90_000);
+
+  it('idle cost: polls and hellos counted over a simulated stretch, priced', async () => {
+    const r = await runIdle({
+      hosts: 3,
+      scale: 600,
+      simulatedSeconds: 900,
+      backgroundSeconds: 1,
+      reportPollMaxMs: 200,
+      azurite: 'combined',
+    });
+    expect(r.agent.receives).toBeGreaterThan(0);
+    expect(r.agent.hellos).toBeGreaterThan(0);
+    expect(r.agent.other).toBeLessThan(1);
+    expect(r.pickup.maxGapSeconds).toBeGreaterThan(0);
+    expect(r.pickup.worstTwoPhaseSeconds).toBeGreaterThan(r.settings.pollMaxSeconds);
+    expect(r.costPer1000HostsMonth.usd.total).toBeGreaterThan(0);
+    expect(targets({ idle: r }).length).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('API overhead: the handler and the bare calls, side by side', async () => {
+    const r = await runApi({
+      requests: 8,
+      concurrency: [1, 4],
+      hosts: 3,
+      reportPollMaxMs: 200,
+      azurite: 'combined',
+    });
+    expect(r.rows.map((row) => `${row.request}×${row.concurrency}`)).toEqual([
+      'GET×1',
+      'PATCH path×1',
+      'PATCH password×1',
+      'GET×4',
+      'PATCH path×4',
+      'PATCH password×4',
+    ]);
+    for (const row of r.rows) {
+      expect(row.ratioP50).toBeGreaterThan(0);
+      // A GET reads the state and the hosts; a PATCH writes at least one command per host.
+      expect(row.storageRequestsPerCall.api).toBeGreaterThanOrEqual(row.request === 'GET' ? 2 : 3 + 3);
+    }
+  }, 90_000);
+
+  it('inventory: full scan parses every file, rescans parse only what changed', async () => {
+    const r = await runInventory({ files: 30 });
+    expect(r.fullScan.parsed).toBe(30);
+    expect(r.unchanged.parsed).toBe(0);
+    expect(r.unchanged.reused).toBe(30);
+    expect(r.unchangedAfterRestart.parsed).toBe(0);
+    expect(r.changed.parsed).toBe(r.changed.changedFiles);
+    expect(r.limit.ms).toBeGreaterThan(0);
+    expect(r.memory.peakMB).toBeGreaterThan(0);
+    expect(memoryOf({ inventory: r }).agent?.files).toBe(30);
+    expect(errorsIn(r.problems)).toEqual([]);
+  }, 90_000);
+});

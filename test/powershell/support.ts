@@ -1,0 +1,161 @@
+/**
+ * Shared by the PowerShell suites: finds pwsh, decides whether the suites run, and builds a
+ * sandbox (a fake IIS state file, a share folder with one PFX, a backend wired to the stand-in
+ * module test/powershell/FakeIIS/FakeIIS.psm1).
+ *
+ * pwsh comes from `scripts/install-tools.sh` (.tools/pwsh/pwsh), CCS_PWSH or PATH. Without it the
+ * suites are skipped with a notice, unless CCS_REQUIRE_PWSH is set (CI), which turns the absence
+ * into a failure.
+ */
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe } from 'vitest';
+import { PowerShellBackend, type PowerShellBackendOptions } from '../../agent/backends/powershell.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SCRIPTS_DIR = join(ROOT, 'agent', 'powershell');
+export const FAKE_MODULE = join(ROOT, 'test', 'powershell', 'FakeIIS', 'FakeIIS.psm1');
+export const PFX_FIXTURE = join(ROOT, 'test', 'fixtures', 'pfx', 'aes256', 'www.contoso.com.pfx');
+export const PFX_PASSWORD = 'Fixture-Pa55!';
+
+export function findPwsh(): string | undefined {
+  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  const candidates = [
+    process.env.CCS_PWSH,
+    join(ROOT, '.tools', 'pwsh', 'pwsh'),
+    ...pathDirs.map((dir) => join(dir, 'pwsh')),
+  ];
+  return candidates.find((file): file is string => {
+    if (!file) return false;
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export const pwsh = findPwsh();
+const required = !!process.env.CCS_REQUIRE_PWSH && process.env.CCS_REQUIRE_PWSH !== '0';
+if (!pwsh && !required) {
+  console.warn('PowerShell not found: PowerShell backend tests skipped (run scripts/install-tools.sh)');
+}
+
+/** `describe` when pwsh is here (or required, so that its absence fails), else `describe.skip`. */
+export const describePwsh = pwsh || required ? describe : describe.skip;
+
+export function requirePwsh(): string {
+  if (!pwsh)
+    throw new Error('PowerShell not found and CCS_REQUIRE_PWSH is set: run scripts/install-tools.sh');
+  return pwsh;
+}
+
+/** The fake IIS state (see FakeIIS.psm1 for every field). */
+export interface FakeState {
+  productType?: 1 | 3;
+  osVersion?: string;
+  feature?: 'Available' | 'Installed' | 'InstallPending';
+  install?: 'ok' | 'restart' | 'fail';
+  getOutput?: 'object' | 'text';
+  provider?: {
+    Enabled: boolean;
+    CertStoreLocation: string | null;
+    UserName: string | null;
+    Password: string | null;
+    PrivateKeyPassword: string | null;
+  };
+  shares?: Record<string, string>;
+  accounts?: Record<string, { password: string; shares: string[] }>;
+  behaviour?: Record<string, { fail?: string; win32?: number; hang?: boolean; delayMs?: number }>;
+  calls?: { command: string; parameters: Record<string, string> }[];
+}
+
+export const SHARE = '\\\\files\\ccs';
+export const USER = 'CONTOSO\\ccs-reader';
+
+export interface Sandbox {
+  dir: string;
+  stateFile: string;
+  /** The local folder behind `\\files\ccs` (one PFX in it). */
+  shareFolder: string;
+  state(): Promise<FakeState>;
+  setState(patch: Partial<FakeState>): Promise<void>;
+  commands(): Promise<string[]>;
+  backend(options?: PowerShellBackendOptions): PowerShellBackend;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh fake server whose share `\\files\ccs` the account `CONTOSO\ccs-reader` / `sharePassword` reads. */
+export async function sandbox(sharePassword: string, initial: FakeState = {}): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'ccs-pwsh-'));
+  const shareFolder = join(dir, 'share');
+  await mkdir(shareFolder);
+  await copyFile(PFX_FIXTURE, join(shareFolder, 'www.contoso.com.pfx'));
+  const stateFile = join(dir, 'fake-iis.json');
+  const write = (state: FakeState) => writeFile(stateFile, JSON.stringify(state, null, 2));
+  await write({
+    productType: 3,
+    feature: 'Available',
+    shares: { [SHARE]: shareFolder },
+    accounts: { [USER]: { password: sharePassword, shares: [SHARE] } },
+    ...initial,
+  });
+  const state = async (): Promise<FakeState> => JSON.parse(await readFile(stateFile, 'utf8')) as FakeState;
+  return {
+    dir,
+    stateFile,
+    shareFolder,
+    state,
+    setState: async (patch) => write({ ...(await state()), ...patch }),
+    commands: async () => ((await state()).calls ?? []).map((c) => c.command),
+    backend: (options = {}) =>
+      new PowerShellBackend({
+        executable: requirePwsh(),
+        testModule: FAKE_MODULE,
+        timeoutSeconds: 60,
+        ...options,
+        env: { CCS_FAKEIIS_STATE: stateFile, ...options.env },
+      }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Watches children while they run: every few milliseconds, the command line and the environment
+ * of each one, as the kernel shows them to any other process of the same user (/proc).
+ */
+export class ProcWatcher {
+  readonly snapshots: { pid: number; script: string; cmdline: string; environ: string }[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  readonly onSpawn = ({ pid, script }: { pid: number; script: string }): void => {
+    const look = () => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').join('\n');
+        if (cmdline.trim() === '') throw new Error('exited');
+        this.snapshots.push({ pid, script, cmdline, environ });
+      } catch {
+        clearInterval(timer);
+        this.timers.delete(timer);
+      }
+    };
+    const timer = setInterval(look, 20);
+    this.timers.add(timer);
+    look();
+  };
+
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.clear();
+  }
+}
+
+/** A secret that would break naive quoting anywhere: quotes, $(), ;, |, backtick, non-ASCII. */
+export function canary(label: string): string {
+  return `canary-${label}-${Math.random().toString(36).slice(2, 10)}-ü€ "q" '$(Get-Date)' ;|&\`$env:PATH`;
+}
