@@ -215,7 +215,7 @@ export class Agent {
         });
       }
     }
-    crashPoint('after-receive', command.type);
+    crashPoint('after-receive', command);
     return this.handle(message, command);
   }
 
@@ -339,9 +339,9 @@ export class Agent {
         log.warn('stopped before reporting; the command will be redelivered', { messageId: message.id });
         return 'failed';
       }
-      crashPoint('before-report', command.type);
+      crashPoint('before-report', command);
       await reports.send(resultReport(this.ctx, command, outcome));
-      crashPoint('after-report', command.type);
+      crashPoint('after-report', command);
       await queue.delete(await keeper.stop());
       this.expectingApply = command.type === 'preflight' && outcome.outcome === 'succeeded';
       log.info('command done', {
@@ -378,7 +378,8 @@ export class Agent {
     return 'unknown error';
   }
 
-  private idleDelay(result: PollResult): number {
+  /** How long until the next poll, after a poll with this result. */
+  private pollDelay(result: PollResult): number {
     let delay: number;
     if (result !== 'handled') {
       delay = this.backoff.afterIdle();
@@ -392,9 +393,7 @@ export class Agent {
       // fast polls would only cost requests (docs/performance.md).
       delay = this.backoff.afterCompletion();
     }
-    const now = this.clock.now();
-    // Never sleep past a due hello or drift check.
-    return Math.max(0, Math.min(delay, this.nextHelloAt - now, this.nextDriftAt - now));
+    return delay;
   }
 
   /** Run until stop(): hello on start and every helloIntervalSeconds, drift every driftIntervalSeconds. */
@@ -408,14 +407,21 @@ export class Agent {
     await this.sendHello();
     // Drift is checked at start too: a host restarted after a hand edit is repaired at once.
     this.nextDriftAt = this.clock.now();
+    let nextPollAt = this.clock.now();
     while (!this.stopping) {
       if (this.clock.now() >= this.nextHelloAt) await this.sendHello();
       if (this.clock.now() >= this.nextDriftAt) await this.checkDrift();
       if (this.stopping) break;
-      const result = await this.pollOnce();
-      if (this.stopping) break;
-      const delay = this.idleDelay(result);
-      if (delay > 0) await this.clock.sleep(delay, this.sleepAbort.signal);
+      // A hello or drift check that falls due between two polls does not bring the next poll
+      // forward: each poll is a billed storage request (docs/performance.md).
+      if (this.clock.now() >= nextPollAt) {
+        const result = await this.pollOnce();
+        if (this.stopping) break;
+        nextPollAt = this.clock.now() + this.pollDelay(result);
+      }
+      // Sleep until the next poll, hello or drift check, whichever comes first.
+      const wait = Math.min(nextPollAt, this.nextHelloAt, this.nextDriftAt) - this.clock.now();
+      if (wait > 0) await this.clock.sleep(wait, this.sleepAbort.signal);
     }
     this.ports.log.info('agent stopped', { aborted: this.aborted });
   }

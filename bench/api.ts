@@ -11,9 +11,9 @@
  * requests each API call really made, so the two can be compared:
  *
  * - GET: read the desired state (point read), list the hosts (partition query).
- * - PATCH path: read the desired state; list the hosts; write the host rows (one entity-group
- *   transaction), the operation, its active-index row; one command per host (in parallel);
- *   list the operation's host rows for the 202 body.
+ * - PATCH path: read the desired state; list the hosts; write the audit log's entry, the host
+ *   rows (one entity-group transaction), the operation, its active-index row; one command per
+ *   host (in parallel); list the operation's host rows for the 202 body.
  * - PATCH password: the same, after writing the new secret version to Key Vault.
  */
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { odata, TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TABLES } from '../shared/adapters/table-repositories.js';
+import { AUDIT_TABLE } from '../shared/services/audit-log.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { commandQueueName, REPORTS_QUEUE } from '../shared/names.js';
@@ -58,6 +59,11 @@ export interface ApiRow {
 export interface ApiResult {
   name: 'api';
   hosts: number;
+  /**
+   * The HTTP round trip alone, per concurrency: a request the local host answers 404 before any
+   * handler runs (same client, same connections). What the API adds beyond it is the handler's.
+   */
+  transport: { concurrency: number; p50Ms: number; p99Ms: number }[];
   rows: ApiRow[];
 }
 
@@ -139,7 +145,12 @@ export async function runApi(options: ApiOptions = {}): Promise<ApiResult> {
       },
     } as const;
     const rows: ApiRow[] = [];
+    const transport: ApiResult['transport'] = [];
     for (const concurrency of levels) {
+      const floor = await load(requests, concurrency, async () =>
+        expectStatus(await system.api('GET', '/no-such-route'), 404),
+      );
+      transport.push({ concurrency, p50Ms: round(p50(floor), 2), p99Ms: round(p99(floor), 2) });
       for (const kind of Object.keys(calls) as (keyof typeof calls)[]) {
         const count = kind === 'GET' ? requests : Math.max(concurrency, Math.round(requests / 2));
         const apiTimes: number[] = [];
@@ -176,7 +187,7 @@ export async function runApi(options: ApiOptions = {}): Promise<ApiResult> {
         );
       }
     }
-    return { name: 'api', hosts: hostCount, rows };
+    return { name: 'api', hosts: hostCount, transport, rows };
   } finally {
     await system.close();
   }
@@ -232,6 +243,7 @@ class BareCalls {
   private readonly ccs: TableClient;
   private readonly hosts: TableClient;
   private readonly ops: TableClient;
+  private readonly audit: TableClient;
   private readonly queues: QueueServiceClient;
   private hostNames: string[] = [];
 
@@ -244,11 +256,12 @@ class BareCalls {
     this.ccs = TableClient.fromConnectionString(connectionString, TABLES.ccs, options);
     this.hosts = TableClient.fromConnectionString(connectionString, TABLES.hosts, options);
     this.ops = TableClient.fromConnectionString(connectionString, TABLES.operations, options);
+    this.audit = TableClient.fromConnectionString(connectionString, AUDIT_TABLE, options);
     this.queues = QueueServiceClient.fromConnectionString(connectionString);
   }
 
   requestsPer(kind: 'GET' | 'PATCH path' | 'PATCH password'): number {
-    const patch = 6 + this.hostCount;
+    const patch = 7 + this.hostCount;
     return kind === 'GET' ? 2 : kind === 'PATCH path' ? patch : patch + 1;
   }
 
@@ -274,6 +287,18 @@ class BareCalls {
     await drain(this.hosts.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${CCS_ID}` } }));
     const id = randomUUID();
     const now = new Date().toISOString();
+    // The audit log's entry, written before the operation (shared/services/audit-log.ts).
+    await this.audit.createEntity({
+      partitionKey: 'audit',
+      rowKey: `${String(9_999_999_999_999 - Date.now()).padStart(13, '0')}-${id}`,
+      id,
+      at: now,
+      who: 'access-token:bench',
+      ccsId: CCS_ID,
+      operationId: id,
+      kind: 'update',
+      changes: '[]',
+    });
     await this.ops.submitTransaction(
       this.hostNames.map((host) => [
         'upsert',

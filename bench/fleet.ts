@@ -7,12 +7,13 @@
  *
  * - every host's time to its final report (the `apply` result sent to the reports queue), and
  *   the time the operation was recorded as finished by the API;
- * - the share of that time the hosts spent waiting for their next poll (a command's
- *   `issuedAt` → the receive that returned it), summed over both round trips;
- * - storage requests per host caused by the change: all requests in a window from just before
- *   the request to a settle time after the last report, minus what the same window costs
- *   when idle (the rate measured just before), split into the agent's and the API's;
- * - Key Vault secret reads per host (the local vault's own count).
+ * - the share of each host's time spent waiting for its next poll (a command's `issuedAt` →
+ *   the receive that returned it, over both round trips);
+ * - storage requests per host caused by the change, the agent's and the API's: all requests
+ *   in a window from just before the request to a settle time after the last report, minus
+ *   what idle polling would have cost in that window (see measureChange);
+ * - Key Vault reads per host, per secret, counted at the agents (and the vault's own count);
+ * - the CPU each process spent in the window.
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +59,12 @@ export interface ChangeResult {
   operationStatus: string;
   /** Commands each host handled for this change (2 = preflight + apply). */
   roundTrips: number;
-  /** Σ waiting for the next poll / Σ time to final report, over all hosts. */
+  /**
+   * The share of a host's time spent waiting for its next poll: Σ (receive − command issued) over
+   * Σ (final report − its first command issued), over all hosts. (The 202 can come after the
+   * first commands went out — at 1,000 hosts the fan-out takes seconds — so each host's own
+   * timeline is the base, not the 202.)
+   */
   pollShare: number;
   /** Mean per-host wait for the next poll, per round trip (ms). */
   pickupMeanMs: number;
@@ -421,6 +427,7 @@ async function measureChange(
   let pickupTotal = 0;
   let pickups = 0;
   const trips = new Map<string, Set<string>>();
+  const firstIssued = new Map<string, number>();
   for (let i = firstEvent; i < fleet.events.length; i++) {
     const e = fleet.events[i]!;
     // The change's own commands (the elected host may also get a scan in the window).
@@ -428,10 +435,13 @@ async function measureChange(
     if (e.type !== 'preflight' && e.type !== 'apply') continue;
     pickupTotal += Math.max(0, e.at - e.issuedAt);
     pickups++;
+    firstIssued.set(e.host, Math.min(firstIssued.get(e.host) ?? e.issuedAt, e.issuedAt));
     let set = trips.get(e.host);
     if (!set) trips.set(e.host, (set = new Set()));
     set.add(e.type);
   }
+  let spans = 0;
+  for (const [host, final] of finals) spans += Math.max(0, final - (firstIssued.get(host) ?? t202));
   const agentDiff = diffCounts(after.agent, before.agent);
   const apiDiff = diffCounts(after.api, before.api);
   // Idle polling is one receive per idle interval. Over the window each host made P receives;
@@ -479,7 +489,7 @@ async function measureChange(
     operationMs: Math.round(Date.parse(operation.updatedAt) - t202),
     operationStatus: operation.status,
     roundTrips: round(mean([...trips.values()].map((s) => s.size)), 2),
-    pollShare: round(pickupTotal / times.reduce((a, b) => a + b, 0), 2),
+    pollShare: round(pickupTotal / spans, 2),
     pickupMeanMs: Math.round(pickups ? pickupTotal / pickups : 0),
     agentOpsPerHost: round(agentOps / size, 2),
     apiOpsPerHost: round(apiOps / size, 2),

@@ -2,9 +2,10 @@
  * Benchmark 2 — idle cost at the default poll settings (pollMin 1 s, pollMax 30 s, hello 300 s,
  * drift 60 s: drift reads IIS, not storage).
  *
- * An hour of idle fleet is simulated with a scaled clock: the agents' own clock (the
- * AgentClock port of agent/loop.ts) runs `scale` times faster than real time, so their poll,
- * hello and drift timers fire as they would over an hour, in an hour / scale of real time. The
+ * An hour of idle fleet is simulated with virtual clocks: each agent's own clock (the AgentClock
+ * port of agent/loop.ts) makes its sleeps last 1/scale of their length while counting them in
+ * full (bench/support/fleet.ts `virtualClock`), so its poll, hello and drift timers fire as they
+ * would over an hour, in an hour / scale of real time, and request latency is not magnified. The
  * storage requests are counted as they are sent (agent side and API side), so nothing is
  * extrapolated except the API's own background (the report trigger's polling and the
  * sweeper run on real time: they are measured separately, per deployment, not per host).
@@ -14,9 +15,8 @@
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { join } from 'node:path';
-import type { AgentClock } from '../agent/loop.js';
 import { countStorageRequests, diffCounts, total, type Counts } from './support/http-counter.js';
-import { now, startFleet, type Fleet } from './support/fleet.js';
+import { now, startFleet, virtualClock, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
 import { quantile, round } from './support/stats.js';
 import { DEFAULT_QUEUE_SHARDS } from './fleet.js';
@@ -75,20 +75,6 @@ export interface IdleResult {
   };
 }
 
-function scaledClock(scale: number): AgentClock {
-  const start = Date.now();
-  return {
-    now: () => start + (Date.now() - start) * scale,
-    sleep: async (ms, signal) => {
-      try {
-        await sleepFor(ms / scale, undefined, { signal });
-      } catch {
-        // aborted: the agent is stopping
-      }
-    },
-  };
-}
-
 /**
  * Worst-case delay, after its preflight passed, before a host picks up the apply when the apply
  * is issued up to one idle interval later (the slowest host's preflight): the largest gap of the
@@ -135,7 +121,6 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
     const background = (await system.hostStats()).counts;
     const backgroundPerSecond = total(background) / bgSeconds;
 
-    const clock = scaledClock(scale);
     fleet = await startFleet({
       size: hosts,
       ccsId: 'idle',
@@ -149,7 +134,7 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
       ...settings,
       visibilityTimeoutSeconds: 60,
       staggerMs: (settings.pollMaxSeconds * 1000) / scale,
-      clock,
+      clock: () => virtualClock(scale),
     });
     const running = fleet;
     const deadline = Date.now() + 60_000;
@@ -179,29 +164,33 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
     const firstEvent = running.events.length;
     const agentBefore = counter.snapshot();
     const hostBefore = (await system.hostStats()).counts;
-    const simFrom = clock.now();
+    // Every agent keeps its own virtual time: the window is [from, to] of each host's clock.
+    const from = new Map(running.hosts.map((h) => [h, running.clockOf(h)]));
     const realFrom = now();
     await sleepFor((simulatedSeconds / scale) * 1000);
-    const simTo = clock.now();
+    const to = new Map(running.hosts.map((h) => [h, running.clockOf(h)]));
     const realTo = now();
+    const inWindow = (host: string, at: number) => at >= from.get(host)! && at <= to.get(host)!;
     const agentDiff = onlyParty(diffCounts(counter.snapshot(), agentBefore), 'agent.');
     const apiDiff = diffCounts((await system.hostStats()).counts, hostBefore);
 
-    const simHours = (simTo - simFrom) / 3_600_000;
+    let hostHours = 0;
+    for (const host of running.hosts) hostHours += (to.get(host)! - from.get(host)!) / 3_600_000;
+    const simHours = hostHours / hosts;
     const realSeconds = (realTo - realFrom) / 1000;
-    const perHostHour = (n: number) => n / hosts / simHours;
+    const perHostHour = (n: number) => n / hostHours;
     const hellos = running.events
       .slice(firstEvent)
-      .filter((e) => e.kind === 'report' && e.type === 'hello' && e.at >= simFrom && e.at <= simTo).length;
+      .filter((e) => e.kind === 'report' && e.type === 'hello' && inWindow(e.host, e.at)).length;
     const receives = agentDiff['agent.queue.receive'] ?? 0;
     const apiForHosts = Math.max(0, total(apiDiff) - backgroundPerSecond * realSeconds);
     const perHello = hellos > 0 ? apiForHosts / hellos : 0;
     const apiNet = subtract(apiDiff, background, realSeconds / bgSeconds);
 
     const gaps: number[] = [];
-    for (const times of running.receives.values()) {
-      const inWindow = times.filter((t) => t >= simFrom && t <= simTo);
-      for (let i = 1; i < inWindow.length; i++) gaps.push((inWindow[i]! - inWindow[i - 1]!) / 1000);
+    for (const [host, times] of running.receives) {
+      const polls = times.filter((t) => inWindow(host, t));
+      for (let i = 1; i < polls.length; i++) gaps.push((polls[i]! - polls[i - 1]!) / 1000);
     }
     const agentRequests = perHostHour(total(agentDiff));
     const apiRequests = perHostHour(apiForHosts);

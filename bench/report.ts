@@ -133,7 +133,10 @@ export function markdown(results: Results): string {
     out.push(
       '',
       '### 3. API overhead',
-      `${results.api.hosts} enrolled hosts; API latency ÷ the bare storage/Key Vault calls of the handler.`,
+      `${results.api.hosts} enrolled hosts; API latency ÷ the bare storage/Key Vault calls of the handler. ` +
+        `HTTP round trip alone (404 before any handler): ${results.api.transport
+          .map((t) => `${t.p50Ms} ms p50 at ${t.concurrency}`)
+          .join(', ')}.`,
       '',
       table(
         [

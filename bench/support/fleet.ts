@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { Agent, AgentClock } from '../../agent/loop.js';
 import { loadAgentConfig, type AgentConfig } from '../../agent/config.js';
@@ -52,10 +53,11 @@ export interface FleetOptions {
   visibilityTimeoutSeconds: number;
   /** Spread the agents' starts over this many ms, so their polls do not run in lockstep. */
   staggerMs: number;
-  clock?: AgentClock;
+  /** Each agent's clock (one per agent: see `virtualClock`); the system clock when absent. */
+  clock?: () => AgentClock;
 }
 
-/** One event in a host's life, timed in wall-clock ms (the agents' clock when scaled). */
+/** One event in a host's life, timed in wall-clock ms (by that host's own clock when virtual). */
 export type FleetEvent =
   | { at: number; host: string; kind: 'receive'; type: string; generation: number; issuedAt: number }
   | {
@@ -76,11 +78,35 @@ export interface Fleet {
   receives: Map<string, number[]>;
   /** The agents' warnings and errors, by message. */
   problems: ProblemLog;
+  /** A host's own clock (the system clock unless the fleet was given virtual ones). */
+  clockOf(host: string): number;
   stop(): Promise<void>;
 }
 
 /** Wall-clock ms: compared with times the local host writes (issuedAt, updatedAt) in another process. */
 export const now = (): number => Date.now();
+
+/**
+ * A clock for one agent whose sleeps take 1/scale of their length in real time but count in
+ * full: a simulated hour of its timers (poll, hello, drift) passes in an hour / scale, while
+ * everything it does between sleeps (a request and its latency) counts at its real length —
+ * so request latency is not magnified by the scale.
+ */
+export function virtualClock(scale: number): AgentClock {
+  let skipped = 0;
+  return {
+    now: () => Date.now() + skipped,
+    sleep: async (ms, signal) => {
+      const started = Date.now();
+      try {
+        await sleepFor(ms / scale, undefined, { signal });
+      } catch {
+        // aborted: the agent is stopping
+      }
+      if (!signal.aborted) skipped += Math.max(0, ms - (Date.now() - started));
+    },
+  };
+}
 
 export function hostName(i: number): string {
   return `web-${String(i).padStart(4, '0')}`;
@@ -103,7 +129,7 @@ function observed(
   name: string,
   fleet: Fleet,
   hostOf: Map<string, string>,
-  clock: () => number,
+  clock: (host: string) => number,
 ): QueueClient {
   const host = hostOf.get(name);
   return new Proxy(inner, {
@@ -112,7 +138,7 @@ function observed(
         return async (...args: Parameters<QueueClient['receiveMessages']>) => {
           try {
             const response = await target.receiveMessages(...args);
-            const at = clock();
+            const at = clock(host);
             for (const item of response.receivedMessageItems) {
               const command = decode(item.messageText);
               fleet.events.push({
@@ -128,7 +154,7 @@ function observed(
           } finally {
             let list = fleet.receives.get(host);
             if (!list) fleet.receives.set(host, (list = []));
-            list.push(clock());
+            list.push(clock(host));
           }
         };
       }
@@ -138,7 +164,7 @@ function observed(
           const report = decode(args[0]);
           if (report) {
             fleet.events.push({
-              at: clock(),
+              at: clock(String(report.host)),
               host: String(report.host),
               kind: 'report',
               type: String(report.type),
@@ -160,7 +186,7 @@ function observedService(
   inner: QueueServiceClient,
   fleet: Fleet,
   hostOf: Map<string, string>,
-  clock: () => number,
+  clock: (host: string) => number,
 ): QueueServiceClient {
   const clients = new Map<string, QueueClient>();
   return new Proxy(inner, {
@@ -249,13 +275,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     }),
   );
   const shared = new SharedHostWork();
-  const clockNow = options.clock ? () => options.clock!.now() : now;
+  const clocks = new Map<string, AgentClock>();
+  const clockNow = (host: string): number => clocks.get(host)?.now() ?? now();
   const fleet: Fleet = {
     hosts: [],
     events: [],
     agents: [],
     receives: new Map(),
     problems: problemLog(),
+    clockOf: (host) => clockNow(host),
     stop: async () => {},
   };
   const hostOf = new Map<string, string>();
@@ -286,12 +314,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const gap = options.size > 1 ? options.staggerMs / options.size : 0;
   for (const host of fleet.hosts) {
     const config = agentConfig(options, host);
+    if (options.clock) clocks.set(host, options.clock());
     const wired = await createAgent(config, {
       write,
       queueService: queues,
       secretStore: store,
       backend: withSharedWork(new SimulatedBackend(config.simulated!), shared),
-      clock: options.clock,
+      clock: clocks.get(host),
     });
     fleet.agents.push(wired.agent);
     running.push(wired.agent.run());

@@ -62,6 +62,23 @@ describe('agent loop', () => {
     expect(results(h).map((r) => r.outcome)).toEqual(['succeeded']);
   });
 
+  it('does not poll more often because drift checks fall due between polls', async () => {
+    const h = ready({ settings: { pollMinSeconds: 1, pollMaxSeconds: 8, driftIntervalSeconds: 3 } });
+    const receive = h.queue.receive.bind(h.queue);
+    let polls = 0;
+    h.queue.receive = () => {
+      polls++;
+      return receive();
+    };
+    const start = h.clock.time;
+    h.clock.onSleep = () => {
+      if (h.clock.time - start >= 80_000) h.agent.stop();
+    };
+    await h.agent.run();
+    // Polls at 0, 1, 3, 7, then every 8 s: 13 in 80 s — not one more per drift check (26 of them).
+    expect(polls).toBe(13);
+  });
+
   it('after an apply (nothing more expected) polls once at once, then at the idle maximum', async () => {
     const h = ready();
     h.clock.onSleep = (n) => {
