@@ -4,9 +4,12 @@
  * test can prove that a restart converges with no lost and no doubled change.
  *
  * Armed only by environment variables, outside tests never set (every call is then a no-op):
- * - `CCS_AGENT_TEST_CRASH_AT=<step>[:<command type>]` (e.g. `after-apply:apply`), read at start;
+ * - `CCS_AGENT_TEST_CRASH_AT=<step>[:<command type>[:<generation>]]` (e.g. `after-apply:apply`, or
+ *   `before-report:apply:7` for generation 7's apply only), read at start;
  * - `CCS_AGENT_TEST_CRASH_FILE=<file>`: the same spec written into that file later arms a
  *   running agent once — the file is removed before the kill, so the restarted agent lives.
+ *   Naming the generation keeps a late duplicate of an earlier command (a redelivery, a
+ *   re-issue) from spending the one-shot crash meant for the change under test.
  *
  * Steps, in the order a command meets them:
  *
@@ -30,22 +33,44 @@ export type CrashStep = (typeof CRASH_STEPS)[number];
 export const CRASH_ENV = 'CCS_AGENT_TEST_CRASH_AT';
 export const CRASH_FILE_ENV = 'CCS_AGENT_TEST_CRASH_FILE';
 
-function parse(spec: string | undefined): { step: string; type: string | undefined } | null {
+interface CrashSpec {
+  step: string;
+  type: string | undefined;
+  generation: number | undefined;
+}
+
+/** The command a crash point is reached for: only what a spec can name. */
+export interface CrashSubject {
+  type: string;
+  generation: number;
+}
+
+function parse(spec: string | undefined): CrashSpec | null {
   if (!spec?.trim()) return null;
-  const [step = '', type] = spec.trim().split(':');
-  return { step, type: type || undefined };
+  const [step = '', type, generation] = spec.trim().split(':');
+  return { step, type: type || undefined, generation: generation ? Number(generation) : undefined };
 }
 
 const armed = parse(process.env[CRASH_ENV]);
 const armFile = process.env[CRASH_FILE_ENV]?.trim() || undefined;
 
-function matches(spec: ReturnType<typeof parse>, step: CrashStep, commandType: string): boolean {
-  return spec !== null && spec.step === step && (spec.type === undefined || spec.type === commandType);
+/** Whether a crash spec (`<step>[:<type>[:<generation>]]`) names this step of this command. */
+export function crashSpecMatches(text: string | undefined, step: CrashStep, command: CrashSubject): boolean {
+  return matches(parse(text), step, command);
 }
 
-/** Dies here, by SIGKILL, when the crash point armed for this process is `step` (for `commandType`). */
-export function crashPoint(step: CrashStep, commandType: string): void {
-  if (matches(armed, step, commandType)) process.kill(process.pid, 'SIGKILL');
+function matches(spec: CrashSpec | null, step: CrashStep, command: CrashSubject): boolean {
+  return (
+    spec !== null &&
+    spec.step === step &&
+    (spec.type === undefined || spec.type === command.type) &&
+    (spec.generation === undefined || spec.generation === command.generation)
+  );
+}
+
+/** Dies here, by SIGKILL, when the crash point armed for this process is `step` (for this command). */
+export function crashPoint(step: CrashStep, command: CrashSubject): void {
+  if (matches(armed, step, command)) process.kill(process.pid, 'SIGKILL');
   if (armFile === undefined) return;
   let spec: string;
   try {
@@ -53,7 +78,7 @@ export function crashPoint(step: CrashStep, commandType: string): void {
   } catch {
     return; // not armed
   }
-  if (!matches(parse(spec), step, commandType)) return;
+  if (!matches(parse(spec), step, command)) return;
   rmSync(armFile, { force: true });
   process.kill(process.pid, 'SIGKILL');
 }

@@ -125,7 +125,7 @@ export class Reconciler {
         appliedGeneration: applied.appliedGeneration,
       };
     }
-    crashPoint('after-secrets', command.type);
+    crashPoint('after-secrets', command);
     if (command.type === 'preflight') {
       log.info('preflight passed', fields);
       return {
@@ -149,7 +149,7 @@ export class Reconciler {
         appliedGeneration: applied.appliedGeneration,
       };
     }
-    crashPoint('after-apply', command.type);
+    crashPoint('after-apply', command);
     await state.save({
       appliedGeneration: command.generation,
       desired: command.desired,

@@ -35,6 +35,7 @@ import { SecretUnavailableError, type SecretCache } from '../secrets.js';
 import type { StateStore } from '../state.js';
 import type { CachedFile, InventoryCacheStore } from './cache.js';
 import { CHUNK_BYTES, chunkReports, type ReportBase } from './chunks.js';
+import { ReadAhead } from './read-ahead.js';
 
 export interface ScannerDeps {
   ccsId: string;
@@ -168,21 +169,26 @@ export class InventoryScanner {
     const upsertsDelta: InventoryFile[] = [];
     let parsed = 0;
     let reused = 0;
+    // Unreadable files (no hash) are tried again at every scan: access may have been fixed.
+    const unchanged = (stat: FileStat, cached: CachedFile | undefined): boolean =>
+      cached?.name === stat.name &&
+      cached.size === stat.size &&
+      cached.mtimeMs === stat.mtimeMs &&
+      cached.sha256 !== '';
+    const toRead = listing.filter((stat) => !unchanged(stat, before.get(stat.name.toLowerCase())));
+    const reads = new ReadAhead(
+      toRead.map((stat) => stat.name),
+      (name) => this.deps.backend.readFile(path, name),
+    );
     for (const stat of listing) {
       const lower = stat.name.toLowerCase();
       const cached = before.get(lower);
-      // Unreadable files (no hash) are tried again at every scan: access may have been fixed.
-      const unchanged =
-        cached?.name === stat.name &&
-        cached.size === stat.size &&
-        cached.mtimeMs === stat.mtimeMs &&
-        cached.sha256 !== '';
-      if (cached && unchanged) {
+      if (cached && unchanged(stat, cached)) {
         next.set(lower, cached);
         reused++;
         continue;
       }
-      const file = await this.read(path, stat, password, cached, unclaimed, renamed);
+      const file = await this.read(reads, stat, password, cached, unclaimed, renamed);
       if (file === null) continue; // gone since the listing
       if (file.parsed) parsed++;
       else reused++;
@@ -234,7 +240,7 @@ export class InventoryScanner {
    * other bytes are parsed. Null when the file disappeared since the listing.
    */
   private async read(
-    path: string,
+    reads: ReadAhead,
     stat: FileStat,
     password: string,
     cached: CachedFile | undefined,
@@ -243,7 +249,7 @@ export class InventoryScanner {
   ): Promise<{ cached: CachedFile; parsed: boolean } | null> {
     let bytes: Buffer;
     try {
-      bytes = await this.deps.backend.readFile(path, stat.name);
+      bytes = await reads.take(stat.name);
     } catch (error) {
       if (isMissing(error)) return null;
       const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'error';

@@ -4,7 +4,7 @@
  * the public metadata of shared/certificates/metadata.ts. A file that cannot be read is still
  * an entry — with an error saying why — so it is listed with a problem, never dropped.
  */
-import { Pkcs12Error, describePfx, leafCertificate } from '../pkcs12/pfx.js';
+import { Pkcs12Error, leafCertificateDer, readPfxCertificates } from '../pkcs12/pfx.js';
 import {
   LIMITS,
   type CertificateInfo,
@@ -72,16 +72,17 @@ export function describeCertificateFile(stat: FileStat, bytes: Buffer, password:
   };
   try {
     // The decrypted certificate bag proves the password: the MAC would double the cost per file.
-    const description = describePfx(bytes, password, { macCheck: 'when-needed' });
+    const contents = readPfxCertificates(bytes, password, { macCheck: 'when-needed' });
     const pfx: PfxInfo = {
-      certificateEncryption: description.encryption.certBag,
-      keyEncryption: description.encryption.keyBag,
-      mac: description.encryption.mac,
-      iterations: description.encryption.iterations,
-      certificates: description.certificates.length,
-      hasPrivateKey: description.keys.length > 0,
+      certificateEncryption: contents.encryption.certBag,
+      keyEncryption: contents.encryption.keyBag,
+      mac: contents.encryption.mac,
+      iterations: contents.encryption.iterations,
+      certificates: contents.certificates.length,
+      hasPrivateKey: contents.keys.length > 0,
     };
-    const leaf = leafCertificate(description);
+    // Found by its localKeyId, the leaf is parsed once, by readX509, and nothing else is.
+    const leaf = leafCertificateDer(contents);
     if (!leaf) {
       return {
         ...base,
@@ -90,7 +91,7 @@ export function describeCertificateFile(stat: FileStat, bytes: Buffer, password:
         error: { code: 'no_certificate', detail: 'The file holds no certificate' },
       };
     }
-    return { ...base, certificate: certificateInfo(leaf.raw), pfx, error: null };
+    return { ...base, certificate: certificateInfo(leaf), pfx, error: null };
   } catch (error) {
     return { ...base, certificate: null, pfx: null, error: fileError(error) };
   }

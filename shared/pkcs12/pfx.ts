@@ -786,15 +786,11 @@ export function readPfxCertificates(pfx: Buffer, password: string, options?: Pfx
 export function describePfx(pfx: Buffer, password: string, options?: PfxOptions): PfxDescription {
   return guard(() => {
     const contents = readContents(pfx, password, options);
-    const entries = contents.certificateBags.map((bag, i): PfxCertificateEntry => {
-      let certificate: X509Certificate;
-      try {
-        certificate = new X509Certificate(bag.der);
-      } catch (e) {
-        throw malformed(`certificate ${i + 1} is not a valid X.509 certificate`, e);
-      }
-      return { certificate, friendlyName: bag.friendlyName, localKeyId: bag.localKeyId };
-    });
+    const entries = contents.certificateBags.map((bag, i): PfxCertificateEntry => ({
+      certificate: x509(bag.der, i),
+      friendlyName: bag.friendlyName,
+      localKeyId: bag.localKeyId,
+    }));
     return {
       certificates: entries.map((e) => e.certificate),
       entries,
@@ -817,16 +813,57 @@ export function leafCertificate(
   description: Pick<PfxDescription, 'entries' | 'keys'>,
 ): X509Certificate | undefined {
   const { entries, keys } = description;
-  for (const key of keys) {
-    if (key.localKeyId === null) continue;
-    const id = key.localKeyId;
-    const match = entries.find((e) => e.localKeyId !== null && e.localKeyId.equals(id));
-    if (match) return match.certificate;
-  }
+  const byKeyId = matchingKeyId(entries, keys);
+  if (byKeyId) return byKeyId.certificate;
   const nonCa = entries.find((e) => !e.certificate.ca);
   if (nonCa) return nonCa.certificate;
   const notIssuer = entries.find(
     (e) => !entries.some((o) => o !== e && o.certificate.checkIssued(e.certificate)),
   );
   return (notIssuer ?? entries[0])?.certificate;
+}
+
+/** Rule 1 of {@link leafCertificate}: the first entry whose localKeyId is a key bag's. */
+function matchingKeyId<T extends { readonly localKeyId: Buffer | null }>(
+  entries: readonly T[],
+  keys: readonly PfxKeyBag[],
+): T | undefined {
+  for (const key of keys) {
+    if (key.localKeyId === null) continue;
+    const id = key.localKeyId;
+    const match = entries.find((e) => e.localKeyId !== null && e.localKeyId.equals(id));
+    if (match) return match;
+  }
+  return undefined;
+}
+
+/**
+ * The DER of {@link leafCertificate}, from {@link readPfxCertificates}' contents. When a key
+ * bag's localKeyId names the certificate (as in every PFX that OpenSSL, Windows and .NET write)
+ * no certificate is parsed here at all; only otherwise is every certificate parsed as a
+ * `crypto.X509Certificate` to apply rules 2 and 3 — the inventory reads thousands of files and
+ * parses the leaf with its own reader anyway (docs/performance.md). Throws Pkcs12Error
+ * 'malformed' when that fallback meets a certificate that is not valid X.509.
+ */
+export function leafCertificateDer(
+  contents: Pick<PfxContents, 'certificateBags' | 'keys'>,
+): Buffer | undefined {
+  const byKeyId = matchingKeyId(contents.certificateBags, contents.keys);
+  if (byKeyId) return byKeyId.der;
+  return guard(() => {
+    const entries = contents.certificateBags.map((bag, i) => ({
+      certificate: x509(bag.der, i),
+      friendlyName: bag.friendlyName,
+      localKeyId: bag.localKeyId,
+    }));
+    return leafCertificate({ entries, keys: contents.keys })?.raw;
+  });
+}
+
+function x509(der: Buffer, index: number): X509Certificate {
+  try {
+    return new X509Certificate(der);
+  } catch (e) {
+    throw malformed(`certificate ${index + 1} is not a valid X.509 certificate`, e);
+  }
 }

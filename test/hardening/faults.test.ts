@@ -99,7 +99,9 @@ describe('an agent killed (SIGKILL) at each step of a change', () => {
       const folder = `killed-${round}`;
       mkdirSync(join(stack.share.folder, folder), { recursive: true });
       const newPath = `${stack.share.path}\\${folder}`;
-      await Promise.all(steps.map((step, i) => stack.arm(HOSTS[i]!, step, 'apply')));
+      // Armed for this change's apply only: a late duplicate of the previous round's apply
+      // must not spend the one-shot crash.
+      await Promise.all(steps.map((step, i) => stack.arm(HOSTS[i]!, step, 'apply', target)));
       tally.add('agentsKilled', steps.length);
 
       const res = await stack.request('PATCH', resource(), { body: { path: newPath }, headers: wait(50) });

@@ -8,6 +8,8 @@ import { seedDemoShare } from '../../local/demo-share.js';
 import { describePfx, verifyPfxPassword } from '../../shared/pkcs12/pfx.js';
 import { FakeSecretStore } from '../support/agent-fakes.js';
 import { SimulatedBackend } from '../../agent/backends/simulated.js';
+import { crashSpecMatches } from '../../agent/crash-points.js';
+import { ReadAhead } from '../../agent/inventory/read-ahead.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -122,5 +124,60 @@ describe('seedDemoShare', () => {
     await seedDemoShare({ shareRoot, privateKeyPassword: 'demo-pk-2' });
     const www = await readFile(join(first.folder, 'www.contoso.com.pfx'));
     expect(verifyPfxPassword(www, 'demo-pk-2')).toBe('ok');
+  });
+});
+
+describe('crash points (fault-injection specs)', () => {
+  const apply7 = { type: 'apply', generation: 7 };
+  it('match by step, then by command type, then by generation when named', () => {
+    expect(crashSpecMatches('after-apply', 'after-apply', apply7)).toBe(true);
+    expect(crashSpecMatches('after-apply:apply', 'after-apply', apply7)).toBe(true);
+    expect(crashSpecMatches('after-apply:apply:7', 'after-apply', apply7)).toBe(true);
+    expect(crashSpecMatches('after-apply', 'before-report', apply7)).toBe(false);
+    expect(crashSpecMatches('after-apply:preflight', 'after-apply', apply7)).toBe(false);
+  });
+  it('let a late duplicate of an earlier generation pass', () => {
+    expect(crashSpecMatches('before-report:apply:8', 'before-report', apply7)).toBe(false);
+  });
+  it('are disarmed when empty or absent', () => {
+    expect(crashSpecMatches(undefined, 'after-apply', apply7)).toBe(false);
+    expect(crashSpecMatches('  ', 'after-apply', apply7)).toBe(false);
+  });
+});
+
+describe('ReadAhead (the inventory reading files ahead of their parsing)', () => {
+  function recorder() {
+    const started: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const readOne = async (name: string): Promise<Buffer> => {
+      started.push(name);
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      if (name.startsWith('bad')) throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      return Buffer.from(name);
+    };
+    return { started, readOne, most: () => most };
+  }
+
+  it('reads each file once, in order, at most `depth` at a time', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `f${i}.pfx`);
+    const r = recorder();
+    const reads = new ReadAhead(names, r.readOne, 4);
+    for (const name of names) expect((await reads.take(name)).toString()).toBe(name);
+    expect(r.started).toEqual(names);
+    expect(r.most()).toBeLessThanOrEqual(5);
+    expect(r.most()).toBeGreaterThan(1);
+  });
+
+  it('hands a failed read to whoever takes that name, and reads unlisted names on demand', async () => {
+    const r = recorder();
+    const reads = new ReadAhead(['a.pfx', 'bad.pfx', 'c.pfx'], r.readOne, 2);
+    expect((await reads.take('a.pfx')).toString()).toBe('a.pfx');
+    await expect(reads.take('bad.pfx')).rejects.toMatchObject({ code: 'EACCES' });
+    expect((await reads.take('other.pfx')).toString()).toBe('other.pfx');
+    expect((await reads.take('c.pfx')).toString()).toBe('c.pfx');
+    expect(r.started.filter((n) => n === 'c.pfx')).toHaveLength(1);
   });
 });

@@ -20,6 +20,7 @@ import {
   type PfxEncryptionInfo,
   describePfx,
   leafCertificate,
+  leafCertificateDer,
   readPfxCertificates,
   verifyPfxPassword,
 } from '../../shared/pkcs12/pfx.js';
@@ -331,6 +332,8 @@ describe('PFX fixtures (expected values read by the openssl CLI)', () => {
         const leaf = leafCertificate(d);
         const leafSha1 = fx.keyBagLeafSha1 ?? fx.certificates.find((c) => c.subjectAltName !== '')!.sha1;
         expect(leaf?.fingerprint).toBe(leafSha1);
+        // The inventory's shortcut finds the same leaf without parsing every certificate.
+        expect(leafCertificateDer(raw)?.equals(leaf!.raw)).toBe(true);
         if (dir !== 'certs-only') {
           expect(d.entries.find((e) => e.certificate === leaf)?.friendlyName).toBe(host);
           expect(d.keys).toHaveLength(1);
@@ -456,6 +459,20 @@ describe('PFX reader behaviour', () => {
     expect(d.certificates[0]!.ca).toBe(true);
     expect(leafCertificate(d)?.subject).toContain('CN=www.contoso.com');
     expect(leafCertificate({ entries: [], keys: [] })).toBeUndefined();
+    expect(leafCertificateDer({ certificateBags: [], keys: [] })).toBeUndefined();
+  });
+
+  it('finds the leaf by localKeyId without parsing, and refuses a bad certificate otherwise', () => {
+    const raw = readPfxCertificates(load('aes256/www.contoso.com.pfx'), PASSWORD);
+    const id = Buffer.from('0102', 'hex');
+    const bogus = Buffer.from('not a certificate');
+    const keys = [{ ...raw.keys[0]!, localKeyId: id }];
+    const bags = [
+      { der: raw.certificates[0]!, friendlyName: null, localKeyId: null },
+      { der: bogus, friendlyName: null, localKeyId: id },
+    ];
+    expect(leafCertificateDer({ certificateBags: bags, keys })).toBe(bogus);
+    expectPkcs12Error(() => leafCertificateDer({ certificateBags: bags, keys: [] }), 'malformed');
   });
 });
 

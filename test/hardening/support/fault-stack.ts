@@ -81,8 +81,11 @@ export interface FaultStack {
     path: string,
     init?: { body?: unknown; headers?: Record<string, string>; token?: string },
   ): Promise<{ status: number; text: string; json: () => Record<string, unknown>; headers: Headers }>;
-  /** Arm a running agent to SIGKILL itself once at `step` (for commands of `type`); it is then restarted. */
-  arm(host: string, step: CrashStep, type?: string): Promise<void>;
+  /**
+   * Arm a running agent to SIGKILL itself once at `step` (for commands of `type`, and of
+   * `generation` when given); it is then restarted.
+   */
+  arm(host: string, step: CrashStep, type?: string, generation?: number): Promise<void>;
   /** Stop (SIGTERM, wait) and start again without any crash point. */
   restartAgent(host: string): Promise<void>;
   pause(host: string): void;
@@ -348,9 +351,12 @@ export async function startFaultStack(options: {
           json: () => JSON.parse(text) as Record<string, unknown>,
         };
       },
-      arm(host, step, type = 'apply') {
+      arm(host, step, type = 'apply', generation) {
         // The running agent reads this at each crash point; it removes the file before dying.
-        writeFileSync(armFile(host), `${step}:${type}`);
+        writeFileSync(
+          armFile(host),
+          [step, type, ...(generation === undefined ? [] : [generation])].join(':'),
+        );
         return Promise.resolve();
       },
       async restartAgent(host) {
