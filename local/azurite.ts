@@ -35,7 +35,8 @@ export function connectionStringFor(queuePort: number, tablePort: number, host =
   ].join(';');
 }
 
-interface AzuriteServer {
+/** An Azurite server object, started and stopped in this process (Azurite's own classes). */
+export interface AzuriteServer {
   start(): Promise<void>;
   close(): Promise<void>;
   clean(): Promise<void>;
@@ -48,20 +49,19 @@ function load<T>(path: string): T {
   return (require(`azurite/dist/src/${path}`) as { default: T }).default;
 }
 
-function portOf(server: AzuriteServer): number {
+export function portOf(server: AzuriteServer): number {
   return Number(new URL(server.getHttpServerAddress()).port);
 }
 
-/** In-memory Azurite queue + table servers inside this process, on ephemeral ports. */
-export async function startAzuriteInProcess(): Promise<AzuriteEndpoints> {
+// Positional arguments of Azurite's configuration classes: host, port (0: ephemeral),
+// keep-alive, db paths, persistence, access log off, debug log off, loose off, skip API version
+// check on, no TLS, no OAuth, product-style URLs kept, in-memory persistence on.
+
+/** An in-memory Azurite queue server on an ephemeral port of 127.0.0.1 (not started). */
+export function inMemoryQueueServer(): AzuriteServer {
   const QueueConfiguration = load<ConfigCtor>('queue/QueueConfiguration');
   const QueueServer = load<ServerCtor>('queue/QueueServer');
-  const TableConfiguration = load<ConfigCtor>('table/TableConfiguration');
-  const TableServer = load<ServerCtor>('table/TableServer');
-  // Positional arguments (see Azurite's configuration classes): host, port, keep-alive, db paths,
-  // persistence, access log off, debug log off, loose off, skip API version check on, no TLS,
-  // no OAuth, product-style URLs kept, in-memory persistence on.
-  const queue = new QueueServer(
+  return new QueueServer(
     new QueueConfiguration(
       '127.0.0.1',
       0,
@@ -83,7 +83,13 @@ export async function startAzuriteInProcess(): Promise<AzuriteEndpoints> {
       true,
     ),
   );
-  const table = new TableServer(
+}
+
+/** An in-memory Azurite table server on an ephemeral port of 127.0.0.1 (not started). */
+export function inMemoryTableServer(): AzuriteServer {
+  const TableConfiguration = load<ConfigCtor>('table/TableConfiguration');
+  const TableServer = load<ServerCtor>('table/TableServer');
+  return new TableServer(
     new TableConfiguration(
       '127.0.0.1',
       0,
@@ -103,6 +109,12 @@ export async function startAzuriteInProcess(): Promise<AzuriteEndpoints> {
       true,
     ),
   );
+}
+
+/** In-memory Azurite queue + table servers inside this process, on ephemeral ports. */
+export async function startAzuriteInProcess(): Promise<AzuriteEndpoints> {
+  const queue = inMemoryQueueServer();
+  const table = inMemoryTableServer();
   await Promise.all([queue.start(), table.start()]);
   const queuePort = portOf(queue);
   const tablePort = portOf(table);

@@ -12,81 +12,17 @@
  * keeps each queue on its own partition; shards by queue name model that. `queue 1` is plain
  * Azurite.
  */
-import { createRequire } from 'node:module';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  inMemoryQueueServer as queueServer,
+  inMemoryTableServer as tableServer,
+  portOf,
+  type AzuriteServer,
+} from '../../local/azurite.js';
 import { rssSampler, serveParent } from './child.js';
 
-const require = createRequire(import.meta.url);
-
-interface AzuriteServer {
-  start(): Promise<void>;
-  close(): Promise<void>;
-  clean(): Promise<void>;
-  getHttpServerAddress(): string;
-}
-type ServerCtor = new (config: unknown) => AzuriteServer;
-type ConfigCtor = new (...args: unknown[]) => unknown;
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-
-function load<T>(path: string): T {
-  return (require(`azurite/dist/src/${path}`) as { default: T }).default;
-}
-
-// Positional arguments as in local/azurite.ts: host, port, keep-alive, db paths, persistence,
-// access log off, debug log off, loose off, skip API version check on, no TLS, no OAuth,
-// product-style URLs kept, in-memory persistence on.
-function queueServer(): AzuriteServer {
-  const QueueConfiguration = load<ConfigCtor>('queue/QueueConfiguration');
-  const QueueServer = load<ServerCtor>('queue/QueueServer');
-  return new QueueServer(
-    new QueueConfiguration(
-      '127.0.0.1',
-      0,
-      undefined,
-      'queue-db',
-      'queue-extent-db',
-      [{ locationId: 'Default', locationPath: 'queue-data', maxConcurrency: 1 }],
-      false,
-      undefined,
-      false,
-      undefined,
-      false,
-      true,
-      '',
-      '',
-      '',
-      undefined,
-      false,
-      true,
-    ),
-  );
-}
-
-function tableServer(): AzuriteServer {
-  const TableConfiguration = load<ConfigCtor>('table/TableConfiguration');
-  const TableServer = load<ServerCtor>('table/TableServer');
-  return new TableServer(
-    new TableConfiguration(
-      '127.0.0.1',
-      0,
-      undefined,
-      'table-db',
-      false,
-      false,
-      undefined,
-      undefined,
-      false,
-      true,
-      '',
-      '',
-      '',
-      undefined,
-      false,
-      true,
-    ),
-  );
-}
 
 /** FNV-1a of the queue name (the path's second segment), modulo the shard count. */
 export function shardOf(url: string, shards: number): number {
@@ -109,7 +45,6 @@ serveParent(
     if (service !== 'queue') table = tableServer();
     if (service !== 'table') for (let i = 0; i < shardCount; i++) servers.push(queueServer());
     await Promise.all([...servers, ...(table ? [table] : [])].map((s) => s.start()));
-    const portOf = (server: AzuriteServer) => Number(new URL(server.getHttpServerAddress()).port);
     let port = servers[0] ? portOf(servers[0]) : 0;
     if (shardCount > 1 && servers.length > 1) {
       const listeners = servers.map(

@@ -8,13 +8,14 @@
  * turns the absence into a failure.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_SETTINGS } from '../../shared/config.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
+import { findTool, toolRequired } from '../support/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'infra', 'main.bicep');
@@ -73,24 +74,6 @@ interface Node {
 interface Found {
   node: Node;
   resource: Resource;
-}
-
-function findBicep(): string | undefined {
-  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  const candidates = [
-    process.env.BICEP_CLI,
-    join(ROOT, '.tools', 'bicep', 'bicep'),
-    ...pathDirs.map((dir) => join(dir, 'bicep')),
-  ];
-  return candidates.find((file): file is string => {
-    if (!file) return false;
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 async function run(cli: string, args: string[]): Promise<{ code: number; output: string; stdout: string }> {
@@ -156,8 +139,8 @@ const likeToRegExp = (like: string): RegExp =>
 
 const unwrap = (expression: unknown): string => String(expression).replace(/^\[(.*)\]$/s, '$1');
 
-const cli = findBicep();
-const required = !!process.env.CCS_REQUIRE_BICEP && process.env.CCS_REQUIRE_BICEP !== '0';
+const cli = findTool('bicep', 'BICEP_CLI', 'bicep/bicep');
+const required = toolRequired('CCS_REQUIRE_BICEP');
 if (!cli && !required)
   console.warn('Bicep CLI not found: infra tests skipped (run scripts/install-tools.sh)');
 

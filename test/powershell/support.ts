@@ -7,13 +7,14 @@
  * suites are skipped with a notice, unless CCS_REQUIRE_PWSH is set (CI), which turns the absence
  * into a failure.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
 import { PowerShellBackend, type PowerShellBackendOptions } from '../../agent/backends/powershell.js';
+import { findTool, toolRequired } from '../support/tools.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCRIPTS_DIR = join(ROOT, 'agent', 'powershell');
@@ -21,26 +22,8 @@ export const FAKE_MODULE = join(ROOT, 'test', 'powershell', 'FakeIIS', 'FakeIIS.
 export const PFX_FIXTURE = join(ROOT, 'test', 'fixtures', 'pfx', 'aes256', 'www.contoso.com.pfx');
 export const PFX_PASSWORD = 'Fixture-Pa55!';
 
-export function findPwsh(): string | undefined {
-  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  const candidates = [
-    process.env.CCS_PWSH,
-    join(ROOT, '.tools', 'pwsh', 'pwsh'),
-    ...pathDirs.map((dir) => join(dir, 'pwsh')),
-  ];
-  return candidates.find((file): file is string => {
-    if (!file) return false;
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-export const pwsh = findPwsh();
-const required = !!process.env.CCS_REQUIRE_PWSH && process.env.CCS_REQUIRE_PWSH !== '0';
+export const pwsh = findTool('pwsh', 'CCS_PWSH', 'pwsh/pwsh');
+const required = toolRequired('CCS_REQUIRE_PWSH');
 if (!pwsh && !required) {
   console.warn('PowerShell not found: PowerShell backend tests skipped (run scripts/install-tools.sh)');
 }

@@ -4,36 +4,15 @@
  * `openssl x509` printed for it (expected.json): subject, issuer, thumbprint, SANs, validity,
  * serial — in the IIS Administration forms (`, ` between RDNs, `DNS Name=…`, ISO dates).
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeCertificateFile } from '../../shared/certificates/describe.js';
 import { InventoryFileSchema } from '../../shared/certificates/metadata.js';
 import { readX509 } from '../../shared/certificates/x509.js';
 import { readPfxCertificates } from '../../shared/pkcs12/pfx.js';
+import { expectedFixtures, loadFixture, type ExpectedFile } from '../support/pfx-fixtures.js';
 
-const FIXTURES = new URL('../fixtures/pfx/', import.meta.url);
-
-interface ExpectedCert {
-  subject: string;
-  issuer: string;
-  sha1: string;
-  subjectAltName: string;
-  notBefore: string;
-  notAfter: string;
-  serial: string;
-}
-interface ExpectedFile {
-  file: string;
-  password: string;
-  size: number;
-  keyBagLeafSha1: string | null;
-  certificates: ExpectedCert[];
-}
-const expected = JSON.parse(readFileSync(new URL('expected.json', FIXTURES), 'utf8')) as {
-  files: ExpectedFile[];
-};
-
-const bytesOf = (file: string): Buffer => readFileSync(new URL(file, FIXTURES));
+const expected = expectedFixtures;
+const bytesOf = loadFixture;
 const stat = (file: ExpectedFile) => ({
   name: file.file.split('/').pop()!,
   size: file.size,

@@ -1,6 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -25,33 +23,14 @@ import {
   verifyPfxPassword,
 } from '../../shared/pkcs12/pfx.js';
 import { Rc2, rc2CbcDecrypt } from '../../shared/pkcs12/rc2.js';
+import { FIXTURE_PASSWORD, expectedFixtures, loadFixture } from '../support/pfx-fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures (scripts/make-pfx-fixtures.sh) and what openssl read out of them (expected.json)
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/pfx/', import.meta.url));
-const PASSWORD = 'Fixture-Pa55!';
-
-interface ExpectedCert {
-  subject: string;
-  issuer: string;
-  sha1: string;
-  subjectAltName: string;
-  notBefore: string;
-  notAfter: string;
-  serial: string;
-}
-interface ExpectedFile {
-  file: string;
-  password: string;
-  keyBagLeafSha1: string | null;
-  certificates: ExpectedCert[];
-}
-const expected = JSON.parse(readFileSync(`${FIXTURES}expected.json`, 'utf8')) as {
-  password: string;
-  files: ExpectedFile[];
-};
-const load = (file: string): Buffer => readFileSync(`${FIXTURES}${file}`);
+const PASSWORD = FIXTURE_PASSWORD;
+const expected = expectedFixtures;
+const load = loadFixture;
 
 type Protection = Pick<PfxEncryptionInfo, 'certBag' | 'keyBag' | 'mac'> & { iterations: number };
 const PROTECTION: Record<string, Protection> = {
