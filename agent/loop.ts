@@ -98,6 +98,12 @@ export class Agent {
   private nextDriftAt = 0;
   /** A preflight just passed here: its `apply` is expected soon, so poll fast until it comes. */
   private expectingApply = false;
+  /**
+   * When that apply can first be on the queue (agent clock, ms): the API issues it once every
+   * targeted host has preflighted, and the slowest picks its preflight up as late as one idle
+   * interval after it was issued. Polls before then would find nothing.
+   */
+  private applyNotBefore = 0;
 
   constructor(
     private readonly settings: AgentSettings,
@@ -344,6 +350,9 @@ export class Agent {
       crashPoint('after-report', command);
       await queue.delete(await keeper.stop());
       this.expectingApply = command.type === 'preflight' && outcome.outcome === 'succeeded';
+      const issuedAt = Date.parse(command.issuedAt);
+      this.applyNotBefore =
+        this.expectingApply && Number.isFinite(issuedAt) ? issuedAt + this.settings.pollMaxSeconds * 1000 : 0;
       log.info('command done', {
         type: command.type,
         generation: command.generation,
@@ -384,10 +393,13 @@ export class Agent {
     if (result !== 'handled') {
       delay = this.backoff.afterIdle();
     } else if (this.expectingApply) {
-      // Its apply cannot be queued yet (the API needs this very report first): wait the minimum,
-      // then keep polling fast until it comes.
+      // Its apply cannot be queued yet (the API needs every host's report first): wait until it
+      // can be — at least the minimum, at most the idle maximum, which also bounds what a clock
+      // skew between this server and the API can cost — then poll fast until it comes.
       this.backoff.afterActivity();
-      delay = this.backoff.afterIdle();
+      const fast = this.backoff.afterIdle();
+      const untilPossible = this.applyNotBefore - this.clock.now();
+      delay = Math.min(this.settings.pollMaxSeconds * 1000, Math.max(fast, untilPossible));
     } else {
       // A change was completed: poll once at once (drain what may be queued), then idle; more
       // fast polls would only cost requests (docs/performance.md).

@@ -444,25 +444,24 @@ async function measureChange(
   for (const [host, final] of finals) spans += Math.max(0, final - (firstIssued.get(host) ?? t202));
   const agentDiff = diffCounts(after.agent, before.agent);
   const apiDiff = diffCounts(after.api, before.api);
-  // Idle polling is one receive per idle interval. Over the window each host made P receives;
-  // the same window idle would have cost W / interval of them, where the interval is measured
-  // in the window itself (the gaps of at least ~pollMax: under load a receive takes longer,
-  // and the idle rhythm with it). Every other agent request (delete, report, visibility
-  // update) is the change's.
+  // Idle polling is one receive after each idle interval's sleep. A receive the agent sent after
+  // a shorter sleep — the poll at once after handling a command, the fast polls between a passed
+  // preflight and its apply — is one the change brought forward: it counts as the change's, as
+  // does every other agent request (delete, report, visibility update). Classifying each receive
+  // by its own sleep holds under load, when receives and command handling take seconds and the
+  // idle rhythm stretches (estimating the idle count from the window's length did not: it
+  // counted the time a host spent handling commands as idle polls it would have made).
   const pollMaxMs = ctx.pollMaxSeconds * 1000;
-  let polls = 0;
-  let idlePolls = 0;
+  let broughtForward = 0;
   for (const host of fleet.hosts) {
-    const times = (fleet.receives.get(host) ?? []).filter((t) => t >= before.at && t <= after.at);
-    const rhythm: number[] = [];
+    const times = fleet.receives.get(host) ?? [];
+    const sleeps = fleet.receiveSleeps.get(host) ?? [];
     for (let i = 1; i < times.length; i++) {
-      const gap = times[i]! - times[i - 1]!;
-      if (gap >= 0.9 * pollMaxMs) rhythm.push(gap);
+      if (times[i]! < before.at || times[i]! > after.at) continue;
+      if (sleeps[i]! < 0.9 * pollMaxMs) broughtForward++;
     }
-    polls += times.length;
-    idlePolls += (after.at - before.at) / (rhythm.length > 0 ? mean(rhythm) : pollMaxMs);
   }
-  const agentOps = total(agentDiff) - (agentDiff['agent.queue.receive'] ?? 0) + polls - idlePolls;
+  const agentOps = total(agentDiff) - (agentDiff['agent.queue.receive'] ?? 0) + broughtForward;
   const apiOps = total(apiDiff) - ctx.idle.apiOpsPerSecond * seconds;
   // Key Vault reads of the fleet's secrets by the agents (the vault's own count of every read,
   // API included, is kept too), and of the command-signing key (once per host and key version).

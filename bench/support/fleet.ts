@@ -74,8 +74,14 @@ export interface Fleet {
   hosts: string[];
   events: FleetEvent[];
   agents: Agent[];
-  /** Times of every receive per host (empty or not): the polling rhythm. */
+  /** Times of every receive per host (empty or not), when its answer came: the polling rhythm. */
   receives: Map<string, number[]>;
+  /**
+   * Per receive (same order as `receives`), how long the agent slept before sending it: the
+   * time from the previous receive's answer to this one's request (0 for the first). Slept a
+   * full idle interval, it is idle polling; less, it is a poll the agent's work brought forward.
+   */
+  receiveSleeps: Map<string, number[]>;
   /** The agents' warnings and errors, by message. */
   problems: ProblemLog;
   /** A host's own clock (the system clock unless the fleet was given virtual ones). */
@@ -136,6 +142,11 @@ function observed(
     get(target, prop, receiver) {
       if (prop === 'receiveMessages' && host) {
         return async (...args: Parameters<QueueClient['receiveMessages']>) => {
+          const sentAt = clock(host);
+          const previous = fleet.receives.get(host)?.at(-1);
+          let sleeps = fleet.receiveSleeps.get(host);
+          if (!sleeps) fleet.receiveSleeps.set(host, (sleeps = []));
+          sleeps.push(previous === undefined ? 0 : Math.max(0, sentAt - previous));
           try {
             const response = await target.receiveMessages(...args);
             const at = clock(host);
@@ -282,6 +293,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     events: [],
     agents: [],
     receives: new Map(),
+    receiveSleeps: new Map(),
     problems: problemLog(),
     clockOf: (host) => clockNow(host),
     stop: async () => {},

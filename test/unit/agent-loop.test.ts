@@ -62,6 +62,30 @@ describe('agent loop', () => {
     expect(results(h).map((r) => r.outcome)).toEqual(['succeeded']);
   });
 
+  it('after a passed preflight, sleeps until the slowest host can have preflighted, then polls fast', async () => {
+    const h = ready();
+    h.clock.onSleep = (n) => {
+      // Issued 1 s before this host picks it up: other hosts may take up to pollMax (8 s).
+      const issuedAt = new Date(h.clock.time - 1000).toISOString();
+      if (n === 2) h.queue.push({ ...command('preflight', 1, h.desired), issuedAt });
+      if (n === 5) h.agent.stop();
+    };
+    await h.agent.run();
+    expect(h.clock.sleeps).toEqual([1000, 2000, 7000, 2000, 4000]);
+    expect(results(h).map((r) => r.outcome)).toEqual(['succeeded']);
+  });
+
+  it('never waits longer than the idle maximum for an apply, whatever the API clock says', async () => {
+    const h = ready();
+    h.clock.onSleep = (n) => {
+      const issuedAt = new Date(h.clock.time + 3_600_000).toISOString(); // an hour ahead
+      if (n === 2) h.queue.push({ ...command('preflight', 1, h.desired), issuedAt });
+      if (n === 4) h.agent.stop();
+    };
+    await h.agent.run();
+    expect(h.clock.sleeps).toEqual([1000, 2000, 8000, 2000]);
+  });
+
   it('does not poll more often because drift checks fall due between polls', async () => {
     const h = ready({ settings: { pollMinSeconds: 1, pollMaxSeconds: 8, driftIntervalSeconds: 3 } });
     const receive = h.queue.receive.bind(h.queue);
