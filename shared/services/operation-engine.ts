@@ -157,6 +157,14 @@ export class OperationEngine {
     outcome: 'succeeded' | 'failed' | 'superseded',
     error: HostError | null,
   ): Promise<void> {
+    const now = this.clock.now().toISOString();
+    // A real result is written at once, without reading the row: only a duplicate's
+    // `superseded` must look first (it never overwrites a settled step), and only a host with no
+    // row yet (not targeted when the operation started) needs one made.
+    if (outcome !== 'superseded') {
+      const stepError = outcome === 'failed' ? error : undefined;
+      if (await this.repos.setOperationHostStep(id, host, phase, outcome, stepError, now)) return;
+    }
     const existing = await this.repos.getOperationHost(id, host);
     // A report naming an operation that does not exist leaves no orphan row behind.
     if (!existing && !(await this.repos.getOperation(id))) return;
@@ -168,7 +176,7 @@ export class OperationEngine {
       ...row,
       [phase]: outcome,
       error: outcome === 'failed' ? error : row.error,
-      updatedAt: this.clock.now().toISOString(),
+      updatedAt: now,
     };
     await this.repos.upsertOperationHost(updated);
   }

@@ -191,3 +191,51 @@ describe('generations', () => {
     expect(bus.sent.filter((c) => c.type === 'apply')).toHaveLength(1);
   });
 });
+
+describe('host results', () => {
+  async function started() {
+    const { engine: e } = engine();
+    const ccsId = `r${++n}`;
+    await enrol(ccsId, 'web-01');
+    const op = await e.start({
+      ccsId,
+      kind: 'update',
+      proposed: enabled('\\\\files\\ccs'),
+      changedFields: ['path'],
+      base: null,
+      requestedBy: 't',
+    });
+    return { e, op };
+  }
+  const error = { code: 'PathNotFound', detail: 'gone', name: 'path', status: 400 } as const;
+
+  it('records a result on the host row, keeps the other step, and a duplicate never overwrites it', async () => {
+    const { e, op } = await started();
+    await e.recordHostResult(op.id, 'web-01', 'preflight', 'failed', error);
+    expect(await repos.getOperationHost(op.id, 'web-01')).toMatchObject({
+      preflight: 'failed',
+      apply: 'pending',
+      error,
+    });
+    await e.recordHostResult(op.id, 'web-01', 'preflight', 'superseded', null);
+    expect(await repos.getOperationHost(op.id, 'web-01')).toMatchObject({ preflight: 'failed', error });
+    await e.recordHostResult(op.id, 'WEB-01', 'apply', 'succeeded', null);
+    expect(await repos.getOperationHost(op.id, 'web-01')).toMatchObject({
+      preflight: 'failed',
+      apply: 'succeeded',
+      error,
+    });
+  });
+
+  it('gives a host that was not targeted a row of its own, and an unknown operation none', async () => {
+    const { e, op } = await started();
+    await e.recordHostResult(op.id, 'web-09', 'apply', 'succeeded', null);
+    expect(await repos.getOperationHost(op.id, 'web-09')).toMatchObject({
+      preflight: 'skipped',
+      apply: 'succeeded',
+    });
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    await e.recordHostResult(unknown, 'web-01', 'preflight', 'succeeded', null);
+    expect(await repos.getOperationHost(unknown, 'web-01')).toBeNull();
+  });
+});
