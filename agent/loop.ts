@@ -100,8 +100,9 @@ export class Agent {
   private expectingApply = false;
   /**
    * When that apply can first be on the queue (agent clock, ms): the API issues it once every
-   * targeted host has preflighted, and the slowest picks its preflight up as late as one idle
-   * interval after it was issued. Polls before then would find nothing.
+   * targeted host has preflighted — the slowest picks its preflight up as late as one idle
+   * interval after it was issued — and it has folded that last report (a poll minimum is
+   * allowed for it). Polls before then would find nothing.
    */
   private applyNotBefore = 0;
 
@@ -352,7 +353,9 @@ export class Agent {
       this.expectingApply = command.type === 'preflight' && outcome.outcome === 'succeeded';
       const issuedAt = Date.parse(command.issuedAt);
       this.applyNotBefore =
-        this.expectingApply && Number.isFinite(issuedAt) ? issuedAt + this.settings.pollMaxSeconds * 1000 : 0;
+        this.expectingApply && Number.isFinite(issuedAt)
+          ? issuedAt + (this.settings.pollMaxSeconds + this.settings.pollMinSeconds) * 1000
+          : 0;
       log.info('command done', {
         type: command.type,
         generation: command.generation,

@@ -65,8 +65,9 @@ describe('agent loop', () => {
   it('after a passed preflight, sleeps until the slowest host can have preflighted, then polls fast', async () => {
     const h = ready();
     h.clock.onSleep = (n) => {
-      // Issued 1 s before this host picks it up: other hosts may take up to pollMax (8 s).
-      const issuedAt = new Date(h.clock.time - 1000).toISOString();
+      // Issued 2 s before this host picks it up: other hosts may take up to pollMax (8 s), and
+      // the API a poll minimum (1 s) to fold the last report.
+      const issuedAt = new Date(h.clock.time - 2000).toISOString();
       if (n === 2) h.queue.push({ ...command('preflight', 1, h.desired), issuedAt });
       if (n === 5) h.agent.stop();
     };
