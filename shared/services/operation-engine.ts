@@ -1,5 +1,5 @@
 /**
- * Runs a change across a fleet in two phases (../ARCHITECTURE: "Delivery and convergence"):
+ * Runs a change across a fleet in two phases (README: "How a change travels"):
  * every targeted host preflights the proposed state; only when no reachable host failed does
  * the change commit (generation + 1, conditional on the generation it was computed from) and
  * the hosts apply it. Everything is level-triggered: `advance` can run any number of times,
@@ -15,6 +15,15 @@ import { ConcurrencyError, type TableRepositories } from '../adapters/table-repo
 import type { Logger } from '../log.js';
 import { describeChanges, type AuditSink } from './audit-log.js';
 import { hostErrorToOperationError, operationConflict, hostsUnreachable } from './operation-errors.js';
+import { eachLimited } from '../each-limited.js';
+
+/** A commit left half-done is resumed by the sweeper or a report after this long by default. */
+const DEFAULT_STUCK_COMMIT_MS = 30_000;
+/**
+ * Commands in flight at once in a fan-out: enough to keep storage busy, few enough not to open a
+ * thousand connections from one Function instance at once.
+ */
+const FAN_OUT_CONCURRENCY = 64;
 
 export interface EngineOptions {
   preflightTimeoutMs: number;
@@ -79,7 +88,7 @@ export class OperationEngine {
     const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
     const etag = await this.repos.createOperation(op, rows);
     if (preflight) {
-      await Promise.all(hosts.map((h) => this.sendCommand('preflight', op, h.host)));
+      await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
       this.log.info('operation started', {
         operationId: op.id,
         ccsId: op.ccsId,
@@ -215,7 +224,7 @@ export class OperationEngine {
   }
 
   private async resumeCommit(op: OperationRecord, etag: string): Promise<boolean> {
-    const stuckMs = this.options.stuckCommitMs ?? 30_000;
+    const stuckMs = this.options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS;
     if (this.clock.now().getTime() - new Date(op.updatedAt).getTime() < stuckMs) return false;
     const claimed = { ...op, updatedAt: this.clock.now().toISOString() };
     await this.commitAndApply(claimed, await this.repos.saveOperation(claimed, etag));
@@ -234,15 +243,51 @@ export class OperationEngine {
         .filter((h) => !known.has(h.host.toLowerCase()))
         .map((h) => this.repos.upsertOperationHost(this.hostRow(op.id, h.host, 'skipped'))),
     );
-    await Promise.all(hosts.map((h) => this.sendCommand('apply', op, h.host)));
-    const applying = { ...op, phase: 'apply' as const, updatedAt: this.clock.now().toISOString() };
-    const next = await this.repos.saveOperation(applying, etag);
+    const claim = await this.fanOut(
+      op,
+      etag,
+      hosts.map((h) => h.host),
+    );
+    const applying = { ...claim.op, phase: 'apply' as const, updatedAt: this.clock.now().toISOString() };
+    const next = await this.repos.saveOperation(applying, claim.etag);
     this.log.info('operation committed', {
       operationId: op.id,
       ccsId: op.ccsId,
       generation: op.targetGeneration,
     });
     return this.advanceApply(applying, next);
+  }
+
+  /**
+   * Send `apply` to every host, FAN_OUT_CONCURRENCY at a time, renewing this process's claim on
+   * the committing operation (its updatedAt) every third of stuckCommitMs. A fan-out slowed by
+   * storage (throttling, a thousand hosts) is then not mistaken for one whose process died and
+   * sent all over again by the sweeper or a report while it is still under way; if it was taken
+   * over all the same, it stops (ConcurrencyError) and leaves the rest to the new owner.
+   */
+  private async fanOut(
+    op: OperationRecord,
+    etag: string,
+    hosts: string[],
+  ): Promise<{ op: OperationRecord; etag: string }> {
+    const renewEveryMs = (this.options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS) / 3;
+    let claim = { op, etag };
+    let renewedAt = this.clock.now().getTime();
+    let renewing: Promise<void> | null = null;
+    await eachLimited(hosts, FAN_OUT_CONCURRENCY, async (host) => {
+      await this.sendCommand('apply', op, host);
+      const now = this.clock.now().getTime();
+      if (renewing === null && now - renewedAt >= renewEveryMs) {
+        renewedAt = now;
+        const renewed = { ...claim.op, updatedAt: new Date(now).toISOString() };
+        renewing = this.repos.saveOperation(renewed, claim.etag).then((next) => {
+          claim = { op: renewed, etag: next };
+          renewing = null;
+        });
+      }
+      if (renewing) await renewing;
+    });
+    return claim;
   }
 
   private async commit(op: OperationRecord): Promise<boolean> {

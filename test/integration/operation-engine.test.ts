@@ -6,6 +6,7 @@ import { OperationEngine } from '../../shared/services/operation-engine.js';
 import { DISABLED_STATE, type Command, type DesiredState } from '../../shared/messages.js';
 import type { Clock, CommandBus } from '../../shared/ports.js';
 import { silentLogger } from '../../shared/log.js';
+import { eachLimited } from '../../shared/each-limited.js';
 
 class RecordingBus implements CommandBus {
   sent: Command[] = [];
@@ -237,5 +238,77 @@ describe('host results', () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     await e.recordHostResult(unknown, 'web-01', 'preflight', 'succeeded', null);
     expect(await repos.getOperationHost(unknown, 'web-01')).toBeNull();
+  });
+});
+
+describe('a slow fan-out', () => {
+  /** A bus whose every send takes 20 ms of the shared clock, and that can run a hook. */
+  class SlowBus extends RecordingBus {
+    onSend?: (sent: number) => Promise<void>;
+    constructor(private readonly clock: ManualClock) {
+      super();
+    }
+    override async send(command: Command): Promise<void> {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.clock.t += 20;
+      await super.send(command);
+      await this.onSend?.(this.sent.length);
+    }
+  }
+
+  it('keeps its claim, so a report arriving after stuckCommitMs does not send everything again', async () => {
+    const clock = new ManualClock();
+    const bus = new SlowBus(clock);
+    const { engine: e } = engine(clock, bus);
+    const { engine: other, bus: otherBus } = engine(clock);
+    const ccsId = `f${++n}`;
+    const hosts = Array.from({ length: 600 }, (_, i) => `web-${String(i).padStart(3, '0')}`);
+    await Promise.all(hosts.map((host) => enrol(ccsId, host)));
+    // 8 s into a fan-out of 12 s (stuckCommitMs is 5 s), a report advances the operation in
+    // another process (the first command names it).
+    let advanced = false;
+    bus.onSend = async (sent) => {
+      const opId = bus.sent[0]?.operationId;
+      if (sent < 400 || advanced || !opId) return;
+      advanced = true;
+      await other.advance(opId);
+    };
+    const op = await e.start({
+      ccsId,
+      kind: 'disable',
+      proposed: DISABLED_STATE,
+      changedFields: ['enabled'],
+      base: null,
+      requestedBy: 't',
+    });
+    expect(advanced).toBe(true);
+    expect(op).toMatchObject({ status: 'Running', phase: 'apply' });
+    expect(bus.sent).toHaveLength(600);
+    expect(otherBus.sent).toHaveLength(0);
+  });
+});
+
+describe('eachLimited', () => {
+  it('runs every item once, at most `limit` at a time, and stops at the first failure', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: number[] = [];
+    await eachLimited([...Array(50).keys()], 4, async (i) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      seen.push(i);
+      inFlight--;
+    });
+    expect(seen.sort((a, b) => a - b)).toEqual([...Array(50).keys()]);
+    expect(most).toBe(4);
+    const started: number[] = [];
+    await expect(
+      eachLimited([...Array(50).keys()], 2, async (i) => {
+        started.push(i);
+        await Promise.resolve();
+        if (i === 3) throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(started.length).toBeLessThan(10);
   });
 });
