@@ -23,7 +23,7 @@ const DEFAULT_STUCK_COMMIT_MS = 30_000;
  * Commands in flight at once in a fan-out: enough to keep storage busy, few enough not to open a
  * thousand connections from one Function instance at once.
  */
-const FAN_OUT_CONCURRENCY = 64;
+const FAN_OUT_CONCURRENCY = 256;
 
 export interface EngineOptions {
   preflightTimeoutMs: number;

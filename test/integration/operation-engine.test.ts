@@ -49,6 +49,16 @@ function engine(clock = new ManualClock(), bus = new RecordingBus()) {
   };
 }
 
+/** A disable of `ccsId` from nothing (no preflight: the hosts apply at once). */
+const disableOf = (ccsId: string) => ({
+  ccsId,
+  kind: 'disable' as const,
+  proposed: DISABLED_STATE,
+  changedFields: ['enabled'],
+  base: null,
+  requestedBy: 't',
+});
+
 async function enrol(ccsId: string, host: string, appliedGeneration = 0) {
   await repos.upsertHost({
     ccsId,
@@ -136,14 +146,7 @@ describe('generations', () => {
     const { engine: e, bus } = engine();
     const ccsId = `g${++n}`;
     await enrol(ccsId, 'web-01');
-    const op = await e.start({
-      ccsId,
-      kind: 'disable',
-      proposed: DISABLED_STATE,
-      changedFields: ['enabled'],
-      base: null,
-      requestedBy: 't',
-    });
+    const op = await e.start(disableOf(ccsId));
     expect(op).toMatchObject({ status: 'Running', phase: 'apply' });
     expect(bus.sent.map((c) => c.type)).toEqual(['apply']);
     await enrol(ccsId, 'web-01', 7);
@@ -273,14 +276,7 @@ describe('a slow fan-out', () => {
       advanced = true;
       await other.advance(opId);
     };
-    const op = await e.start({
-      ccsId,
-      kind: 'disable',
-      proposed: DISABLED_STATE,
-      changedFields: ['enabled'],
-      base: null,
-      requestedBy: 't',
-    });
+    const op = await e.start(disableOf(ccsId));
     expect(advanced).toBe(true);
     expect(op).toMatchObject({ status: 'Running', phase: 'apply' });
     expect(bus.sent).toHaveLength(600);
