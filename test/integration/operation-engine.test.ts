@@ -245,7 +245,7 @@ describe('host results', () => {
 });
 
 describe('a slow fan-out', () => {
-  /** A bus whose every send takes 20 ms of the shared clock, and that can run a hook. */
+  /** A bus whose every send takes 10 ms of the shared clock, and that can run a hook. */
   class SlowBus extends RecordingBus {
     onSend?: (sent: number) => Promise<void>;
     constructor(private readonly clock: ManualClock) {
@@ -253,7 +253,7 @@ describe('a slow fan-out', () => {
     }
     override async send(command: Command): Promise<void> {
       await new Promise((resolve) => setImmediate(resolve));
-      this.clock.t += 20;
+      this.clock.t += 10;
       await super.send(command);
       await this.onSend?.(this.sent.length);
     }
@@ -265,21 +265,21 @@ describe('a slow fan-out', () => {
     const { engine: e } = engine(clock, bus);
     const { engine: other, bus: otherBus } = engine(clock);
     const ccsId = `f${++n}`;
-    const hosts = Array.from({ length: 600 }, (_, i) => `web-${String(i).padStart(3, '0')}`);
+    const hosts = Array.from({ length: 1000 }, (_, i) => `web-${String(i).padStart(4, '0')}`);
     await Promise.all(hosts.map((host) => enrol(ccsId, host)));
-    // 8 s into a fan-out of 12 s (stuckCommitMs is 5 s), a report advances the operation in
+    // 7 s into a fan-out of 10 s (stuckCommitMs is 5 s), a report advances the operation in
     // another process (the first command names it).
     let advanced = false;
     bus.onSend = async (sent) => {
       const opId = bus.sent[0]?.operationId;
-      if (sent < 400 || advanced || !opId) return;
+      if (sent < 700 || advanced || !opId) return;
       advanced = true;
       await other.advance(opId);
     };
     const op = await e.start(disableOf(ccsId));
     expect(advanced).toBe(true);
     expect(op).toMatchObject({ status: 'Running', phase: 'apply' });
-    expect(bus.sent).toHaveLength(600);
+    expect(bus.sent).toHaveLength(1000);
     expect(otherBus.sent).toHaveLength(0);
   });
 });
