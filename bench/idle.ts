@@ -76,18 +76,21 @@ export interface IdleResult {
 }
 
 /**
- * Worst-case delay, after its preflight passed, before a host picks up the apply when the apply
- * is issued up to one idle interval later (the slowest host's preflight): the largest gap of the
- * fast sequence (min, 2·min, … up to max) that a command issued d seconds later can fall into.
+ * Worst-case time from a two-phase change's preflight being issued to the last host picking up
+ * its apply, at these poll settings (agent/loop.ts): every host picks the preflight up within
+ * `max`, then sleeps until `max + min` after it was issued and polls at min, 2·min, … from
+ * there; the apply is issued once the slowest host has preflighted and the API has folded its
+ * report — allowed here up to `max + min` after the preflight. The first poll at or after the
+ * apply's issue is its pickup.
  */
-export function worstApplyPickupSeconds(min: number, max: number): number {
+export function worstTwoPhaseSeconds(min: number, max: number): number {
   const offsets: number[] = [];
-  let at = 0;
-  for (let d = min; at < 2 * max; d = Math.min(d * 2, max)) offsets.push((at += d));
+  let at = max + min;
+  offsets.push(at);
+  for (let d = min; at < 3 * max; d = Math.min(d * 2, max)) offsets.push((at += d));
   let worst = 0;
-  for (let issued = 0; issued <= max; issued += 0.01) {
-    const next = offsets.find((o) => o >= issued) ?? issued + max;
-    worst = Math.max(worst, next - issued);
+  for (let issued = 0; issued <= max + min; issued += 0.01) {
+    worst = Math.max(worst, offsets.find((o) => o >= issued - 1e-9) ?? issued + max);
   }
   return worst;
 }
@@ -233,7 +236,7 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
         maxGapSeconds: round(Math.max(0, ...gaps), 1),
         p99GapSeconds: round(quantile(gaps, 0.99), 1),
         worstTwoPhaseSeconds: round(
-          settings.pollMaxSeconds + worstApplyPickupSeconds(settings.pollMinSeconds, settings.pollMaxSeconds),
+          worstTwoPhaseSeconds(settings.pollMinSeconds, settings.pollMaxSeconds),
           1,
         ),
       },
