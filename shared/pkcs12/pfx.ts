@@ -786,11 +786,7 @@ export function readPfxCertificates(pfx: Buffer, password: string, options?: Pfx
 export function describePfx(pfx: Buffer, password: string, options?: PfxOptions): PfxDescription {
   return guard(() => {
     const contents = readContents(pfx, password, options);
-    const entries = contents.certificateBags.map((bag, i): PfxCertificateEntry => ({
-      certificate: x509(bag.der, i),
-      friendlyName: bag.friendlyName,
-      localKeyId: bag.localKeyId,
-    }));
+    const entries = certificateEntries(contents.certificateBags);
     return {
       certificates: entries.map((e) => e.certificate),
       entries,
@@ -850,20 +846,19 @@ export function leafCertificateDer(
 ): Buffer | undefined {
   const byKeyId = matchingKeyId(contents.certificateBags, contents.keys);
   if (byKeyId) return byKeyId.der;
-  return guard(() => {
-    const entries = contents.certificateBags.map((bag, i) => ({
-      certificate: x509(bag.der, i),
-      friendlyName: bag.friendlyName,
-      localKeyId: bag.localKeyId,
-    }));
-    return leafCertificate({ entries, keys: contents.keys })?.raw;
-  });
+  const keys = contents.keys;
+  return guard(() => leafCertificate({ entries: certificateEntries(contents.certificateBags), keys })?.raw);
 }
 
-function x509(der: Buffer, index: number): X509Certificate {
-  try {
-    return new X509Certificate(der);
-  } catch (e) {
-    throw malformed(`certificate ${index + 1} is not a valid X.509 certificate`, e);
-  }
+/** Every certificate bag parsed as a `crypto.X509Certificate`; 'malformed' names the first bad one. */
+function certificateEntries(bags: readonly PfxCertificateBag[]): PfxCertificateEntry[] {
+  return bags.map((bag, i) => {
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(bag.der);
+    } catch (e) {
+      throw malformed(`certificate ${i + 1} is not a valid X.509 certificate`, e);
+    }
+    return { certificate, friendlyName: bag.friendlyName, localKeyId: bag.localKeyId };
+  });
 }
