@@ -18,6 +18,7 @@ import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual 
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { eachLimited } from '../../shared/each-limited.js';
 import type { ActualState } from '../../shared/messages.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
@@ -47,7 +48,7 @@ const EMPTY_REGISTRY: SimulatedRegistry = {
 };
 
 /** Files stat'ed at once by `statPfx`. */
-const STAT_BATCH = 32;
+const STATS_IN_FLIGHT = 32;
 
 /** Server names that mean "this machine" for `\\server\share` paths. */
 const LOCAL_SERVERS = new Set(['localhost', '127.0.0.1']);
@@ -341,13 +342,11 @@ export class SimulatedBackend implements Backend {
     };
     // A few stats in flight at a time: one after the other, 10,000 files wait on 10,000 round
     // trips to the file system's thread pool (docs/performance.md).
-    const stats: PfxFileStat[] = [];
-    for (let i = 0; i < names.length; i += STAT_BATCH) {
-      for (const found of await Promise.all(names.slice(i, i + STAT_BATCH).map(statOne))) {
-        if (found) stats.push(found);
-      }
-    }
-    return stats;
+    const found = new Array<PfxFileStat | null>(names.length).fill(null);
+    await eachLimited([...names.keys()], STATS_IN_FLIGHT, async (i) => {
+      found[i] = await statOne(names[i]!);
+    });
+    return found.filter((f): f is PfxFileStat => f !== null);
   }
 
   async readFile(path: string, fileName: string): Promise<Buffer> {
