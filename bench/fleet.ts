@@ -23,7 +23,7 @@ import { TableClient } from '@azure/data-tables';
 import { createShareAccount } from '../agent/backends/simulated.js';
 import { TABLES } from '../shared/adapters/table-repositories.js';
 import { countStorageRequests, diffCounts, total, type Counts } from './support/http-counter.js';
-import { measureHostLocalWork, now, startFleet, type Fleet } from './support/fleet.js';
+import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
 import { mean, p50, p99, round, MB } from './support/stats.js';
 import { readFileSync } from 'node:fs';
@@ -191,13 +191,7 @@ export async function runFleetSize(
     fleet = await startFleet({
       size,
       ccsId: CCS_ID,
-      connectionString: system.endpoints.connectionString,
-      vaultUrl: system.host.vaultUrl,
-      caCertPem: system.caCertPem,
-      vaultToken: system.host.agentVaultToken,
-      shareRoot: system.shareRoot,
-      allowedLocations: system.allowedLocations,
-      stateRoot: join(system.scratch, 'hosts'),
+      ...fleetEndpoints(system),
       pollMinSeconds,
       pollMaxSeconds,
       // No periodic hello or drift check during the run: idle cost is benchmark 2's subject.

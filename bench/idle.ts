@@ -14,9 +14,8 @@
  * enabled ccs-id as in production.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { join } from 'node:path';
 import { countStorageRequests, diffCounts, total, type Counts } from './support/http-counter.js';
-import { now, startFleet, virtualClock, type Fleet } from './support/fleet.js';
+import { now, fleetEndpoints, startFleet, virtualClock, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
 import { quantile, round } from './support/stats.js';
 import { DEFAULT_QUEUE_SHARDS } from './fleet.js';
@@ -127,13 +126,7 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
     fleet = await startFleet({
       size: hosts,
       ccsId: 'idle',
-      connectionString: system.endpoints.connectionString,
-      vaultUrl: system.host.vaultUrl,
-      caCertPem: system.caCertPem,
-      vaultToken: system.host.agentVaultToken,
-      shareRoot: system.shareRoot,
-      allowedLocations: system.allowedLocations,
-      stateRoot: join(system.scratch, 'hosts'),
+      ...fleetEndpoints(system),
       ...settings,
       visibilityTimeoutSeconds: 60,
       staggerMs: (settings.pollMaxSeconds * 1000) / scale,

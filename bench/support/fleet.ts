@@ -34,6 +34,7 @@ import { decodeMessageText } from '../../shared/messages.js';
 import { commandQueueName, REPORTS_QUEUE } from '../../shared/names.js';
 import type { AllowedLocation } from '../../shared/config.js';
 import { problemLog, type ProblemLog } from './problems.js';
+import type { System } from './system.js';
 
 export interface FleetOptions {
   size: number;
@@ -55,6 +56,30 @@ export interface FleetOptions {
   staggerMs: number;
   /** Each agent's clock (one per agent: see `virtualClock`); the system clock when absent. */
   clock?: () => AgentClock;
+}
+
+/** Where a fleet's agents find the system under measurement: storage, Key Vault, the share. */
+export function fleetEndpoints(
+  system: System,
+): Pick<
+  FleetOptions,
+  | 'connectionString'
+  | 'vaultUrl'
+  | 'caCertPem'
+  | 'vaultToken'
+  | 'shareRoot'
+  | 'allowedLocations'
+  | 'stateRoot'
+> {
+  return {
+    connectionString: system.endpoints.connectionString,
+    vaultUrl: system.host.vaultUrl,
+    caCertPem: system.caCertPem,
+    vaultToken: system.host.agentVaultToken,
+    shareRoot: system.shareRoot,
+    allowedLocations: system.allowedLocations,
+    stateRoot: join(system.scratch, 'hosts'),
+  };
 }
 
 /** One event in a host's life, timed in wall-clock ms (by that host's own clock when virtual). */
