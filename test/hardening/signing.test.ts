@@ -6,11 +6,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CommandVerifier } from '../../agent/command-signature.js';
-import { agentLogger } from '../../agent/log.js';
-import { Agent } from '../../agent/loop.js';
-import { SecretCache } from '../../agent/secrets.js';
-import { MemoryStateStore } from '../../agent/state.js';
 import type { Command, DesiredState, SecretRef } from '../../shared/messages.js';
 import {
   CLOCK_SKEW_SECONDS,
@@ -23,17 +18,7 @@ import {
   signCommand,
   type SigningKey,
 } from '../../shared/signing.js';
-import {
-  FakeBackend,
-  FakeClock,
-  FakeQueue,
-  FakeReports,
-  FakeSecretStore,
-  HOST,
-  command,
-  fakeVerifyPfx,
-  settings,
-} from '../support/agent-fakes.js';
+import { HOST, command, harness } from '../support/agent-fakes.js';
 import { recordFigures, Tally } from './support/results.js';
 
 const tally = new Tally();
@@ -217,30 +202,12 @@ describe('the API side: the key in Key Vault', () => {
 
 describe('the agent refuses what the API did not sign', () => {
   function signedAgent() {
-    const queue = new FakeQueue();
-    const reports = new FakeReports();
-    const backend = new FakeBackend();
-    const store = new FakeSecretStore();
-    const secrets = new SecretCache(store);
-    const clock = new FakeClock();
-    const state = new MemoryStateStore();
-    const logs: string[] = [];
+    const { agent, queue, reports, backend, store, state, clock, logs } = harness({ verifySignatures: true });
     const keyRef = store.put(SIGNING_KEY_SECRET, KEY.key.toString('utf8'));
     const key: SigningKey = { version: keyRef.version, key: KEY.key };
     const password = store.put('ccs-farm-a-identity-password', 'share-Pa55');
     backend.addShare('\\\\files\\ccs', 'CONTOSO\\svc', 'share-Pa55');
     backend.addShare('\\\\files\\ccs\\evil', 'CONTOSO\\svc', 'share-Pa55');
-    const agent = new Agent(settings(), {
-      queue,
-      reports,
-      backend,
-      secrets,
-      state,
-      verifyPfx: fakeVerifyPfx,
-      log: agentLogger((line) => logs.push(line), secrets.redact),
-      clock,
-      verifier: new CommandVerifier(secrets, () => clock.now()),
-    });
     const good = (generation: number, overrides: Partial<DesiredState> = {}): Command => ({
       ...command('apply', generation, { ...desired, password, ...overrides }),
       issuedAt: new Date(clock.now()).toISOString(),

@@ -21,9 +21,9 @@ import {
   StoreSchema,
 } from '../../functions/openapi/certificate-schemas.js';
 import { readJson, startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { FIXTURE_PASSWORD, fixturePath } from '../support/pfx-fixtures.js';
 
-const PASSWORD = 'Fixture-Pa55!';
-const FIXTURES = new URL('../fixtures/pfx/', import.meta.url).pathname;
+const PASSWORD = FIXTURE_PASSWORD;
 const CCS_ID = `inv${process.pid % 1000}`;
 const RESOURCE = `/webserver/centralized-certificates/${CCS_ID}`;
 
@@ -136,7 +136,7 @@ beforeAll(async () => {
   folder = join(root, 'shares', 'ccs');
   await mkdir(folder, { recursive: true });
   for (const [name, source] of Object.entries(SHARE)) {
-    if (typeof source === 'string') await copyFile(join(FIXTURES, source), join(folder, name));
+    if (typeof source === 'string') await copyFile(fixturePath(source), join(folder, name));
     else await writeFile(join(folder, name), source);
   }
   sharePassword = `share-${randomUUID()}`;
@@ -310,7 +310,7 @@ describe('the certificates API over the inventory of a simulated fleet', () => {
     const before = await list(`?store.id=${storeIdOf(CCS_ID)}`);
     await rm(join(folder, 'broken.contoso.com.pfx'));
     await rename(join(folder, 'mismatch.contoso.com.pfx'), join(folder, 'www2.contoso.com.pfx'));
-    await copyFile(join(FIXTURES, 'aes128/www.contoso.com.pfx'), join(folder, 'new.contoso.com.pfx'));
+    await copyFile(fixturePath('aes128/www.contoso.com.pfx'), join(folder, 'new.contoso.com.pfx'));
     const after = await until('the rescan', async () => {
       const found = await list(`?store.id=${storeIdOf(CCS_ID)}&fields=*`);
       const aliases = found.map((c) => c.alias);
@@ -344,7 +344,7 @@ describe('the certificates API over the inventory of a simulated fleet', () => {
     await stopHost(scanner);
     await until('the hand-over', async () => (await store()).inventory.scanner === other, 20_000);
     await until('a full scan by the new scanner', async () => (await store()).inventory.status === 'current');
-    await copyFile(join(FIXTURES, 'legacy/www.contoso.com.pfx'), join(folder, 'later.contoso.com.pfx'));
+    await copyFile(fixturePath('legacy/www.contoso.com.pfx'), join(folder, 'later.contoso.com.pfx'));
     await until('the new scanner to see a new file', async () =>
       (await list(`?store.id=${storeIdOf(CCS_ID)}`)).some((c) => c.alias === 'later.contoso.com.pfx'),
     );

@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
 import { PowerShellBackend, type PowerShellBackendOptions } from '../../agent/backends/powershell.js';
+import { FIXTURE_PASSWORD, fixturePath } from '../support/pfx-fixtures.js';
 import { findTool, toolRequired } from '../support/tools.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCRIPTS_DIR = join(ROOT, 'agent', 'powershell');
 export const FAKE_MODULE = join(ROOT, 'test', 'powershell', 'FakeIIS', 'FakeIIS.psm1');
-export const PFX_FIXTURE = join(ROOT, 'test', 'fixtures', 'pfx', 'aes256', 'www.contoso.com.pfx');
-export const PFX_PASSWORD = 'Fixture-Pa55!';
+export const PFX_FIXTURE = fixturePath('aes256/www.contoso.com.pfx');
+export const PFX_PASSWORD = FIXTURE_PASSWORD;
 
 export const pwsh = findTool('pwsh', 'CCS_PWSH', 'pwsh/pwsh');
 const required = toolRequired('CCS_REQUIRE_PWSH');

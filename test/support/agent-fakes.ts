@@ -4,6 +4,7 @@
  * tests drive `Agent` with these.
  */
 import type { Backend, ResolvedDesired } from '../../agent/backends/backend.js';
+import { CommandVerifier } from '../../agent/command-signature.js';
 import { agentLogger } from '../../agent/log.js';
 import { Agent, type AgentClock, type AgentSettings } from '../../agent/loop.js';
 import type { PfxCheck } from '../../agent/preflight.js';
@@ -265,7 +266,12 @@ export interface Harness {
 }
 
 export function harness(
-  options: { settings?: Partial<AgentSettings>; applied?: AppliedRecord } = {},
+  options: {
+    settings?: Partial<AgentSettings>;
+    applied?: AppliedRecord;
+    /** Verify command signatures with the signing key in `store`, as a deployed agent does. */
+    verifySignatures?: boolean;
+  } = {},
 ): Harness {
   const queue = new FakeQueue();
   const reports = new FakeReports();
@@ -285,6 +291,7 @@ export function harness(
     verifyPfx: fakeVerifyPfx,
     log,
     clock,
+    ...(options.verifySignatures ? { verifier: new CommandVerifier(secrets, () => clock.now()) } : {}),
   });
   return { agent, queue, reports, backend, store, secrets, state, clock, logs };
 }

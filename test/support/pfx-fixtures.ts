@@ -4,6 +4,7 @@
  * and the certificate metadata are tested against.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const FIXTURES = new URL('../fixtures/pfx/', import.meta.url);
 
@@ -33,6 +34,9 @@ export const expectedFixtures = JSON.parse(readFileSync(new URL('expected.json',
   password: string;
   files: ExpectedFile[];
 };
+
+/** The file system path of one fixture, by its path relative to the fixtures folder. */
+export const fixturePath = (file: string): string => fileURLToPath(new URL(file, FIXTURES));
 
 /** The bytes of one fixture, by its path relative to the fixtures folder. */
 export const loadFixture = (file: string): Buffer => readFileSync(new URL(file, FIXTURES));

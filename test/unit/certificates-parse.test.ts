@@ -9,7 +9,12 @@ import { describeCertificateFile } from '../../shared/certificates/describe.js';
 import { InventoryFileSchema } from '../../shared/certificates/metadata.js';
 import { readX509 } from '../../shared/certificates/x509.js';
 import { readPfxCertificates } from '../../shared/pkcs12/pfx.js';
-import { expectedFixtures, loadFixture, type ExpectedFile } from '../support/pfx-fixtures.js';
+import {
+  FIXTURE_PASSWORD,
+  expectedFixtures,
+  loadFixture,
+  type ExpectedFile,
+} from '../support/pfx-fixtures.js';
 
 const expected = expectedFixtures;
 const bytesOf = loadFixture;
@@ -84,7 +89,7 @@ describe('describeCertificateFile on every fixture', () => {
   });
 
   it('tells RSA from EC keys, names the purposes and flags the CA', () => {
-    const www = readPfxCertificates(bytesOf('aes256/www.contoso.com.pfx'), 'Fixture-Pa55!').certificates.map(
+    const www = readPfxCertificates(bytesOf('aes256/www.contoso.com.pfx'), FIXTURE_PASSWORD).certificates.map(
       (der) => readX509(der),
     );
     const leaf = www.find((c) => !c.isCa)!;
@@ -94,7 +99,7 @@ describe('describeCertificateFile on every fixture', () => {
     const wildcard = describeCertificateFile(
       { name: '_.contoso.com.pfx', size: 1, mtimeMs: 0 },
       bytesOf('aes256/_.contoso.com.pfx'),
-      'Fixture-Pa55!',
+      FIXTURE_PASSWORD,
     );
     expect(wildcard.certificate?.publicKey).toEqual({ algorithm: 'EC', size: 256, curve: 'P-256' });
     expect(wildcard.certificate?.commonName).toBe('*.contoso.com');
@@ -105,7 +110,7 @@ describe('describeCertificateFile on every fixture', () => {
       describeCertificateFile(
         { name: 'x.pfx', size: 1, mtimeMs: 0 },
         bytesOf(`${dir}/www.contoso.com.pfx`),
-        'Fixture-Pa55!',
+        FIXTURE_PASSWORD,
       ).pfx;
     expect(pfx('aes256')).toMatchObject({
       certificateEncryption: 'pbes2-aes-256-cbc',
@@ -149,7 +154,7 @@ describe('files the inventory cannot read are entries with an error, never excep
       const entry = describeCertificateFile(
         { name: 'x.pfx', size: bytes.length, mtimeMs: 0 },
         bytes,
-        'Fixture-Pa55!',
+        FIXTURE_PASSWORD,
       );
       expect(entry.error?.code).toBe('unreadable');
       expect(InventoryFileSchema.safeParse(entry).success).toBe(true);

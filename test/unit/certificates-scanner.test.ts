@@ -3,7 +3,6 @@
  * write time), deletions and renames, chunks under the queue message limit, a 10,000-file share
  * rescanned without opening a file, and scans that cannot run.
  */
-import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, PfxFileStat, ResolvedDesired } from '../../agent/backends/backend.js';
 import { MemoryInventoryCache } from '../../agent/inventory/cache.js';
@@ -34,10 +33,10 @@ import {
   fakeVerifyPfx,
   settings,
 } from '../support/agent-fakes.js';
+import { FIXTURE_PASSWORD, loadFixture } from '../support/pfx-fixtures.js';
 
-const FIXTURES = new URL('../fixtures/pfx/', import.meta.url);
-const PASSWORD = 'Fixture-Pa55!';
-const fixture = (path: string): Buffer => readFileSync(new URL(path, FIXTURES));
+const PASSWORD = FIXTURE_PASSWORD;
+const fixture = loadFixture;
 const SHARE = '\\\\fs\\ccs';
 
 /** A share in memory, read by "the agent's own identity"; counts what is opened. */
