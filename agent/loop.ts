@@ -96,15 +96,14 @@ export class Agent {
   private aborted = false;
   private nextHelloAt = 0;
   private nextDriftAt = 0;
-  /** A preflight just passed here: its `apply` is expected soon, so poll fast until it comes. */
-  private expectingApply = false;
   /**
-   * When that apply can first be on the queue (agent clock, ms): the API issues it once every
-   * targeted host has preflighted — the slowest picks its preflight up as late as one idle
-   * interval after it was issued — and it has folded that last report (a poll minimum is
-   * allowed for it). Polls before then would find nothing.
+   * Set when a preflight just passed here: its `apply` is expected, so poll fast until it comes —
+   * but not before this time (agent clock, ms; 0 when the preflight's issue time is unreadable).
+   * The API issues the apply once every targeted host has preflighted — the slowest picks its
+   * preflight up as late as one idle interval after it was issued — and it has folded that last
+   * report (a poll minimum is allowed for it). Polls before then would find nothing.
    */
-  private applyNotBefore = 0;
+  private applyNotBefore: number | null = null;
 
   constructor(
     private readonly settings: AgentSettings,
@@ -350,12 +349,13 @@ export class Agent {
       await reports.send(resultReport(this.ctx, command, outcome));
       crashPoint('after-report', command);
       await queue.delete(await keeper.stop());
-      this.expectingApply = command.type === 'preflight' && outcome.outcome === 'succeeded';
       const issuedAt = Date.parse(command.issuedAt);
       this.applyNotBefore =
-        this.expectingApply && Number.isFinite(issuedAt)
-          ? issuedAt + (this.settings.pollMaxSeconds + this.settings.pollMinSeconds) * 1000
-          : 0;
+        command.type !== 'preflight' || outcome.outcome !== 'succeeded'
+          ? null
+          : Number.isFinite(issuedAt)
+            ? issuedAt + (this.settings.pollMaxSeconds + this.settings.pollMinSeconds) * 1000
+            : 0;
       log.info('command done', {
         type: command.type,
         generation: command.generation,
@@ -395,7 +395,7 @@ export class Agent {
     let delay: number;
     if (result !== 'handled') {
       delay = this.backoff.afterIdle();
-    } else if (this.expectingApply) {
+    } else if (this.applyNotBefore !== null) {
       // Its apply cannot be queued yet (the API needs every host's report first): wait until it
       // can be — at least the minimum, at most the idle maximum, which also bounds what a clock
       // skew between this server and the API can cost — then poll fast until it comes.
