@@ -170,11 +170,14 @@ export class OperationEngine {
     // A real result is written at once, without reading the row: only a duplicate's
     // `superseded` must look first (it never overwrites a settled step), and only a host with no
     // row yet (not targeted when the operation started) needs one made.
+    let existing: OperationHostRecord | null;
     if (outcome !== 'superseded') {
       const stepError = outcome === 'failed' ? error : undefined;
       if (await this.repos.setOperationHostStep(id, host, phase, outcome, stepError, now)) return;
+      existing = null; // the merge just found no row: no need to read it again
+    } else {
+      existing = await this.repos.getOperationHost(id, host);
     }
-    const existing = await this.repos.getOperationHost(id, host);
     // A report naming an operation that does not exist leaves no orphan row behind.
     if (!existing && !(await this.repos.getOperation(id))) return;
     // A duplicate delivery answers `superseded`: it never overwrites the step's real result.
