@@ -18,14 +18,27 @@ import { setTimeout } from 'node:timers';
 const GRACE_MS = 10_000;
 
 let stopping = false;
+// A Ctrl-C in a Windows console reaches every process attached to it, so the child may already
+// be stopping on its own SIGINT when the stack closes the pipe; a second SIGINT would cut that
+// short (the agent exits at once; Azurite's table service listens only once).
+let interrupted = false;
+function onSigint() {
+  interrupted = true;
+  // This listener must not change what SIGINT does: with no other listener, do what Node does.
+  if (process.listenerCount('SIGINT') === 0) process.kill(process.pid, 'SIGINT');
+}
+process.once('SIGINT', onSigint);
+
 function stop() {
   if (stopping) return;
   stopping = true;
   // Whatever still runs after the grace period is stopped without ceremony; unref'd, so a
   // process that finishes sooner exits on its own.
   setTimeout(() => process.exit(1), GRACE_MS).unref();
-  if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT', 'SIGINT');
-  else process.exit(0);
+  if (interrupted) return;
+  // Still starting (no SIGINT handler of its own yet): nothing to finish.
+  if (process.listeners('SIGINT').every((listener) => listener === onSigint)) process.exit(0);
+  process.emit('SIGINT', 'SIGINT');
 }
 
 // Output may go to a pipe to the stack (Azurite's does); once the stack is gone, writing there

@@ -31,7 +31,7 @@ function script(dir: string, onSigint: string): string {
   const file = join(dir, 'child.mjs');
   writeFileSync(
     file,
-    `setInterval(() => {}, 1000);\nprocess.on('SIGINT', () => { ${onSigint} });\nconsole.log('ready');\n`,
+    `globalThis.n = 0;\nsetInterval(() => {}, 1000);\nprocess.on('SIGINT', () => { ${onSigint} });\nconsole.log('ready');\n`,
   );
   return file;
 }
@@ -79,6 +79,25 @@ describe('a watched child (local/lifeline.mjs)', () => {
     await until(() => output().includes('ready'));
     await child.stop(200);
     expect(child.process.signalCode).toBe('SIGKILL');
+  });
+
+  it('does not interrupt a child a second time when it is already stopping on its own SIGINT', async () => {
+    // As after a Ctrl-C in a Windows console, which reaches every process attached to it.
+    const child = spawnWatched(
+      script(tempDir(), "console.log('sigint ' + ++globalThis.n); setTimeout(() => process.exit(0), 1000);"),
+      [],
+      { output: 'pipe' },
+    );
+    spawned.push(child.process);
+    const output = collect(child.process);
+    const closed = new Promise((resolve) => child.process.once('close', resolve));
+    await until(() => output().includes('ready'));
+    child.process.kill('SIGINT');
+    await until(() => output().includes('sigint 1'));
+    await child.stop(60_000);
+    await closed;
+    expect(output()).not.toContain('sigint 2');
+    expect(child.process.exitCode).toBe(0);
   });
 
   it('stops when its parent is SIGKILLed', async () => {
