@@ -11,7 +11,8 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs'] },
+        // local/lifeline.mjs is plain JavaScript: it is preloaded into Azurite, which runs without tsx.
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'local/lifeline.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

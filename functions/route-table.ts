@@ -1,10 +1,28 @@
 /**
  * The one route table. Each function module calls `defineHttp` / `defineQueue` / `defineTimer`,
- * which register with the Functions host (`app.*`) AND record the definition here, so the local
- * host and the tests route exactly what Azure routes. Outside the Functions host `app.*`
- * registers nothing (test mode); the table is what we read then.
+ * which record the definition here AND, inside the Functions host, register it (`app.*`), so the
+ * local host and the tests route exactly what Azure routes. Outside the host the table is what
+ * we read, and `app.*` is not called at all (it would only print a test-mode warning per call).
  */
+import { createRequire } from 'node:module';
 import { app, type HttpHandler, type InvocationContext } from '@azure/functions';
+
+/**
+ * True inside the Functions host. The Node.js worker provides `@azure/functions-core` by
+ * intercepting `require` before it loads the app (azure-functions-nodejs-worker,
+ * src/setupCoreModule.ts); it is not an installable package. `@azure/functions` uses the same
+ * probe to choose between registering and test mode (src/utils/tryGetCoreApiLazy.ts), so this
+ * agrees with the library by construction — unlike an environment variable such as
+ * FUNCTIONS_WORKER_RUNTIME, which a developer's shell or local.settings.json may also set.
+ */
+export const insideFunctionsHost: boolean = (() => {
+  try {
+    createRequire(import.meta.url)('@azure/functions-core');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'HEAD' | 'PUT' | 'OPTIONS';
 
@@ -41,6 +59,7 @@ export const timerRoutes: TimerRoute[] = [];
 
 export function defineHttp(route: HttpRoute): void {
   httpRoutes.push(route);
+  if (!insideFunctionsHost) return;
   // Authentication happens in code (Access-Token keys and Entra tokens), hence 'anonymous'.
   app.http(route.name, {
     route: route.route,
@@ -52,6 +71,7 @@ export function defineHttp(route: HttpRoute): void {
 
 export function defineQueue(route: QueueRoute): void {
   queueRoutes.push(route);
+  if (!insideFunctionsHost) return;
   app.storageQueue(route.name, {
     queueName: route.queueName,
     connection: 'AzureWebJobsStorage',
@@ -61,6 +81,7 @@ export function defineQueue(route: QueueRoute): void {
 
 export function defineTimer(route: TimerRoute): void {
   timerRoutes.push(route);
+  if (!insideFunctionsHost) return;
   app.timer(route.name, { schedule: route.schedule, handler: route.handler });
 }
 

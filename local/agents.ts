@@ -1,14 +1,15 @@
 /**
  * The simulated fleet of the local stack: one real agent process per host, each with its own
  * config file, state folder and simulated registry, restarted if it dies (as the Windows
- * service would be).
+ * service would be), and stopped when the stack ends, however it ends (local/children.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AllowedLocation } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import { spawnWatched, type WatchedChild } from './children.js';
 
 export interface FleetSettings {
   dir: string;
@@ -57,19 +58,17 @@ export interface Fleet {
 }
 
 export function startFleet(settings: FleetSettings, log: Logger): Fleet {
-  const children = new Map<string, ChildProcess>();
+  const children = new Map<string, WatchedChild>();
   let stopping = false;
   const launch = (host: string) => {
     const out = openSync(join(settings.logs, `agent-${host}.log`), 'a');
-    const child = spawn(
-      process.execPath,
-      ['--import', TSX, AGENT_MAIN, 'run', '--config', agentConfigFile(settings, host)],
-      {
-        stdio: ['ignore', out, out],
-      },
-    );
+    const child = spawnWatched(AGENT_MAIN, ['run', '--config', agentConfigFile(settings, host)], {
+      nodeOptions: ['--import', TSX],
+      output: out,
+    });
+    closeSync(out); // the child has its own copy
     children.set(host, child);
-    child.once('exit', (code, signal) => {
+    child.process.once('exit', (code, signal) => {
       if (stopping) return;
       log.warn('agent exited; restarting', { host, code, signal });
       setTimeout(() => !stopping && launch(host), 1000);
@@ -77,20 +76,11 @@ export function startFleet(settings: FleetSettings, log: Logger): Fleet {
   };
   settings.hosts.forEach(launch);
   return {
-    process: (host) => children.get(host),
+    process: (host) => children.get(host)?.process,
     async stop() {
       stopping = true;
-      await Promise.all(
-        [...children.values()].map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-              child.once('exit', () => (clearTimeout(timer), resolve()));
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      // As on Ctrl-C: each agent finishes the message in hand; killed if not done within 5 s.
+      await Promise.all([...children.values()].map((child) => child.stop(5000)));
     },
   };
 }

@@ -2,14 +2,14 @@
  * Azurite, the real storage emulator, for queues and tables. Two ways to run it:
  * - `startAzuriteInProcess` (tests): servers in this process, in memory, ephemeral ports.
  * - `spawnAzurite` (the local stack): the Azurite CLIs as child processes with data on disk,
- *   so a restart of the stack loses nothing.
+ *   so a restart of the stack loses nothing, which end when the stack ends.
  * Both give the same connection string shape (Azurite's well-known development account).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect } from 'node:net';
+import { spawnWatched } from './children.js';
 
 const require = createRequire(import.meta.url);
 
@@ -129,27 +129,24 @@ export async function startAzuriteInProcess(): Promise<AzuriteEndpoints> {
   };
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await delay(100);
-  }
-  throw new Error(`Azurite did not listen on port ${port} within ${timeoutMs} ms`);
-}
-
 export interface SpawnedAzurite extends AzuriteEndpoints {
   processes: ChildProcess[];
 }
 
-/** Azurite's queue and table CLIs as child processes, persisting under `location`. */
+/**
+ * What each Azurite CLI prints once it listens (azurite 3.35.0: dist/src/queue/main.js,
+ * dist/src/table/main.js, also with --silent, which only turns off the access log). Waiting for
+ * this line rather than for the port to accept connections means another program that holds the
+ * port is never mistaken for Azurite.
+ */
+const LISTENING = /Azurite (Queue|Table) service successfully (listens|started) on/;
+
+/**
+ * Azurite's queue and table CLIs as child processes, persisting under `location`. They stop when
+ * this process ends, however it ends (local/lifeline.mjs). Rejects — after stopping whatever it
+ * started — when either does not come up; a taken port rejects with `code: 'EADDRINUSE'` and the
+ * `port`, as Node's own listen errors do.
+ */
 export async function spawnAzurite(opts: {
   location: string;
   queuePort: number;
@@ -160,47 +157,84 @@ export async function spawnAzurite(opts: {
 }): Promise<SpawnedAzurite> {
   mkdirSync(opts.location, { recursive: true });
   const log = openSync(opts.logFile, 'a');
-  const start = (service: 'queue' | 'table', port: number): ChildProcess =>
-    spawn(
-      process.execPath,
-      [
-        require.resolve(`azurite/dist/src/${service}/main.js`),
-        '--location',
-        opts.location,
-        `--${service}Port`,
-        String(port),
-        '--disableTelemetry',
-        '--skipApiVersionCheck',
-        '--silent',
-      ],
-      { stdio: ['ignore', log, log] },
-    );
-  const processes = [start('queue', opts.queuePort), start('table', opts.tablePort)];
   const timeout = opts.startTimeoutMs ?? 15_000;
+  const services = (['queue', 'table'] as const).map((service) =>
+    startService(service, service === 'queue' ? opts.queuePort : opts.tablePort, opts.location, log),
+  );
   try {
-    await Promise.all([waitForPort(opts.queuePort, timeout), waitForPort(opts.tablePort, timeout)]);
+    await Promise.all(services.map((s) => s.listening(timeout)));
   } catch (error) {
     // Do not leave half-started emulators behind (they would hold the ports and the data folder).
-    for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
+    await Promise.all(services.map((s) => s.child.stop(0)));
     throw error;
+  } finally {
+    // The output handlers keep writing to the log until both children's output has ended.
+    void Promise.all(services.map((s) => s.closed)).then(() => closeSync(log));
   }
   return {
-    processes,
+    processes: services.map((s) => s.child.process),
     queuePort: opts.queuePort,
     tablePort: opts.tablePort,
     connectionString: connectionStringFor(opts.queuePort, opts.tablePort),
     async close() {
-      await Promise.all(
-        processes.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              // SIGINT: Azurite's table server flushes its database only on SIGINT.
-              child.kill('SIGINT');
-            }),
-        ),
-      );
+      // A graceful stop (the table service flushes its database), then a kill after 10 s.
+      await Promise.all(services.map((s) => s.child.stop(10_000)));
     },
+  };
+}
+
+function startService(service: 'queue' | 'table', port: number, location: string, log: number) {
+  const child = spawnWatched(
+    require.resolve(`azurite/dist/src/${service}/main.js`),
+    [
+      '--location',
+      location,
+      `--${service}Port`,
+      String(port),
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--silent',
+    ],
+    { output: 'pipe' },
+  );
+  let output = '';
+  let listening = false;
+  // 'close' comes after the child's last output, unlike 'exit'.
+  const closed = new Promise<void>((resolve) => child.process.once('close', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onOutput = (chunk: Buffer) => {
+      writeSync(log, chunk);
+      if (listening) return;
+      output = (output + chunk.toString()).slice(-4096);
+      if (LISTENING.test(output)) {
+        listening = true;
+        resolve();
+      }
+    };
+    child.process.stdout?.on('data', onOutput);
+    child.process.stderr?.on('data', onOutput);
+    void closed.then(() => {
+      if (listening) return;
+      const last = output.trim().split('\n').pop() ?? '';
+      const error = Object.assign(
+        new Error(`Azurite's ${service} service exited before listening on port ${port}: ${last}`),
+        /EADDRINUSE/.test(output) ? { code: 'EADDRINUSE', port } : {},
+      );
+      reject(error);
+    });
+  });
+  return {
+    child,
+    closed,
+    listening: (timeoutMs: number) =>
+      Promise.race([
+        ready,
+        delay(timeoutMs, undefined, { ref: false }).then(() => {
+          if (!listening)
+            throw new Error(
+              `Azurite's ${service} service did not listen on port ${port} within ${timeoutMs / 1000} s`,
+            );
+        }),
+      ]),
   };
 }

@@ -159,7 +159,7 @@ async function handle(
   await send(res, response ?? { status: 204 });
 }
 
-/** Start the local HTTP host; resolves once listening. */
+/** Start the local HTTP host; resolves once listening, rejects when it cannot listen. */
 export async function startHttpHost(opts: {
   port: number;
   host?: string;
@@ -183,7 +183,14 @@ export async function startHttpHost(opts: {
         void send(res, json(503, { title: 'Service unavailable', detail: 'Retry later', status: 503 }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '127.0.0.1', resolve));
+  // A taken port rejects (EADDRINUSE, with `port`) instead of crashing the process.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   return { server, url: `http://127.0.0.1:${port}/api` };

@@ -2,11 +2,11 @@
  * The whole system on one machine: Azurite (queues, tables) as child processes with data under
  * `.local/`, the local Key Vault endpoint, the API and the report processor on the same
  * handlers the Function App registers, a seeded demo share and a simulated fleet of agents.
- * When all hosts have enrolled it writes `.local/stack.json` (mode 0600).
+ * When all hosts have enrolled it writes `.local/stack.json` (mode 0600). A stage that fails
+ * stops everything started so far and rejects with a StartFailure (local/stages.ts).
  */
-import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { spawnAzurite } from './azurite.js';
 import { startKeyVaultServer } from './keyvault/server.js';
 import { seedDemoShare } from './demo-share.js';
@@ -20,6 +20,8 @@ import { queueRoutes, timerRoutes } from '../functions/index.js';
 import { parseConfig, type AllowedLocation } from '../shared/config.js';
 import { hashAccessToken } from '../shared/auth/access-tokens.js';
 import { jsonLineLogger } from '../shared/log.js';
+import { silentProgress, type StartProgress } from './progress.js';
+import { runStage, waitForEnrolment, type StageContext } from './stages.js';
 
 export interface StackOptions {
   /** Folder for data, logs and stack.json (`.local` under the project). */
@@ -30,6 +32,8 @@ export interface StackOptions {
   keyVaultPort?: number;
   ccsId?: string;
   hosts?: string[];
+  /** Told about each stage as it starts and ends (default: nothing is printed). */
+  progress?: StartProgress;
 }
 
 export interface StackInfo {
@@ -57,28 +61,62 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(logs, { recursive: true });
   const ccsId = options.ccsId ?? 'default';
   const hosts = options.hosts ?? ['web-01', 'web-02'];
-  const apiLog = createWriteStream(join(logs, 'api.log'), { flags: 'a' });
+  const apiLogFile = join(logs, 'api.log');
+  const apiLog = createWriteStream(apiLogFile, { flags: 'a' });
   const log = jsonLineLogger((line) => apiLog.write(line), { component: 'local' });
   const secrets = loadOrCreateStackSecrets(join(dir, 'stack-secrets.json'));
+  const queuePort = await portOr(options.queuePort);
+  const tablePort = await portOr(options.tablePort);
+  const stages: StageContext = {
+    progress: options.progress ?? silentProgress,
+    log,
+    ports: [
+      { setting: 'PORT', role: 'the API', port: options.port },
+      { setting: 'CCS_QUEUE_PORT', role: "Azurite's queue service", port: queuePort },
+      { setting: 'CCS_TABLE_PORT', role: "Azurite's table service", port: tablePort },
+      { setting: 'CCS_KEYVAULT_PORT', role: 'the local Key Vault', port: options.keyVaultPort ?? 0 },
+    ],
+  };
   // Undo what has started if a later step fails, so no orphan process outlives a failed start.
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    const azurite = await spawnAzurite({
-      location: join(dir, 'azurite'),
-      queuePort: await portOr(options.queuePort),
-      tablePort: await portOr(options.tablePort),
-      logFile: join(logs, 'azurite.log'),
-    });
+    const azurite = await runStage(
+      stages,
+      'storage',
+      join(logs, 'azurite.log'),
+      () =>
+        spawnAzurite({
+          location: join(dir, 'azurite'),
+          queuePort,
+          tablePort,
+          logFile: join(logs, 'azurite.log'),
+        }),
+      (started) => `Azurite, queues on port ${started.queuePort}, tables on port ${started.tablePort}`,
+    );
     cleanups.push(() => azurite.close());
-    const vault = await startKeyVaultServer({
-      port: options.keyVaultPort ?? 0,
-      dataFile: join(dir, 'keyvault.json'),
-      certDir: join(dir, 'certs'),
-      acceptedTokens: [secrets.apiVaultToken, secrets.agentVaultToken],
-    });
+    const vault = await runStage(
+      stages,
+      'Key Vault',
+      apiLogFile,
+      () =>
+        startKeyVaultServer({
+          port: options.keyVaultPort ?? 0,
+          dataFile: join(dir, 'keyvault.json'),
+          certDir: join(dir, 'certs'),
+          acceptedTokens: [secrets.apiVaultToken, secrets.agentVaultToken],
+        }),
+      (started) => started.url,
+    );
     cleanups.push(() => vault.close());
     const shareRoot = join(dir, 'shares');
-    const share = await seedDemoShare({ shareRoot, privateKeyPassword: secrets.privateKeyPassword });
+    const share = await runStage(
+      stages,
+      'demo share',
+      apiLogFile,
+      () => seedDemoShare({ shareRoot, privateKeyPassword: secrets.privateKeyPassword }),
+      (seeded) =>
+        `${seeded.path}, ${readdirSync(seeded.folder).filter((f) => f.endsWith('.pfx')).length} PFX files`,
+    );
     const allowed: AllowedLocation[] = [{ path: share.path, claims: ['read'] }];
 
     const config = parseConfig({
@@ -101,7 +139,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       log: jsonLineLogger((line) => apiLog.write(line), { component: 'api' }),
     });
     setAppContext(app);
-    const http = await startHttpHost({ port: options.port, log });
+    const http = await runStage(
+      stages,
+      'API',
+      apiLogFile,
+      () => startHttpHost({ port: options.port, log }),
+      (started) => started.url,
+    );
     cleanups.push(() => new Promise<void>((done) => http.server.close(() => done())));
     const settings = queueSettingsFromHostJson(join(PROJECT, 'host.json'));
     const triggers = queueRoutes.map((route) => startQueueTrigger(route, app.storage, settings, log));
@@ -110,23 +154,38 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       () => timers.stop(),
       async () => void (await Promise.all(triggers.map((t) => t.stop()))),
     );
-    const fleet = startFleet(
-      {
-        dir,
-        logs,
-        ccsId,
-        hosts,
-        connectionString: azurite.connectionString,
-        vaultUrl: vault.url,
-        caCertFile: vault.caCertPath,
-        vaultToken: secrets.agentVaultToken,
-        shareRoot,
-        allowedLocations: allowed,
+    await runStage(
+      stages,
+      'agents',
+      logs,
+      async () => {
+        const fleet = startFleet(
+          {
+            dir,
+            logs,
+            ccsId,
+            hosts,
+            connectionString: azurite.connectionString,
+            vaultUrl: vault.url,
+            caCertFile: vault.caCertPath,
+            vaultToken: secrets.agentVaultToken,
+            shareRoot,
+            allowedLocations: allowed,
+          },
+          log,
+        );
+        cleanups.push(() => fleet.stop());
+        await waitForEnrolment({
+          repos: app.repos,
+          ccsId,
+          hosts,
+          timeoutMs: 60_000,
+          logs,
+          onCount: (enrolled) => stages.progress.update('agents', `${enrolled}/${hosts.length} enrolled`),
+        });
       },
-      log,
+      () => `${hosts.length}/${hosts.length} enrolled (${hosts.join(', ')})`,
     );
-    cleanups.push(() => fleet.stop());
-    await waitForEnrolment(app.repos, ccsId, hosts, 60_000);
 
     const info: StackInfo = {
       api: http.url,
@@ -170,20 +229,4 @@ async function unwind(
   }
   setAppContext(undefined);
   await new Promise<void>((done) => apiLog.end(done));
-}
-
-async function waitForEnrolment(
-  repos: { listHosts(ccsId: string): Promise<{ host: string }[]> },
-  ccsId: string,
-  hosts: string[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const want = new Set(hosts.map((h) => h.toLowerCase()));
-  while (Date.now() < deadline) {
-    const enrolled = new Set((await repos.listHosts(ccsId)).map((h) => h.host.toLowerCase()));
-    if ([...want].every((h) => enrolled.has(h))) return;
-    await delay(200);
-  }
-  throw new Error(`hosts did not enrol within ${timeoutMs / 1000} s: see the agent logs`);
 }

@@ -8,6 +8,46 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StackInfo } from '../../local/stack.js';
+import { isAlive, listProcesses, type ProcessEntry } from '../../local/processes.js';
+
+/** Extra command-line arguments (`--reset`) and environment for `npm start`. */
+export interface StartOptions {
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+function spawnStart(dir: string, options: StartOptions): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...(options.args ?? [])], {
+    env: { ...process.env, CCS_LOCAL_DIR: dir, PORT: '0', CCS_LOCAL_DRIFT_SECONDS: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A start that is expected to end by itself (a refusal, a failure): its exit code and output. */
+export async function runStartToExit(
+  dir: string,
+  options: StartOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnStart(dir, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+/** Processes whose command line names `dir`: what a stack started there runs (Azurite, agents). */
+export async function processesOf(dir: string): Promise<ProcessEntry[]> {
+  return (await listProcesses()).filter((p) => p.command.includes(dir) && p.pid !== process.pid);
+}
+
+/** Polls until none of `pids` is alive, for at most `timeoutMs`; returns those still alive. */
+export async function waitUntilGone(pids: number[], timeoutMs = 30_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await delay(100);
+  return pids.filter(isAlive);
+}
 
 export interface StackProcess {
   dir: string;
@@ -24,15 +64,13 @@ export interface StackProcess {
 
 export async function startStackProcess(
   dir = mkdtempSync(join(tmpdir(), 'ccs-stack-')),
+  options: StartOptions = {},
 ): Promise<StackProcess> {
   const stackFile = join(dir, 'stack.json');
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    env: { ...process.env, CCS_LOCAL_DIR: dir, PORT: '0', CCS_LOCAL_DRIFT_SECONDS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const child = spawnStart(dir, options);
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 90_000;
   while (!/Local stack ready/.test(output)) {
     if (child.exitCode !== null) throw new Error(`stack exited: ${output}`);
@@ -48,7 +86,7 @@ export async function startStackProcess(
     output: () => output,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGINT');
       }),
