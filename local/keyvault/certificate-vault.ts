@@ -35,6 +35,7 @@ import type {
 } from './certificate-schema.js';
 import {
   PEM,
+  PKCS12,
   defaultPolicy,
   mergePolicy,
   type CreateInput,
@@ -226,11 +227,19 @@ export class CertificateVault {
   async importCertificate(name: string, input: ImportInput): Promise<StoredCertificate> {
     const existing = this.writable(name);
     const now = nowSeconds();
-    const merged = mergePolicy(existing?.policy ?? defaultPolicy(now, 'Unknown'), input.policy, now);
-    const contentType = merged.secret_props.contentType;
+    // The value's format is read from the value itself: @azure/keyvault-certificates 4.10.3
+    // sends PEM text as is and never sends the import's policy (its serializer reads
+    // `certificatePolicy`, the options call it `policy`), so a PEM import arrives policy-less.
+    const pem = /^\s*-----BEGIN /.test(input.value);
+    const format = pem ? PEM : PKCS12;
+    const base = existing?.policy ?? {
+      ...defaultPolicy(now, 'Unknown'),
+      secret_props: { contentType: format },
+    };
+    const merged = mergePolicy(base, input.policy, now);
     let bundle: CertificateBundle;
     try {
-      if (contentType === PEM) {
+      if (pem) {
         if (/-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(input.value)) {
           throw badImport(
             'The private key in the PEM content is not in PKCS#8 format; Key Vault only accepts PKCS#8 keys.',
@@ -239,12 +248,12 @@ export class CertificateVault {
         bundle = readCertificateBundle(Buffer.from(input.value, 'utf8'), 'pem', input.pwd ?? undefined);
       } else {
         if (!/^[A-Za-z0-9+/]+={0,2}$/.test(input.value.replace(/\s+/g, '')))
-          throw badImport('The certificate value is not base64.');
+          throw badImport('The certificate value is neither base64 PKCS#12 nor PEM.');
         bundle = readCertificateBundle(Buffer.from(input.value, 'base64'), 'pfx', input.pwd ?? '');
       }
     } catch (error) {
       if (error instanceof VaultError) throw error;
-      throw importError(error, contentType);
+      throw importError(error, format);
     }
     const { privateKey } = bundle;
     if (!privateKey) {
