@@ -1,9 +1,13 @@
 /**
  * The Key Vault secrets REST surface: which method and path is which operation, and what each
- * does to the vault. Transport concerns (TLS, auth, faults, body limits) live in server.ts.
+ * does to the vault; the certificate routes are in ./certificate-routes.ts and resolved here too.
+ * Transport concerns (TLS, auth, faults, body limits) live in server.ts.
  * Operation names are the REST API's operation ids, which the stats are keyed by.
  */
-import { VaultError, type Vault } from './vault.js';
+import type { CertificateVault } from './certificate-vault.js';
+import { certificateRoutes, type CertificateOperationId } from './certificate-routes.js';
+import { ok, page } from './paging.js';
+import type { Vault } from './vault.js';
 import {
   deletedBundle,
   deletedItem,
@@ -26,7 +30,8 @@ export type KeyVaultOperation =
   | 'getDeletedSecret'
   | 'getDeletedSecrets'
   | 'purgeDeletedSecret'
-  | 'recoverDeletedSecret';
+  | 'recoverDeletedSecret'
+  | CertificateOperationId;
 
 export interface Reply {
   status: number;
@@ -36,6 +41,7 @@ export interface Reply {
 
 export interface RequestContext {
   vault: Vault;
+  certificates: CertificateVault;
   /** The vault URL ids are built from, without a trailing slash. */
   base: string;
   name: string;
@@ -52,33 +58,9 @@ export interface Route {
   run(ctx: RequestContext): Promise<Reply> | Reply;
 }
 
-/** Azure's page size limit for secret lists. */
-const MAX_PAGE = 25;
+export type RouteTable = Record<string, Partial<Record<string, Route>>>;
 
-const ok = (body: unknown): Reply => ({ status: 200, body });
-
-/** One page of `items` plus a `nextLink` back to the same list, as Key Vault pages. */
-function page<T>(items: T[], ctx: RequestContext, path: string): Reply {
-  const rawMax = ctx.query.get('maxresults');
-  const max = rawMax === undefined ? MAX_PAGE : Number(rawMax);
-  if (!Number.isInteger(max) || max < 1 || max > MAX_PAGE) {
-    throw new VaultError(400, 'BadParameter', `maxresults must be an integer from 1 to ${MAX_PAGE}.`);
-  }
-  const rawSkip = ctx.query.get('$skiptoken') ?? '0';
-  const skip = /^\d{1,9}$/.test(rawSkip) ? Number(rawSkip) : NaN;
-  if (Number.isNaN(skip)) throw new VaultError(400, 'BadParameter', 'The $skiptoken is invalid.');
-  const next = skip + max;
-  const apiVersion = encodeURIComponent(ctx.query.get('api-version') ?? '');
-  return ok({
-    value: items.slice(skip, next),
-    nextLink:
-      next < items.length
-        ? `${ctx.base}${path}?api-version=${apiVersion}&$skiptoken=${next}&maxresults=${max}`
-        : null,
-  });
-}
-
-const routes: Record<string, Partial<Record<string, Route>>> = {
+const secretRoutes: RouteTable = {
   secrets: {
     GET: {
       operation: 'getSecrets',
@@ -187,6 +169,18 @@ const routes: Record<string, Partial<Record<string, Route>>> = {
   },
 };
 
+const routes: RouteTable = { ...secretRoutes, ...certificateRoutes };
+
+/** Third path segments that name an action or sub-resource rather than a version, per collection. */
+const ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  secrets: ['versions'],
+  deletedsecrets: ['recover'],
+  certificates: ['versions', 'policy', 'pending', 'import', 'create'],
+  deletedcertificates: ['recover'],
+};
+/** Collections whose `{collection}/{name}/{x}` is a version when `x` is not an action. */
+const VERSIONED = new Set(['secrets', 'certificates']);
+
 /** The route template for decoded path segments, with the name and version it carries. */
 function template(segments: string[]): { key: string; name: string; version: string } | undefined {
   // One trailing slash is insignificant (`getSecret(name)` asks for `/secrets/{name}/`).
@@ -195,13 +189,11 @@ function template(segments: string[]): { key: string; name: string; version: str
   if (parts.length === 1) return { key: collection, name: '', version: '' };
   if (parts.length === 2) return { key: `${collection}/{name}`, name, version: '' };
   if (parts.length !== 3 || third === undefined) return undefined;
-  if (collection === 'secrets' && third.toLowerCase() === 'versions') {
-    return { key: 'secrets/{name}/versions', name, version: '' };
+  const action = third.toLowerCase();
+  if (Object.hasOwn(ACTIONS, collection) && ACTIONS[collection]?.includes(action)) {
+    return { key: `${collection}/{name}/${action}`, name, version: '' };
   }
-  if (collection === 'deletedsecrets' && third.toLowerCase() === 'recover') {
-    return { key: 'deletedsecrets/{name}/recover', name, version: '' };
-  }
-  if (collection === 'secrets') return { key: 'secrets/{name}/{version}', name, version: third };
+  if (VERSIONED.has(collection)) return { key: `${collection}/{name}/{version}`, name, version: third };
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 /**
- * A local, Azure Key Vault–compatible secrets endpoint that the real `@azure/keyvault-secrets`
- * SecretClient talks to over HTTPS. This file is the transport: TLS, the bearer challenge,
+ * A local, Azure Key Vault–compatible secrets and certificates endpoint that the real
+ * `@azure/keyvault-secrets` SecretClient and `@azure/keyvault-certificates` CertificateClient
+ * talk to over HTTPS. This file is the transport: TLS, the bearer challenge,
  * token checks, injected faults, per-operation counts, body limits, and a guarantee that no
  * input crashes the process. The REST surface is in routes.ts, the state in vault.ts.
  * Nothing here logs: request bodies carry secret values.
@@ -11,6 +12,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ensureSelfSignedCertificate } from './certificate.js';
+import { CertificateVault } from './certificate-vault.js';
 import { resolve, type Reply } from './routes.js';
 import { Vault, VaultError } from './vault.js';
 import { errorBody } from './wire.js';
@@ -66,6 +68,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   const { keyPath, certPath } = await ensureSelfSignedCertificate(options.certDir);
   const [key, cert] = await Promise.all([readFile(keyPath), readFile(certPath)]);
   const vault = await Vault.open(options.dataFile);
+  const certificates = new CertificateVault(vault);
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId ?? DEFAULT_TENANT}", resource="https://vault.azure.net"`;
   const tokens = options.acceptedTokens.map(sha256);
   const counts = new Map<string, number>();
@@ -124,6 +127,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     }
     const reply = await found.route.run({
       vault,
+      certificates,
       base,
       name: found.name,
       version: found.version,

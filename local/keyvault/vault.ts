@@ -1,13 +1,16 @@
 /**
  * The local Key Vault's state: secrets with their versions, soft delete, recover and purge,
  * with Azure's rules (names are case-insensitive; a soft-deleted name cannot be reused until it
- * is recovered or purged). Optionally persisted to a JSON file (mode 0600: it holds secret
+ * is recovered or purged), and the certificates' records (their operations are in
+ * ./certificate-vault.ts; each certificate version's PFX or PEM is the value of a *managed*
+ * secret of the same name and version, which the secret routes serve read-only). Optionally persisted to a JSON file (mode 0600: it holds secret
  * values) after every change, so a restart of the local stack loses nothing. No HTTP here.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { CertificateSchema, type StoredCertificate } from './certificate-schema.js';
 
 /** A Key Vault-style failure; `message` never contains a secret value. */
 export class VaultError extends Error {
@@ -39,9 +42,15 @@ const VersionSchema = z.object({
 const SecretSchema = z.object({
   name: z.string(),
   versions: z.array(VersionSchema).min(1),
+  /** The secret of a certificate: its lifetime is the certificate's (Key Vault `managed: true`). */
+  managed: z.boolean().optional(),
   deleted: z.object({ deletedDate: z.number().int(), scheduledPurgeDate: z.number().int() }).optional(),
 });
-const DataFileSchema = z.object({ format: z.literal(1), secrets: z.array(SecretSchema) });
+const DataFileSchema = z.object({
+  format: z.literal(1),
+  secrets: z.array(SecretSchema),
+  certificates: z.array(CertificateSchema).optional(),
+});
 
 export type StoredVersion = z.infer<typeof VersionSchema>;
 export type StoredSecret = z.infer<typeof SecretSchema>;
@@ -71,6 +80,22 @@ function validateName(name: string): void {
   }
 }
 
+/**
+ * A change through the secrets API to the secret of a certificate. Key Vault's answer, as seen
+ * by clients (e.g. hashicorp/terraform-provider-azurerm#5659): 403 Forbidden, `Operation "set"
+ * is not allowed as this object's lifetime is managed by Key Vault.`, inner code
+ * SecretManagedByKeyVault.
+ */
+function refuseManaged(secret: StoredSecret, operation: string): void {
+  if (!secret.managed) return;
+  throw new VaultError(
+    403,
+    'Forbidden',
+    `Operation "${operation}" is not allowed as this object's lifetime is managed by Key Vault.`,
+    'SecretManagedByKeyVault',
+  );
+}
+
 const notFound = (name: string, deleted = false): VaultError =>
   new VaultError(
     404,
@@ -83,6 +108,8 @@ const notFound = (name: string, deleted = false): VaultError =>
 export class Vault {
   /** Keyed by lower-cased name: Key Vault names are case-insensitive. */
   private readonly secrets = new Map<string, StoredSecret>();
+  /** Certificates by lower-cased name, kept and changed by ./certificate-vault.ts. */
+  readonly certificates = new Map<string, StoredCertificate>();
   private writes: Promise<void> = Promise.resolve();
 
   private constructor(private readonly dataFile: string | undefined) {}
@@ -110,12 +137,14 @@ export class Vault {
       throw new Error(`${dataFile} is not a local Key Vault data file (at ${where})`);
     }
     for (const secret of result.data.secrets) vault.secrets.set(secret.name.toLowerCase(), secret);
+    for (const cert of result.data.certificates ?? []) vault.certificates.set(cert.name.toLowerCase(), cert);
     return vault;
   }
 
   async set(name: string, input: SetInput): Promise<{ secret: StoredSecret; version: StoredVersion }> {
     validateName(name);
     let secret = this.secrets.get(name.toLowerCase());
+    if (secret) refuseManaged(secret, 'set');
     if (secret?.deleted) {
       throw new VaultError(
         409,
@@ -172,6 +201,7 @@ export class Vault {
     patch: UpdateInput,
   ): Promise<{ secret: StoredSecret; version: StoredVersion }> {
     const secret = this.active(name);
+    refuseManaged(secret, 'update');
     const found = version
       ? secret.versions.find((v) => v.version === version.toLowerCase())
       : secret.versions.at(-1);
@@ -197,6 +227,7 @@ export class Vault {
 
   async softDelete(name: string): Promise<StoredSecret> {
     const secret = this.active(name);
+    refuseManaged(secret, 'delete');
     const deletedDate = nowSeconds();
     secret.deleted = { deletedDate, scheduledPurgeDate: deletedDate + RETENTION_DAYS * 24 * 3600 };
     await this.persist();
@@ -216,15 +247,48 @@ export class Vault {
 
   async purge(name: string): Promise<void> {
     const secret = this.getDeleted(name);
+    refuseManaged(secret, 'purge');
     this.secrets.delete(secret.name.toLowerCase());
     await this.persist();
   }
 
   async recover(name: string): Promise<StoredSecret> {
     const secret = this.getDeleted(name);
+    refuseManaged(secret, 'recover');
     delete secret.deleted;
     await this.persist();
     return secret;
+  }
+
+  /** The secret named `name` in any state (deleted included), or undefined. */
+  secretNamed(name: string): StoredSecret | undefined {
+    return this.secrets.get(name.toLowerCase());
+  }
+
+  /**
+   * Adds `version` to the managed secret `name` (creating it): the value of a certificate
+   * version. The caller (./certificate-vault.ts) has checked the name and its state.
+   */
+  addManagedVersion(name: string, version: StoredVersion): StoredSecret {
+    const existing = this.secrets.get(name.toLowerCase());
+    if (existing) {
+      existing.managed = true;
+      existing.versions.push(version);
+      return existing;
+    }
+    const secret: StoredSecret = { name, versions: [version], managed: true };
+    this.secrets.set(name.toLowerCase(), secret);
+    return secret;
+  }
+
+  /** Forgets the managed secret `name` (a purged certificate's). */
+  dropManaged(name: string): void {
+    if (this.secrets.get(name.toLowerCase())?.managed) this.secrets.delete(name.toLowerCase());
+  }
+
+  /** Writes the current state (see persist); for changes made through {@link certificates}. */
+  commit(): Promise<void> {
+    return this.persist();
   }
 
   /** Resolves once every change so far is on disk. */
@@ -250,7 +314,11 @@ export class Vault {
   private persist(): Promise<void> {
     const file = this.dataFile;
     if (file === undefined) return Promise.resolve();
-    const text = JSON.stringify({ format: 1, secrets: [...this.secrets.values()] });
+    const text = JSON.stringify({
+      format: 1,
+      secrets: [...this.secrets.values()],
+      certificates: [...this.certificates.values()],
+    });
     const write = this.writes.then(async () => {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const temp = `${file}.${process.pid}.tmp`;

@@ -80,23 +80,37 @@ function describe(version: StoredVersion) {
   };
 }
 
+/**
+ * The secret of a certificate says so: `managed: true` and the `kid` of the certificate's key
+ * (recorded Key Vault responses in the Azure SDK for JS, keyvault-certificates recordings).
+ */
+function managed(base: string, secret: StoredSecret, version?: StoredVersion) {
+  if (!secret.managed) return {};
+  return { managed: true, ...(version && { kid: `${base}/keys/${secret.name}/${version.version}` }) };
+}
+
 /** SecretBundle: `id` is `<vault>/secrets/<name>/<version>`. */
 export function secretBundle(base: string, secret: StoredSecret, version: StoredVersion, withValue: boolean) {
   return {
     ...(withValue && { value: version.value }),
     id: `${base}/secrets/${secret.name}/${version.version}`,
     ...describe(version),
+    ...managed(base, secret, version),
   };
 }
 
 /** SecretItem in `GET /secrets`: the secret (no version in the id) with its latest version's properties. */
 export function secretItem(base: string, secret: StoredSecret) {
-  return { id: `${base}/secrets/${secret.name}`, ...describe(latest(secret)) };
+  return { id: `${base}/secrets/${secret.name}`, ...describe(latest(secret)), ...managed(base, secret) };
 }
 
 /** SecretItem in `GET /secrets/{name}/versions`. */
 export function versionItem(base: string, secret: StoredSecret, version: StoredVersion) {
-  return { id: `${base}/secrets/${secret.name}/${version.version}`, ...describe(version) };
+  return {
+    id: `${base}/secrets/${secret.name}/${version.version}`,
+    ...describe(version),
+    ...managed(base, secret),
+  };
 }
 
 function deletion(base: string, secret: StoredSecret) {

@@ -531,6 +531,11 @@ interface Collected {
   readonly certificateBags: PfxCertificateBag[];
   readonly keys: PfxKeyBag[];
   readonly keyBagIterations: (number | null)[];
+  /**
+   * Per entry of `keys`: the still-encrypted EncryptedPrivateKeyInfo, or the clear
+   * PrivateKeyInfo DER. Internal: only {@link readPfxPrivateKeys} ever decrypts one.
+   */
+  readonly keyMaterial: ({ encrypted: EncryptedContent } | { clear: Buffer })[];
 }
 
 interface BagAttributes {
@@ -578,16 +583,19 @@ function collectSafeContents(der: Buffer, out: Collected, nesting = 0): void {
         // EncryptedPrivateKeyInfo: only the algorithm is read; the key stays encrypted.
         const epki = sequence(value, 'EncryptedPrivateKeyInfo');
         if (epki.length !== 2) throw malformed('EncryptedPrivateKeyInfo must have 2 elements');
-        readOctetString(epki[1], 'encrypted private key');
-        const described = describeAlgorithm(readAlgorithm(epki[0], 'key encryption algorithm'));
+        const data = readOctetString(epki[1], 'encrypted private key');
+        const alg = readAlgorithm(epki[0], 'key encryption algorithm');
+        const described = describeAlgorithm(alg);
         out.keys.push({ algorithm: described.name, encrypted: true, ...attrs });
         out.keyBagIterations.push(described.iterations);
+        out.keyMaterial.push({ encrypted: { alg, data } });
         break;
       }
       case OID.keyBag:
         sequence(value, 'PrivateKeyInfo');
         out.keys.push({ algorithm: 'none', encrypted: false, ...attrs });
         out.keyBagIterations.push(null);
+        out.keyMaterial.push({ clear: value.raw });
         break;
       case OID.safeContentsBag:
         if (nesting >= MAX_SAFE_CONTENTS_NESTING) throw malformed('SafeContents nested too deep');
@@ -649,7 +657,7 @@ function openEncrypted(enc: EncryptedContent, state: OpenState, out: Collected, 
       }
       continue;
     }
-    const attempt: Collected = { certificateBags: [], keys: [], keyBagIterations: [] };
+    const attempt: Collected = { certificateBags: [], keys: [], keyBagIterations: [], keyMaterial: [] };
     try {
       collectSafeContents(plain, attempt);
     } catch (e) {
@@ -659,6 +667,7 @@ function openEncrypted(enc: EncryptedContent, state: OpenState, out: Collected, 
     out.certificateBags.push(...attempt.certificateBags);
     out.keys.push(...attempt.keys);
     out.keyBagIterations.push(...attempt.keyBagIterations);
+    out.keyMaterial.push(...attempt.keyMaterial);
     state.forms = [form];
     state.proven = true;
     return;
@@ -672,7 +681,13 @@ function contentTypeOf(info: DerNode): { type: string; content: DerNode | undefi
   return { type: readOid(parts[0], 'content type'), content: parts[1] };
 }
 
-function readContents(pfx: Buffer, password: string, options?: PfxOptions): PfxContents {
+interface OpenedContents extends PfxContents {
+  readonly keyMaterial: Collected['keyMaterial'];
+  /** The password forms still in the running once the file was opened. */
+  readonly forms: PasswordForm[];
+}
+
+function readContents(pfx: Buffer, password: string, options?: PfxOptions): OpenedContents {
   const parsed = parsePfx(pfx);
   const state: OpenState = { forms: passwordForms(password), proven: false };
   const bagProvesPassword =
@@ -685,7 +700,7 @@ function readContents(pfx: Buffer, password: string, options?: PfxOptions): PfxC
     state.proven = true;
   }
 
-  const out: Collected = { certificateBags: [], keys: [], keyBagIterations: [] };
+  const out: Collected = { certificateBags: [], keys: [], keyBagIterations: [], keyMaterial: [] };
   let certBag: DescribedAlgorithm | null = null;
   for (const info of parsed.contents) {
     const { type, content } = contentTypeOf(info);
@@ -720,6 +735,8 @@ function readContents(pfx: Buffer, password: string, options?: PfxOptions): PfxC
       certBagIterations,
       keyBagIterations,
     },
+    keyMaterial: out.keyMaterial,
+    forms: state.forms,
   };
 }
 
@@ -759,7 +776,7 @@ export function verifyPfxPassword(pfx: Buffer, password: string, options?: PfxOp
       if (type !== OID.encryptedData) continue;
       if (content === undefined) throw malformed('encryptedData without content');
       const state: OpenState = { forms: passwordForms(password), proven: false };
-      const scratch: Collected = { certificateBags: [], keys: [], keyBagIterations: [] };
+      const scratch: Collected = { certificateBags: [], keys: [], keyBagIterations: [], keyMaterial: [] };
       try {
         openEncrypted(parseEncryptedData(content), state, scratch, options);
       } catch (e) {
@@ -779,7 +796,63 @@ export function verifyPfxPassword(pfx: Buffer, password: string, options?: PfxOp
  * algorithm it cannot handle, 'malformed' for anything else.
  */
 export function readPfxCertificates(pfx: Buffer, password: string, options?: PfxOptions): PfxContents {
-  return guard(() => readContents(pfx, password, options));
+  return guard(() => publicContents(readContents(pfx, password, options)));
+}
+
+/** Drops the internals (encrypted key material, password forms) from what a caller gets. */
+function publicContents(opened: OpenedContents): PfxContents {
+  const { certificates, certificateBags, keys, encryption } = opened;
+  return { certificates, certificateBags, keys, encryption };
+}
+
+/** A private key of a PFX, decrypted: PKCS#8 PrivateKeyInfo DER and its bag's attributes. */
+export interface PfxPrivateKey {
+  readonly pkcs8: Buffer;
+  readonly friendlyName: string | null;
+  readonly localKeyId: Buffer | null;
+}
+
+/**
+ * Reads a PFX like {@link readPfxCertificates} and also decrypts its private-key bags. Only for
+ * code that must re-encrypt a key (the share publisher, the local Key Vault's import); the
+ * inventory never calls it. The keys are held in memory only; never log or report them.
+ * Throws Pkcs12Error: 'wrong-password' when a key bag does not decrypt with the password that
+ * opened the rest of the file, otherwise as {@link readPfxCertificates}.
+ */
+export function readPfxPrivateKeys(
+  pfx: Buffer,
+  password: string,
+  options?: PfxOptions,
+): { contents: PfxContents; keys: PfxPrivateKey[] } {
+  return guard(() => {
+    const opened = readContents(pfx, password, options);
+    const keys = opened.keyMaterial.map((material, i): PfxPrivateKey => {
+      const bag = opened.keys[i];
+      const attrs = { friendlyName: bag?.friendlyName ?? null, localKeyId: bag?.localKeyId ?? null };
+      if ('clear' in material) return { pkcs8: material.clear, ...attrs };
+      return { pkcs8: decryptKeyBag(material.encrypted, opened.forms, options), ...attrs };
+    });
+    return { contents: publicContents(opened), keys };
+  });
+}
+
+function decryptKeyBag(enc: EncryptedContent, forms: PasswordForm[], options?: PfxOptions): Buffer {
+  for (const form of forms) {
+    let plain: Buffer;
+    try {
+      plain = decrypt(enc.alg, enc.data, form, options);
+    } catch (e) {
+      if (e instanceof BadDecrypt) continue;
+      throw e;
+    }
+    try {
+      sequence(parseSingle(plain, 'PrivateKeyInfo'), 'PrivateKeyInfo');
+    } catch {
+      continue; // garbage that happened to end in valid padding: a wrong password
+    }
+    return plain;
+  }
+  throw wrongPassword('the private-key bag does not decrypt with this password');
 }
 
 /** {@link readPfxCertificates}, with every certificate parsed as a `crypto.X509Certificate`. */

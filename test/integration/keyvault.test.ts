@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -18,6 +17,7 @@ import {
   type SecretRetryOptions,
 } from '../../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
+import { rawKeyVaultRequest, type RawResponse as RawResponseOf } from '../support/keyvault-raw.js';
 
 const TOKEN = `token-${randomUUID()}`;
 const API = 'api-version=2025-07-01';
@@ -56,48 +56,15 @@ interface KvBody {
   error?: { code?: string; innererror?: { code?: string } };
 }
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: KvBody;
-}
+type RawResponse = RawResponseOf<KvBody>;
 
 /** One HTTPS request that bypasses the SDK (authenticated unless `token` is null). */
-function raw(
+const raw = (
   method: string,
   path: string,
   options: { token?: string | null; body?: string | Buffer; headers?: Record<string, string> } = {},
-): Promise<RawResponse> {
-  const { port } = new URL(vault.url);
-  const token = options.token === undefined ? TOKEN : options.token;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        ca,
-        agent: false,
-        headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...options.headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: text ? (JSON.parse(text) as KvBody) : {},
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+): Promise<RawResponse> =>
+  rawKeyVaultRequest<KvBody>({ url: vault.url, ca, token: TOKEN }, method, path, options);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ccs-keyvault-'));
