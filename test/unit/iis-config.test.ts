@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IisBindingsReader } from '../../agent/bindings/config-reader.js';
+import { PowerShellBackend } from '../../agent/backends/powershell.js';
+import { ConfigError, loadAgentConfig } from '../../agent/config.js';
 import {
   IisConfigError,
   parseBindingInformation,
@@ -240,5 +242,62 @@ describe('IisBindingsReader', () => {
     await expect(new IisBindingsReader({ configDir }).read()).rejects.toThrow(
       /redirection\.config: not well-formed/,
     );
+  });
+});
+
+describe('the powershell backend reads bindings without PowerShell', () => {
+  it("parses IIS's configuration folder in node and starts no process", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ps-bindings-'));
+    try {
+      const configDir = join(root, 'System32', 'inetsrv', 'config');
+      await writeSimulatedSites(configDir, [
+        { name: 'Contoso', bindings: [{ bindingInformation: '*:443:www.contoso.com' }] },
+      ]);
+      const spawned: string[] = [];
+      const backend = new PowerShellBackend({
+        executable: 'pwsh',
+        platform: 'linux',
+        inetsrvConfigDir: configDir,
+        onSpawn: (child) => spawned.push(child.script),
+      });
+      expect(await backend.readBindings()).toEqual([
+        { site: 'Contoso', hostName: 'www.contoso.com', port: 443, ip: '*', sni: true },
+      ]);
+      expect(spawned).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('servingCheckTimeoutSeconds', () => {
+  const base = {
+    ccsId: 'farm-a',
+    hostName: 'web01',
+    storage: { connectionString: 'UseDevelopmentStorage=true' },
+    keyVault: { url: 'https://127.0.0.1:8443' },
+    backend: 'simulated',
+    simulated: { stateDir: '/tmp/sim', shareRoot: '/tmp/shares' },
+  };
+
+  it('defaults to 5 s and is set from the environment', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'serving-config-'));
+    try {
+      const file = join(root, 'agent.json');
+      await writeFile(file, JSON.stringify(base));
+      expect(loadAgentConfig({ file, env: {} }).servingCheckTimeoutSeconds).toBe(5);
+      expect(
+        loadAgentConfig({ file, env: { CCS_AGENT_SERVING_CHECK_TIMEOUT_SECONDS: '2.5' } })
+          .servingCheckTimeoutSeconds,
+      ).toBe(2.5);
+      expect(() => loadAgentConfig({ file, env: { CCS_AGENT_SERVING_CHECK_TIMEOUT_SECONDS: '0' } })).toThrow(
+        ConfigError,
+      );
+      expect(() => loadAgentConfig({ file, env: { CCS_AGENT_SERVING_CHECK_TIMEOUT_SECONDS: '0' } })).toThrow(
+        /servingCheckTimeoutSeconds.*CCS_AGENT_SERVING_CHECK_TIMEOUT_SECONDS/,
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
