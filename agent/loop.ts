@@ -381,6 +381,7 @@ export class Agent {
         return 'failed';
       }
       const extras = await this.bindingsForResult(command, outcome);
+      if (this.aborted) return 'failed'; // stopped during the serving check: redelivered, then superseded
       crashPoint('before-report', command);
       for (const report of extras.reports) await reports.send(report);
       await reports.send(resultReport(this.ctx, command, { ...outcome, ...extras.fields }));
