@@ -67,6 +67,8 @@ export const AgentConfigSchema = z
     helloIntervalSeconds: seconds(300, 0.05),
     driftIntervalSeconds: seconds(60, 0.05),
     visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+    /** How long one TLS handshake of the serving check may take (agent/serving/). */
+    servingCheckTimeoutSeconds: z.coerce.number().min(0.1).max(60).default(5),
     stateDir: text.optional(),
     simulated: SimulatedSchema.optional(),
     powershell: PowerShellSchema.optional(),
@@ -104,6 +106,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   CCS_AGENT_HELLO_INTERVAL_SECONDS: ['helloIntervalSeconds'],
   CCS_AGENT_DRIFT_INTERVAL_SECONDS: ['driftIntervalSeconds'],
   CCS_AGENT_VISIBILITY_TIMEOUT_SECONDS: ['visibilityTimeoutSeconds'],
+  CCS_AGENT_SERVING_CHECK_TIMEOUT_SECONDS: ['servingCheckTimeoutSeconds'],
   CCS_AGENT_STATE_DIR: ['stateDir'],
   CCS_AGENT_SIMULATED_STATE_DIR: ['simulated', 'stateDir'],
   CCS_AGENT_SIMULATED_SHARE_ROOT: ['simulated', 'shareRoot'],

@@ -18,19 +18,23 @@ import {
   AgentCommandSchema,
   decodeMessageText,
   type AgentCommand,
+  type BindingsReport,
   type Command,
   type HostError,
+  type ResultReport,
   type ScanCommand,
 } from '../shared/messages.js';
 import { normalizeHostName } from '../shared/names.js';
 import type { Backend } from './backends/backend.js';
+import type { BoundNamesGuard } from './bindings/bound-names.js';
+import type { HostBindings } from './bindings/host-bindings.js';
 import { Backoff } from './backoff.js';
 import { crashPoint } from './crash-points.js';
 import type { SignatureVerdict } from './command-signature.js';
 import type { Logger } from './log.js';
 import type { PfxCheck } from './preflight.js';
 import { VisibilityKeeper, type CommandQueue, type ReceivedMessage, type ReportSink } from './queue.js';
-import { CommandAbandonedError, Reconciler } from './reconcile.js';
+import { CommandAbandonedError, Reconciler, type CommandOutcome } from './reconcile.js';
 import { driftReport, helloReport, resultReport, type ReportContext } from './reports.js';
 import type { SecretCache } from './secrets.js';
 import type { StateStore } from './state.js';
@@ -82,6 +86,10 @@ export interface AgentPorts {
   inventory?: { scan(command: ScanCommand): Promise<unknown> };
   /** Checks the API's signature on every command (agent/command-signature.ts); the service always sets it. */
   verifier?: { verify(raw: unknown): Promise<SignatureVerdict> };
+  /** Reports the CCS bindings and checks they serve (agent/bindings/); without it no bindings are reported. */
+  bindings?: HostBindings;
+  /** The preflight's bound-names check (agent/bindings/bound-names.ts); without it the check is not made. */
+  boundNames?: BoundNamesGuard;
 }
 
 export type PollResult = 'empty' | 'handled' | 'failed';
@@ -120,6 +128,7 @@ export class Agent {
       allowedLocations: settings.allowedLocations,
       environment: settings.environment,
       verifyPfx: ports.verifyPfx,
+      boundNames: ports.boundNames,
       now: this.ctx.now,
       abandoned: () => this.aborted,
     });
@@ -148,14 +157,18 @@ export class Agent {
   async sendHello(): Promise<boolean> {
     try {
       const [actual, applied] = await Promise.all([this.ports.backend.readActual(), this.ports.state.load()]);
+      const snapshot = await this.ports.bindings?.snapshot(applied.appliedGeneration);
+      for (const report of snapshot?.reports ?? []) await this.ports.reports.send(report);
       await this.ports.reports.send(
         helloReport(this.ctx, {
           agentVersion: this.ports.agentVersion ?? AGENT_VERSION,
           backend: this.ports.backend.name,
           actual,
           appliedGeneration: applied.appliedGeneration,
+          ...(snapshot ? { bindings: snapshot.summary } : {}),
         }),
       );
+      if (snapshot) this.ports.bindings?.sent(snapshot.summary);
       this.ports.log.info('hello sent', {
         appliedGeneration: applied.appliedGeneration,
         enabled: actual.enabled,
@@ -177,9 +190,31 @@ export class Agent {
     try {
       const drift = await this.reconciler.checkDrift();
       if (drift) await this.ports.reports.send(driftReport(this.ctx, drift));
-      return drift === null || drift.error === null;
+      return (await this.reportBindingChanges()) && (drift === null || drift.error === null);
     } catch (error) {
       this.ports.log.error('drift check failed', { error: this.describe(error) });
+      return false;
+    }
+  }
+
+  /** Bindings that changed since they were last reported (an administrator edited IIS's sites). */
+  private async reportBindingChanges(): Promise<boolean> {
+    const bindings = this.ports.bindings;
+    if (!bindings) return true;
+    const { appliedGeneration } = await this.ports.state.load();
+    const changes = await bindings.changes(appliedGeneration);
+    if (changes.reports.length === 0) return true;
+    try {
+      for (const report of changes.reports) await this.ports.reports.send(report);
+      bindings.sent(changes.summary);
+      this.ports.log.info('bindings changed', {
+        total: changes.summary.total,
+        code: changes.summary.error?.code,
+      });
+      return true;
+    } catch (error) {
+      // Not marked as sent: the next drift check sends them again.
+      this.ports.log.warn('bindings report failed', { error: this.describe(error) });
       return false;
     }
   }
@@ -345,8 +380,12 @@ export class Agent {
         log.warn('stopped before reporting; the command will be redelivered', { messageId: message.id });
         return 'failed';
       }
+      const extras = await this.bindingsForResult(command, outcome);
+      if (this.aborted) return 'failed'; // stopped during the serving check: redelivered, then superseded
       crashPoint('before-report', command);
-      await reports.send(resultReport(this.ctx, command, outcome));
+      for (const report of extras.reports) await reports.send(report);
+      await reports.send(resultReport(this.ctx, command, { ...outcome, ...extras.fields }));
+      if (extras.fields.bindings) this.ports.bindings?.sent(extras.fields.bindings);
       crashPoint('after-report', command);
       await queue.delete(await keeper.stop());
       const issuedAt = Date.parse(command.issuedAt);
@@ -379,6 +418,24 @@ export class Agent {
     } finally {
       await keeper.stop();
     }
+  }
+
+  /** The bindings a result carries and, after an apply that succeeded, its serving check. */
+  private async bindingsForResult(
+    command: Command,
+    outcome: CommandOutcome,
+  ): Promise<{ fields: Pick<ResultReport, 'bindings' | 'serving'>; reports: BindingsReport[] }> {
+    const bindings = this.ports.bindings;
+    if (!bindings) return { fields: {}, reports: [] };
+    const snapshot = await bindings.snapshot(outcome.appliedGeneration);
+    const serving =
+      command.type === 'apply' && outcome.outcome === 'succeeded' && snapshot.bindings
+        ? await bindings.checkServing(snapshot.bindings)
+        : undefined;
+    return {
+      fields: { bindings: snapshot.summary, ...(serving ? { serving } : {}) },
+      reports: snapshot.reports,
+    };
   }
 
   /** An error, described for a log line without anything secret (messages are redacted by the logger too). */

@@ -65,7 +65,11 @@ async function run(config: AgentConfig, once: boolean): Promise<number> {
   const backend = createBackend(config);
   const { createAgent } = await import('./wiring.js');
   const { agent, log } = await createAgent(config, { backend });
-  if (once) return (await agent.runOnce()) ? 0 : 2;
+  if (once) {
+    const ok = await agent.runOnce();
+    await backend.close?.();
+    return ok ? 0 : 2;
+  }
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -85,6 +89,7 @@ async function run(config: AgentConfig, once: boolean): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await backend.close?.();
   }
   return 0;
 }

@@ -8,6 +8,8 @@
  *   2. the directory exists                                                     → path 404
  *   3. the identity can read it (its password fetched from Key Vault first)     → identity 400
  *   4. when the share holds a .pfx, the private-key password opens one          → private_key_password 400
+ *   5. (a `preflight` command without `force`) no CCS-bound host name served now
+ *      loses its certificate (agent/bindings/bound-names.ts)                     → path / private_key_password 409
  *
  * A Key Vault failure is `SecretUnavailable` with status 502: the host could not get the
  * referenced version from an upstream service, which says nothing about the input being
@@ -36,6 +38,15 @@ export interface PreflightDeps {
   environment: Record<string, string | undefined>;
   /** `verifyPfxPassword` from shared/pkcs12; throws on a malformed file. */
   verifyPfx: (pfx: Buffer, password: string) => PfxCheck;
+  /** Check 5 (agent/bindings/bound-names.ts); without it the check is not made. */
+  boundNames?: {
+    check(desired: DesiredState, next: ResolvedDesired & { enabled: true }): Promise<HostError | null>;
+  };
+}
+
+export interface PreflightOptions {
+  /** Run check 5: only a `preflight` command does, and `force` turns it off. */
+  checkBoundNames?: boolean;
 }
 
 export type PreflightResult = { ok: true; resolved: ResolvedDesired } | { ok: false; error: HostError };
@@ -142,7 +153,11 @@ async function checkPrivateKeyPassword(
   return !refused;
 }
 
-export async function preflight(desired: DesiredState, deps: PreflightDeps): Promise<PreflightResult> {
+export async function preflight(
+  desired: DesiredState,
+  deps: PreflightDeps,
+  options: PreflightOptions = {},
+): Promise<PreflightResult> {
   // Disabling cannot break access to a share: nothing to check.
   if (!desired.enabled) return { ok: true, resolved: { enabled: false } };
 
@@ -186,14 +201,18 @@ export async function preflight(desired: DesiredState, deps: PreflightDeps): Pro
     return { ok: false, error: hostErrors.invalidPrivateKeyPassword() };
   }
 
-  return {
-    ok: true,
-    resolved: {
-      enabled: true,
-      path,
-      username: desired.username,
-      password: password.value ?? '',
-      privateKeyPassword: privateKeyPassword.value,
-    },
+  const resolved = {
+    enabled: true as const,
+    path,
+    username: desired.username,
+    password: password.value ?? '',
+    privateKeyPassword: privateKeyPassword.value,
   };
+
+  // 5. No site that has a certificate now loses it.
+  if (options.checkBoundNames && deps.boundNames) {
+    const lost = await deps.boundNames.check(desired, resolved);
+    if (lost) return { ok: false, error: lost };
+  }
+  return { ok: true, resolved };
 }

@@ -111,7 +111,11 @@ export class Reconciler {
       };
     }
 
-    const check = await preflight(command.desired, this.deps);
+    // The bound-names check decides a change, so it belongs to phase one: an apply carries a
+    // change the fleet already agreed to (or a catch-up to the committed state) and never fails on it.
+    const check = await preflight(command.desired, this.deps, {
+      checkBoundNames: command.type === 'preflight' && command.force !== true,
+    });
     if (!check.ok) {
       log.warn(`${command.type} failed preflight`, {
         ...fields,

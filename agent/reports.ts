@@ -7,12 +7,16 @@ import {
   MESSAGE_VERSION,
   ReportSchema,
   type ActualState,
+  type BindingsReport,
+  type BindingsSummary,
+  type CcsBinding,
   type Command,
   type DriftReport,
   type HelloReport,
   type HostError,
   type Report,
   type ResultReport,
+  type ServingCheck,
 } from '../shared/messages.js';
 
 export interface ReportContext {
@@ -33,7 +37,13 @@ function checked<T extends Report>(report: T): T {
 
 export function helloReport(
   ctx: ReportContext,
-  fields: { agentVersion: string; backend: string; actual: ActualState; appliedGeneration: number },
+  fields: {
+    agentVersion: string;
+    backend: string;
+    actual: ActualState;
+    appliedGeneration: number;
+    bindings?: BindingsSummary;
+  },
 ): HelloReport {
   return checked({ ...header(ctx), type: 'hello', ...fields, at: ctx.now().toISOString() });
 }
@@ -46,6 +56,8 @@ export function resultReport(
     error: HostError | null;
     actual: ActualState | null;
     appliedGeneration: number;
+    bindings?: BindingsSummary;
+    serving?: ServingCheck;
   },
 ): ResultReport {
   return checked({
@@ -71,4 +83,26 @@ export function driftReport(
   },
 ): DriftReport {
   return checked({ ...header(ctx), type: 'drift', ...fields, at: ctx.now().toISOString() });
+}
+
+/** The `bindings` reports of one list (agent/bindings/summary.ts decides the chunks). */
+export function bindingsReports(
+  ctx: ReportContext,
+  fields: { summary: BindingsSummary; chunks: CcsBinding[][]; appliedGeneration: number },
+): BindingsReport[] {
+  const { summary, chunks, appliedGeneration } = fields;
+  const at = ctx.now().toISOString();
+  return chunks.map((bindings, index) =>
+    checked({
+      ...header(ctx),
+      type: 'bindings',
+      digest: summary.digest,
+      total: summary.total,
+      chunk: { index, count: chunks.length },
+      bindings,
+      error: summary.error,
+      appliedGeneration,
+      at,
+    }),
+  );
 }

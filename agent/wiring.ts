@@ -21,6 +21,10 @@ import { CommandVerifier } from './command-signature.js';
 import { FileStateStore, type StateStore } from './state.js';
 import { FileInventoryCache } from './inventory/cache.js';
 import { InventoryScanner } from './inventory/scanner.js';
+import { BoundNamesGuard } from './bindings/bound-names.js';
+import { HostBindings } from './bindings/host-bindings.js';
+import { tlsProbe } from './serving/probe.js';
+import { leafThumbprint } from './serving/leaf.js';
 
 export async function createSecretStore(keyVault: AgentConfig['keyVault']): Promise<SecretStore> {
   let caCertPem: string | undefined;
@@ -78,7 +82,34 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     log,
     now: () => new Date(overrides.clock?.now() ?? Date.now()),
   });
+  const now = (): Date => new Date(overrides.clock?.now() ?? Date.now());
+  const verifyPfx = (pfx: Buffer, password: string) => verifyPfxPassword(pfx, password);
+  // Bindings only where the backend can read them (both shipped backends can).
+  const bindings = backend.readBindings
+    ? {
+        bindings: new HostBindings(
+          {
+            backend,
+            state,
+            secrets,
+            environment: config.environment,
+            log,
+            serving: { probe: tlsProbe, leafThumbprint, timeoutMs: config.servingCheckTimeoutSeconds * 1000 },
+          },
+          { ccsId: config.ccsId, hostName: config.hostName, now },
+        ),
+        boundNames: new BoundNamesGuard({
+          backend,
+          state,
+          secrets,
+          environment: config.environment,
+          verifyPfx,
+          log,
+        }),
+      }
+    : {};
   const agent = new Agent(config, {
+    ...bindings,
     queue: new AzureCommandQueue(queues, config.ccsId, config.hostName),
     reports,
     inventory,
@@ -86,7 +117,7 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     backend,
     secrets,
     state,
-    verifyPfx: (pfx, password) => verifyPfxPassword(pfx, password),
+    verifyPfx,
     log,
     clock: overrides.clock,
   });

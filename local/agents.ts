@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { AllowedLocation } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { spawnWatched, type WatchedChild } from './children.js';
+import { writeDemoSites } from './demo-sites.js';
+import { freePort } from './ports.js';
 
 export interface FleetSettings {
   dir: string;
@@ -59,10 +61,16 @@ export interface Fleet {
 
 export function startFleet(settings: FleetSettings, log: Logger): Fleet {
   const children = new Map<string, WatchedChild>();
+  // Each host's demo sites listen on a port of their own, kept across restarts (local/demo-sites.ts).
+  const sitePorts = new Map<string, Promise<number>>();
   let stopping = false;
-  const launch = (host: string) => {
+  const launch = async (host: string) => {
+    if (!sitePorts.has(host)) sitePorts.set(host, freePort());
+    const configFile = agentConfigFile(settings, host);
+    await writeDemoSites(join(settings.dir, 'agents', host, 'registry'), await sitePorts.get(host)!);
+    if (stopping) return;
     const out = openSync(join(settings.logs, `agent-${host}.log`), 'a');
-    const child = spawnWatched(AGENT_MAIN, ['run', '--config', agentConfigFile(settings, host)], {
+    const child = spawnWatched(AGENT_MAIN, ['run', '--config', configFile], {
       nodeOptions: ['--import', TSX],
       output: out,
     });
@@ -71,10 +79,15 @@ export function startFleet(settings: FleetSettings, log: Logger): Fleet {
     child.process.once('exit', (code, signal) => {
       if (stopping) return;
       log.warn('agent exited; restarting', { host, code, signal });
-      setTimeout(() => !stopping && launch(host), 1000);
+      setTimeout(() => !stopping && void launch(host).catch(failed(host)), 1000);
     });
   };
-  settings.hosts.forEach(launch);
+  const failed = (host: string) => (error: unknown) =>
+    log.error('agent could not be started', {
+      host,
+      error: error instanceof Error ? error.message : 'unknown',
+    });
+  for (const host of settings.hosts) void launch(host).catch(failed(host));
   return {
     process: (host) => children.get(host)?.process,
     async stop() {

@@ -7,6 +7,11 @@
 import { z } from 'zod';
 import { InventoryFileSchema } from './certificates/metadata.js';
 
+/**
+ * Additions keep version 1: new fields are optional (a zod object drops what it does not know, so
+ * an older reader still parses the rest) and a new report type is only refused by an older API,
+ * which sets it aside without harm. A change an older reader would misread needs version 2.
+ */
 export const MESSAGE_VERSION = 1 as const;
 
 /** A reference to exactly one version of a Key Vault secret. */
@@ -52,6 +57,8 @@ export const HostErrorSchema = z.object({
   code: z.string().max(64),
   detail: z.string().max(1024),
   status: z.number().int().min(400).max(599),
+  /** The bound host names the error is about (`BoundNamesUncovered`), at most 100; `detail` gives the count. */
+  hostNames: z.array(z.string().max(255)).max(100).optional(),
 });
 export type HostError = z.infer<typeof HostErrorSchema>;
 
@@ -69,6 +76,12 @@ export const PreflightCommandSchema = z.object({
   generation: z.number().int().nonnegative(),
   desired: DesiredStateSchema,
   issuedAt: z.string(),
+  /**
+   * `?force=true`: skip the bound-names check (a change may take a certificate away from a site
+   * that has one now). Optional: an agent that predates it ignores it, an API that predates it
+   * never sends it.
+   */
+  force: z.boolean().optional(),
 });
 
 /** Phase two (or a plain catch-up on enrolment/drift): make the host match `desired`. */
@@ -110,6 +123,86 @@ export const AgentCommandSchema = z.discriminatedUnion('type', [
 ]);
 export type AgentCommand = z.infer<typeof AgentCommandSchema>;
 
+/**
+ * One IIS HTTPS binding that uses the Central Certificate Store (`sslFlags` bit 2,
+ * CentralCertStore), as applicationHost.config holds it: `bindingInformation="ip:port:host"`.
+ * `hostName` is as configured (it may be Unicode; shared/coverage.ts gives its lookup name) and
+ * empty when the binding names none; `ip` is `*` for all unassigned addresses, else the address
+ * (IPv6 without brackets); `sni` is `sslFlags` bit 1 (Require Server Name Indication).
+ */
+export const CcsBindingSchema = z.object({
+  site: z.string().min(1).max(260),
+  hostName: z.string().max(255),
+  port: z.number().int().min(1).max(65535),
+  ip: z.string().min(1).max(64),
+  sni: z.boolean(),
+});
+export type CcsBinding = z.infer<typeof CcsBindingSchema>;
+
+/** Bindings a host reports at most: more are counted in `total` and not listed (docs/agent.md). */
+export const MAX_REPORTED_BINDINGS = 20_000;
+
+/** SHA-256 (base64url) of a host's sorted binding list: names one snapshot across reports. */
+const BindingsDigestSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+
+/**
+ * A host's CCS bindings as `hello` and `result` carry them: the list itself (`items`) when it
+ * fits in the message, else only its digest, and the list follows in `bindings` reports with the
+ * same digest. `error` says the bindings could not be read (then `digest` is null and the API
+ * keeps what it knew).
+ */
+export const BindingsSummarySchema = z.object({
+  digest: BindingsDigestSchema.nullable(),
+  total: z.number().int().nonnegative(),
+  items: z.array(CcsBindingSchema).max(500).optional(),
+  error: HostErrorSchema.nullable(),
+});
+export type BindingsSummary = z.infer<typeof BindingsSummarySchema>;
+
+/** An SHA-1 certificate thumbprint, upper-case hex (as IIS and the certificates API write it). */
+const ThumbprintSchema = z.string().regex(/^[0-9A-F]{40}$/);
+
+/**
+ * The serving check of one binding after an apply: a real TLS handshake to it (SNI = its host
+ * name) compared with the share file IIS would use. `ok`: the file's certificate was served;
+ * `mismatch`: another certificate was served; `failed`: no certificate (refused, reset, timed out,
+ * handshake error — `detail` says which); `skipped`: not checked (no host name, or over the
+ * per-apply limit).
+ */
+export const ServingResultSchema = z.object({
+  site: z.string().max(260),
+  hostName: z.string().max(255),
+  port: z.number().int().min(1).max(65535),
+  ip: z.string().max(64),
+  status: z.enum(['ok', 'mismatch', 'failed', 'skipped']),
+  detail: z.string().max(512),
+  /** The share file IIS would serve this name from; null when the share has none. */
+  file: z.string().max(260).nullable(),
+  /** That file's certificate; null when there is no file or it does not open with the store's password. */
+  expected: ThumbprintSchema.nullable(),
+  /** The certificate the handshake returned; null when there was none. */
+  served: ThumbprintSchema.nullable(),
+});
+export type ServingResult = z.infer<typeof ServingResultSchema>;
+
+/**
+ * Every binding's serving check after one apply. `counts` covers every binding; `results` lists
+ * the worst first (failed, mismatch, skipped, ok) as far as they fit in the message, and
+ * `omitted` says how many did not.
+ */
+export const ServingCheckSchema = z.object({
+  at: z.string(),
+  counts: z.object({
+    ok: z.number().int().nonnegative(),
+    mismatch: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    skipped: z.number().int().nonnegative(),
+  }),
+  results: z.array(ServingResultSchema).max(500),
+  omitted: z.number().int().nonnegative(),
+});
+export type ServingCheck = z.infer<typeof ServingCheckSchema>;
+
 export const HelloReportSchema = z.object({
   ...header,
   type: z.literal('hello'),
@@ -118,6 +211,8 @@ export const HelloReportSchema = z.object({
   actual: ActualStateSchema,
   appliedGeneration: z.number().int().nonnegative(),
   at: z.string(),
+  /** The host's CCS bindings. Optional: agents that predate them send none. */
+  bindings: BindingsSummarySchema.optional(),
 });
 
 export const ResultReportSchema = z.object({
@@ -131,6 +226,10 @@ export const ResultReportSchema = z.object({
   actual: ActualStateSchema.nullable(),
   appliedGeneration: z.number().int().nonnegative(),
   at: z.string(),
+  /** The host's CCS bindings when the command was done. Optional, as in `hello`. */
+  bindings: BindingsSummarySchema.optional(),
+  /** After an apply that succeeded: the serving check of every CCS binding. */
+  serving: ServingCheckSchema.optional(),
 });
 
 /** Someone changed IIS by hand; the agent noticed (and, when `repaired`, re-applied). */
@@ -169,11 +268,31 @@ export const InventoryReportSchema = z.object({
 });
 export type InventoryReport = z.infer<typeof InventoryReportSchema>;
 
+/**
+ * A host's CCS bindings, sent when the drift check sees them change and, in chunks, whenever a
+ * list is too long to travel inside `hello` or `result`. Every chunk of one list carries its
+ * `digest`; the list is complete once chunks 0…count-1 of that digest arrived. `error`: the
+ * bindings could not be read (one chunk, no bindings, digest null).
+ */
+export const BindingsReportSchema = z.object({
+  ...header,
+  type: z.literal('bindings'),
+  digest: BindingsDigestSchema.nullable(),
+  total: z.number().int().nonnegative(),
+  chunk: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }),
+  bindings: z.array(CcsBindingSchema).max(2000),
+  error: HostErrorSchema.nullable(),
+  appliedGeneration: z.number().int().nonnegative(),
+  at: z.string(),
+});
+export type BindingsReport = z.infer<typeof BindingsReportSchema>;
+
 export const ReportSchema = z.discriminatedUnion('type', [
   HelloReportSchema,
   ResultReportSchema,
   DriftReportSchema,
   InventoryReportSchema,
+  BindingsReportSchema,
 ]);
 export type HelloReport = z.infer<typeof HelloReportSchema>;
 export type ResultReport = z.infer<typeof ResultReportSchema>;

@@ -4,7 +4,7 @@
  * module) and the `simulated` one (files) implement the same interface, so the loop, preflight
  * and drift logic are the same code on a real IIS server and in tests.
  */
-import type { ActualState } from '../../shared/messages.js';
+import type { ActualState, CcsBinding } from '../../shared/messages.js';
 
 /** The desired state with its Key Vault references resolved: only ever held in memory. */
 export type ResolvedDesired =
@@ -47,4 +47,13 @@ export interface Backend {
   statPfx?(path: string): Promise<PfxFileStat[]>;
   /** Make IIS match `desired`: enable/set, or disable (which erases username and passwords). */
   apply(desired: ResolvedDesired): Promise<void>;
+  /**
+   * The HTTPS bindings that use the Central Certificate Store, from IIS's configuration files
+   * (agent/bindings/; shared configuration honoured), re-parsed only when a file changed. An
+   * empty list when IIS is not installed; throws `IisConfigError` when the configuration cannot
+   * be read. Optional: a backend without it reports no bindings and skips the checks that need them.
+   */
+  readBindings?(): Promise<CcsBinding[]>;
+  /** Release what the backend holds open (the simulated IIS's listeners). */
+  close?(): Promise<void>;
 }

@@ -10,6 +10,7 @@
  * |                | when the feature is missing, Install-CcsFeature.ps1 first, then again       |
  * | canAccess      | Test-CcsShare.ps1: New-PSDrive -Credential on the share, list, remove       |
  * | exists, listPfx, statPfx, readFile | node:fs, as the agent's own identity (computer account) |
+ * | readBindings   | agent/bindings/: applicationHost.config parsed in node when its timestamp changed |
  *
  * A feature install that needs a restart (exit code 3010, RestartNeeded) fails the apply with
  * `RebootRequired`, and from then on `readActual` reports `rebootRequired: true` (the host shows
@@ -17,10 +18,11 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ActualStateSchema, type ActualState } from '../../shared/messages.js';
+import { ActualStateSchema, type ActualState, type CcsBinding } from '../../shared/messages.js';
+import { IisBindingsReader } from '../bindings/config-reader.js';
 import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
 import { PowerShellError, PowerShellRunner, type PowerShellRunnerOptions } from './powershell-runner.js';
 
@@ -49,6 +51,8 @@ export interface PowerShellBackendOptions {
   platform?: NodeJS.Platform;
   /** Environment used to locate Windows folders (default process.env). */
   environment?: Record<string, string | undefined>;
+  /** IIS's configuration folder (default `%windir%\System32\inetsrv\config`); tests point it elsewhere. */
+  inetsrvConfigDir?: string;
 }
 
 /** What Test-CcsShare.ps1 answers. */
@@ -114,6 +118,7 @@ export class PowerShellBackend implements Backend {
   private readonly installTimeoutMs: number;
   /** Set when a feature install asked for a restart; a restart also restarts the agent. */
   private restartAsked = false;
+  private readonly bindings: IisBindingsReader;
 
   constructor(options: PowerShellBackendOptions = {}) {
     const platform = options.platform ?? process.platform;
@@ -130,6 +135,17 @@ export class PowerShellBackend implements Backend {
       onSpawn: options.onSpawn,
       platform,
     });
+    const environment = options.environment ?? process.env;
+    const windir = environment.windir ?? environment.SystemRoot ?? 'C:\\Windows';
+    this.bindings = new IisBindingsReader({
+      configDir: options.inetsrvConfigDir ?? win32.join(windir, 'System32', 'inetsrv', 'config'),
+      environment,
+    });
+  }
+
+  /** The CCS bindings of applicationHost.config (or of the shared configuration it is redirected to). */
+  readBindings(): Promise<CcsBinding[]> {
+    return this.bindings.read();
   }
 
   async readActual(): Promise<ActualState> {

@@ -13,15 +13,24 @@
  *   unreachable. `C:\x` is `<shareRoot>/drives/C/x` and needs no identity beyond existence
  *   (a local disk is read by the worker process's own identity).
  * - Path segments resolve case-insensitively, as on Windows.
+ * - `<stateDir>/inetsrv/config/` plays `%windir%\System32\inetsrv\config`: its
+ *   applicationHost.config (and redirection.config) are read exactly as on Windows
+ *   (agent/bindings/), and the CCS bindings found there are served by real TLS listeners whose
+ *   certificates come from the share as the registry's provider settings say
+ *   (agent/backends/simulated-iis/). A redirected `\\localhost\share` path maps as above.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { eachLimited } from '../../shared/each-limited.js';
-import type { ActualState } from '../../shared/messages.js';
+import type { ActualState, CcsBinding } from '../../shared/messages.js';
 import { writeFileAtomic } from '../atomic-file.js';
+import { IisBindingsReader } from '../bindings/config-reader.js';
 import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
+import { SimulatedCcsProvider, type CcsProviderState } from './simulated-iis/ccs-provider.js';
+import { SimulatedListeners } from './simulated-iis/listeners.js';
 
 /** The registry values, by their IIS names. Passwords are `aes256gcm:` ciphertexts. */
 export interface SimulatedRegistry {
@@ -30,7 +39,12 @@ export interface SimulatedRegistry {
   UserName: string | null;
   Password: string | null;
   PrivateKeyPassword: string | null;
+  /** Seconds between the CCS provider's looks at a cached certificate's file (IIS default 300). */
+  PollingInterval?: number;
 }
+
+/** IIS's default `PollingInterval` (seconds), from the IIS Administration source. */
+export const DEFAULT_POLLING_INTERVAL_SECONDS = 300;
 
 interface ShareAccount {
   salt: string;
@@ -234,7 +248,7 @@ async function writeRegistry(stateDir: string, registry: SimulatedRegistry): Pro
 /** Simulates an administrator editing the CentralCertProvider key by hand (drift tests, demos). */
 export async function setRegistryByHand(
   stateDir: string,
-  patch: Partial<Pick<SimulatedRegistry, 'Enabled' | 'CertStoreLocation' | 'UserName'>>,
+  patch: Partial<Pick<SimulatedRegistry, 'Enabled' | 'CertStoreLocation' | 'UserName' | 'PollingInterval'>>,
 ): Promise<void> {
   await writeRegistry(stateDir, { ...(await readRegistry(stateDir)), ...patch });
 }
@@ -264,12 +278,79 @@ export interface SimulatedBackendOptions {
   shareRoot: string;
   /** The Windows version this simulated server reports (`10.0.14393` plays Server 2016); unset: unknown. */
   osVersion?: string;
+  /** The simulated IIS's clock (tests move it past the CCS polling interval). */
+  now?: () => number;
 }
+
+/** The simulated `%windir%\System32\inetsrv\config` of a simulated server. */
+export const inetsrvConfigDir = (stateDir: string): string => join(stateDir, 'inetsrv', 'config');
 
 export class SimulatedBackend implements Backend {
   readonly name = 'simulated';
+  private readonly bindings: IisBindingsReader;
+  /** The simulated IIS's HTTPS listeners (started by the first readBindings). */
+  readonly listeners: SimulatedListeners;
+  private identityVerdict: { key: string; canRead: boolean } | null = null;
 
-  constructor(private readonly options: SimulatedBackendOptions) {}
+  constructor(private readonly options: SimulatedBackendOptions) {
+    this.bindings = new IisBindingsReader({
+      configDir: inetsrvConfigDir(options.stateDir),
+      locateFolder: async (path) => (await this.folderOf(path))?.folder ?? null,
+    });
+    this.listeners = new SimulatedListeners(
+      new SimulatedCcsProvider(() => this.providerState(), options.now),
+    );
+  }
+
+  /** The CCS bindings of the simulated applicationHost.config; the listeners follow them. */
+  async readBindings(): Promise<CcsBinding[]> {
+    const bindings = await this.bindings.read();
+    await this.listeners.serve(bindings);
+    return bindings;
+  }
+
+  async close(): Promise<void> {
+    await this.listeners.close();
+  }
+
+  /** The provider settings as the simulated IIS uses them for a handshake, decrypted. */
+  private async providerState(): Promise<CcsProviderState> {
+    const { stateDir, shareRoot } = this.options;
+    const registry = await readRegistry(stateDir);
+    const key = await machineKey(stateDir);
+    const open = (field: 'Password' | 'PrivateKeyPassword'): string | null =>
+      registry[field] === null ? null : decrypt(key, field, registry[field]);
+    const password = open('Password');
+    const privateKeyPassword = open('PrivateKeyPassword');
+    const version = createHash('sha256')
+      .update(
+        JSON.stringify([
+          registry.Enabled,
+          registry.CertStoreLocation,
+          registry.UserName,
+          password,
+          privateKeyPassword,
+        ]),
+      )
+      .digest('base64url');
+    const found = registry.CertStoreLocation ? await this.folderOf(registry.CertStoreLocation) : null;
+    // The scrypt check runs once per provider configuration, not per handshake.
+    if (this.identityVerdict?.key !== version) {
+      const canRead =
+        found !== null &&
+        (found.location.kind === 'drive' ||
+          (await checkAccount(shareRoot, registry.UserName ?? '', password ?? '', found.location.share)));
+      this.identityVerdict = { key: version, canRead };
+    }
+    return {
+      enabled: registry.Enabled === 1,
+      folder: found?.folder ?? null,
+      identityCanRead: this.identityVerdict.canRead,
+      privateKeyPassword,
+      pollingIntervalMs: (registry.PollingInterval ?? DEFAULT_POLLING_INTERVAL_SECONDS) * 1000,
+      version,
+    };
+  }
 
   /** The local folder behind a CCS path, or null when it does not exist / is unreachable. */
   private async folderOf(path: string): Promise<{ folder: string; location: Location } | null> {
@@ -372,6 +453,7 @@ export class SimulatedBackend implements Backend {
     }
     const key = await machineKey(stateDir);
     await writeRegistry(stateDir, {
+      ...current,
       Enabled: 1,
       CertStoreLocation: desired.path,
       UserName: desired.username,

@@ -46,6 +46,8 @@ export class ReportService {
     if (report.type === 'hello') return this.hello(report);
     if (report.type === 'result') return this.result(report);
     if (report.type === 'inventory') return this.inventory?.fold(report);
+    // Bindings are stored by the API side of issue 13; until then they are acknowledged unread.
+    if (report.type === 'bindings') return;
     return this.drift(report);
   }
 

@@ -4,6 +4,9 @@
  * tests drive `Agent` with these.
  */
 import type { Backend, ResolvedDesired } from '../../agent/backends/backend.js';
+import { BoundNamesGuard } from '../../agent/bindings/bound-names.js';
+import { HostBindings } from '../../agent/bindings/host-bindings.js';
+import type { TlsProbe } from '../../agent/serving/probe.js';
 import { CommandVerifier } from '../../agent/command-signature.js';
 import { agentLogger } from '../../agent/log.js';
 import { Agent, type AgentClock, type AgentSettings } from '../../agent/loop.js';
@@ -15,6 +18,7 @@ import {
   encodeMessage,
   MESSAGE_VERSION,
   type ActualState,
+  type CcsBinding,
   type Command,
   type DesiredState,
   type Report,
@@ -124,6 +128,10 @@ export class FakeBackend implements Backend {
   readonly applied: ResolvedDesired[] = [];
   applyDelayMs = 0;
   applyError: Error | undefined;
+  /** What `readBindings` answers (or throws). */
+  bindings: CcsBinding[] = [];
+  bindingsError: Error | undefined;
+  bindingReads = 0;
 
   addShare(path: string, username: string, password: string, pfx: Record<string, string> = {}): void {
     this.folders.add(path.toLowerCase());
@@ -149,6 +157,10 @@ export class FakeBackend implements Backend {
     // The "file" carries the password that opens it; fakeVerifyPfx compares.
     return Promise.resolve(Buffer.from(opens, 'utf8'));
   }
+  readBindings(): Promise<CcsBinding[]> {
+    this.bindingReads += 1;
+    return this.bindingsError ? Promise.reject(this.bindingsError) : Promise.resolve([...this.bindings]);
+  }
   async apply(desired: ResolvedDesired): Promise<void> {
     if (this.applyDelayMs) await new Promise((r) => setTimeout(r, this.applyDelayMs));
     if (this.applyError) throw this.applyError;
@@ -158,6 +170,15 @@ export class FakeBackend implements Backend {
       : { enabled: false, path: this.actual.path, username: null };
   }
 }
+
+/** The "thumbprint" of a fake file: derived from what opens it (fakeVerifyPfx's convention). */
+export const fakeThumbprint = (opens: string): string =>
+  Buffer.from(opens.padEnd(20, '.').slice(0, 20), 'utf8').toString('hex').toUpperCase();
+
+export const fakeLeafThumbprint = (pfx: Buffer, password: string): string => {
+  if (fakeVerifyPfx(pfx, password) === 'wrong-password') throw new Error('wrong password');
+  return fakeThumbprint(pfx.toString('utf8'));
+};
 
 export const fakeVerifyPfx = (pfx: Buffer, password: string): PfxCheck => {
   const opens = pfx.toString('utf8');
@@ -271,6 +292,8 @@ export function harness(
     applied?: AppliedRecord;
     /** Verify command signatures with the signing key in `store`, as a deployed agent does. */
     verifySignatures?: boolean;
+    /** Report bindings and check them (agent/bindings/), with this TLS probe. */
+    probe?: TlsProbe;
   } = {},
 ): Harness {
   const queue = new FakeQueue();
@@ -282,7 +305,32 @@ export function harness(
   const clock = new FakeClock();
   const logs: string[] = [];
   const log = agentLogger((line) => logs.push(line), secrets.redact);
-  const agent = new Agent(settings(options.settings), {
+  const agentSettings = settings(options.settings);
+  const bindings = options.probe
+    ? {
+        bindings: new HostBindings(
+          {
+            backend,
+            state,
+            secrets,
+            environment: agentSettings.environment,
+            log,
+            serving: { probe: options.probe, leafThumbprint: fakeLeafThumbprint, timeoutMs: 1000 },
+          },
+          { ccsId: agentSettings.ccsId, hostName: agentSettings.hostName, now: () => new Date(clock.now()) },
+        ),
+        boundNames: new BoundNamesGuard({
+          backend,
+          state,
+          secrets,
+          environment: agentSettings.environment,
+          verifyPfx: fakeVerifyPfx,
+          log,
+        }),
+      }
+    : {};
+  const agent = new Agent(agentSettings, {
+    ...bindings,
     queue,
     reports,
     backend,
