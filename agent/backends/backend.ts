@@ -45,8 +45,7 @@ export type StoreAccessFailure =
 
 /** One side of a store check: it passed, or why not (`win32`: the Windows error, when there was one). */
 export type AccessOutcome<T extends object = object> =
-  | ({ ok: true } & T)
-  | { ok: false; failure: StoreAccessFailure; win32: number | null };
+  ({ ok: true } & T) | { ok: false; failure: StoreAccessFailure; win32: number | null };
 
 /** The first `.pfx` of the store (by name), as the CCS identity read it. */
 export interface IdentityPfx {

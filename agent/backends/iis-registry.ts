@@ -39,7 +39,8 @@ export interface CcsProviderSettings {
 function dword(values: Map<string, RegistryValue>, key: string, name: string): number | undefined {
   const value = values.get(name);
   if (value === undefined) return undefined;
-  if (value.type !== 'REG_DWORD') throw new RegistryError(`HKLM\\${key}\\${name} is ${value.type}, not REG_DWORD`);
+  if (value.type !== 'REG_DWORD')
+    throw new RegistryError(`HKLM\\${key}\\${name} is ${value.type}, not REG_DWORD`);
   return value.data;
 }
 
@@ -60,7 +61,8 @@ export function readProviderSettings(registry: RegistryReader): CcsProviderSetti
     enabled: (dword(values, CCS_PROVIDER_KEY, 'Enabled') ?? 0) !== 0,
     path: text(values, CCS_PROVIDER_KEY, 'CertStoreLocation'),
     username: text(values, CCS_PROVIDER_KEY, 'UserName'),
-    pollingIntervalSeconds: dword(values, CCS_PROVIDER_KEY, 'PollingInterval') ?? DEFAULT_POLLING_INTERVAL_SECONDS,
+    pollingIntervalSeconds:
+      dword(values, CCS_PROVIDER_KEY, 'PollingInterval') ?? DEFAULT_POLLING_INTERVAL_SECONDS,
   };
 }
 
@@ -74,7 +76,9 @@ function windowsVersion(registry: RegistryReader): string | undefined {
   const major = dword(values, WINDOWS_VERSION_KEY, 'CurrentMajorVersionNumber');
   const minor = dword(values, WINDOWS_VERSION_KEY, 'CurrentMinorVersionNumber');
   const build = text(values, WINDOWS_VERSION_KEY, 'CurrentBuildNumber');
-  return major === undefined || minor === undefined || build === null ? undefined : `${major}.${minor}.${build}`;
+  return major === undefined || minor === undefined || build === null
+    ? undefined
+    : `${major}.${minor}.${build}`;
 }
 
 /**

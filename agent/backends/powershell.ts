@@ -58,7 +58,10 @@ export interface PowerShellBackendOptions {
 }
 
 /** One side of Test-CcsShare.ps1's answer: 0 or the Windows error, and where it happened. */
-const ProbeSchema = z.object({ win32: z.number().int(), stage: z.enum(['logon', 'list', 'read']).nullable() });
+const ProbeSchema = z.object({
+  win32: z.number().int(),
+  stage: z.enum(['logon', 'list', 'read']).nullable(),
+});
 
 /** What Test-CcsShare.ps1 answers. */
 export const ShareCheckSchema = z.object({
@@ -174,7 +177,9 @@ export class PowerShellBackend implements Backend {
 
   /** Test-CcsShare.ps1's answer as it is (the password travels on stdin only). */
   async checkShare(path: string, username: string, password: string): Promise<ShareCheck> {
-    return ShareCheckSchema.parse(await this.runner.run('Test-CcsShare.ps1', { path, username, password }, [password]));
+    return ShareCheckSchema.parse(
+      await this.runner.run('Test-CcsShare.ps1', { path, username, password }, [password]),
+    );
   }
 
   async listPfx(path: string): Promise<string[]> {

@@ -214,7 +214,8 @@ async function computersMayRead(shareRoot: string, share: string): Promise<boole
 /** Every code `checkStoreAccess` produces is in the shared table; anything else is a bug here. */
 function failureOf(win32: number): StoreAccessFailure {
   const failure = storeAccessFailure(win32);
-  if (!failure) throw new Error(`the simulated backend produced Windows error ${win32}, which maps to nothing`);
+  if (!failure)
+    throw new Error(`the simulated backend produced Windows error ${win32}, which maps to nothing`);
   return failure;
 }
 
@@ -341,7 +342,8 @@ export class SimulatedBackend implements Backend {
 
   private async folderOrThrow(path: string): Promise<string> {
     const found = await this.locate(path);
-    if ('win32' in found) throw Object.assign(new Error('The specified path does not exist'), { code: 'ENOENT' });
+    if ('win32' in found)
+      throw Object.assign(new Error('The specified path does not exist'), { code: 'ENOENT' });
     return found.folder;
   }
 

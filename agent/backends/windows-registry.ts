@@ -140,7 +140,8 @@ export class Win32RegistryReader implements RegistryReader {
     const handle: [Handle] = [0];
     const opened = api.open(HKEY_LOCAL_MACHINE, key, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, handle);
     if (opened === ERROR_FILE_NOT_FOUND) return null;
-    if (opened !== ERROR_SUCCESS) throw new RegistryError(`cannot open HKLM\\${key} (Windows error ${opened})`, opened);
+    if (opened !== ERROR_SUCCESS)
+      throw new RegistryError(`cannot open HKLM\\${key} (Windows error ${opened})`, opened);
     try {
       const values = new Map<string, RegistryValue>();
       for (const name of names) {
@@ -165,7 +166,8 @@ export class Win32RegistryReader implements RegistryReader {
       status = api.query(hkey, name, null, type, data, size);
       if (status === ERROR_MORE_DATA) continue;
       if (status === ERROR_FILE_NOT_FOUND) return null;
-      if (status !== ERROR_SUCCESS) throw new RegistryError(`cannot read HKLM\\${key}\\${name} (Windows error ${status})`, status);
+      if (status !== ERROR_SUCCESS)
+        throw new RegistryError(`cannot read HKLM\\${key}\\${name} (Windows error ${status})`, status);
       return decodeRegistryValue(type[0], data.subarray(0, size[0]));
     }
     throw new RegistryError(`cannot read HKLM\\${key}\\${name}`);

@@ -140,13 +140,17 @@ export class FakeBackend implements Backend {
   /** The share's answer, in Windows' order: the folder, then the identity, then one .pfx read. */
   async checkStoreAccess(path: string, username: string, password: string): Promise<StoreAccess> {
     const key = path.toLowerCase();
-    if (!this.folders.has(key)) return { identity: { ok: false, failure: 'PathNotFound', win32: 3 }, agent: null };
+    if (!this.folders.has(key))
+      return { identity: { ok: false, failure: 'PathNotFound', win32: 3 }, agent: null };
     if (!this.access.has(`${key}|${username.toLowerCase()}|${password}`)) {
       return { identity: { ok: false, failure: 'LogonFailed', win32: 1326 }, agent: null };
     }
     const [first] = await this.listPfx(path);
     return {
-      identity: { ok: true, pfx: first === undefined ? null : { name: first, bytes: await this.readFile(path, first) } },
+      identity: {
+        ok: true,
+        pfx: first === undefined ? null : { name: first, bytes: await this.readFile(path, first) },
+      },
       agent: this.agentDenied.has(key) ? { ok: false, failure: 'AccessDenied', win32: 5 } : { ok: true },
     };
   }

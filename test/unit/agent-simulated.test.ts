@@ -188,7 +188,7 @@ describe('simulated backend: shares', () => {
     expect(await identity('\\\\localhost\\ccs', USER, 'wrong')).toBe(1909);
   });
 
-  it('reads the first .pfx as the identity, and reports the computer accounts\' read on its own', async () => {
+  it("reads the first .pfx as the identity, and reports the computer accounts' read on its own", async () => {
     expect(await backend.checkStoreAccess('\\\\localhost\\ccs', USER, PASSWORD)).toEqual({
       identity: { ok: true, pfx: { name: '_.contoso.com.PFX', bytes: Buffer.from('wild') } },
       agent: { ok: true },
