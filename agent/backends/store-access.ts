@@ -51,18 +51,3 @@ export function win32CodesOf(failure: StoreAccessFailure): number[] {
     .filter(([, f]) => f === failure)
     .map(([code]) => Number(code));
 }
-
-/** A node:fs error (libuv code) as the Windows error behind it, for the agent's own reads. */
-export function win32OfFsError(error: unknown): number | null {
-  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
-    case 'ENOENT':
-      return 2;
-    case 'ENOTDIR':
-      return 3;
-    case 'EACCES':
-    case 'EPERM':
-      return 5;
-    default:
-      return null;
-  }
-}
