@@ -184,14 +184,15 @@ function Get-ItemProperty {
   $key = ConvertTo-FakeRegistryPath $Path
   if ($null -eq $key) { return Microsoft.PowerShell.Management\Get-ItemProperty @PSBoundParameters }
   $values = Get-FakeRegistryKey -State (Read-FakeState) -Key $key
-  if ($null -eq $values) { throw [System.Management.Automation.ItemNotFoundException]::new("Cannot find path '$Path' because it does not exist.") }
+  # A missing key or value is a non-terminating error, as the registry provider writes it.
+  if ($null -eq $values) { Write-Error -Message "Cannot find path '$Path' because it does not exist." -Category ObjectNotFound; return }
   $out = [ordered]@{}
   foreach ($valueName in $values.Keys) {
     if ($Name -and -not ($Name | Where-Object { $_ -ieq $valueName })) { continue }
     $entry = $values[$valueName]
     $out[$valueName] = if ($entry.type -eq 'REG_DWORD') { [int]$entry.data } elseif ($entry.type -eq 'REG_MULTI_SZ') { [string[]]@($entry.data) } else { $entry.data }
   }
-  if ($Name -and $out.Count -eq 0) { throw [System.Management.Automation.PSArgumentException]::new("Property $Name does not exist at path $Path.") }
+  if ($Name -and $out.Count -eq 0) { Write-Error -Message "Property $Name does not exist at path $Path." -Category InvalidArgument; return }
   return [pscustomobject]$out
 }
 
@@ -223,7 +224,8 @@ function Remove-ItemProperty {
   $state = Enter-FakeCommand 'Remove-ItemProperty' $PSBoundParameters
   $values = Get-FakeRegistryKey -State $state -Key $key
   if ($null -eq $values -or $null -eq (Get-FakeEntry -Table $values -Key $Name)) {
-    throw [System.Management.Automation.PSArgumentException]::new("Property $Name does not exist at path $Path.")
+    Write-Error -Message "Property $Name does not exist at path $Path." -Category InvalidArgument
+    return
   }
   Remove-FakeRegistryValue -State $state -Key $key -Name $Name
   Save-FakeState $state
@@ -236,5 +238,17 @@ function New-Item {
   if ($null -eq $key) { return Microsoft.PowerShell.Management\New-Item @PSBoundParameters }
   $state = Enter-FakeCommand 'New-Item' $PSBoundParameters
   $null = Get-FakeRegistryKey -State $state -Key $key -Create
+  Save-FakeState $state
+}
+
+function Remove-Item {
+  [CmdletBinding()]
+  param([Parameter(Position = 0)][string[]] $Path, [string[]] $LiteralPath, [switch] $Recurse, [switch] $Force)
+  $target = @($Path) + @($LiteralPath) | Where-Object { $_ } | Select-Object -First 1
+  $key = ConvertTo-FakeRegistryPath $target
+  if ($null -eq $key) { return Microsoft.PowerShell.Management\Remove-Item @PSBoundParameters }
+  $state = Enter-FakeCommand 'Remove-Item' $PSBoundParameters
+  $registry = Get-FakeValue $state 'registry' @{}
+  foreach ($name in @($registry.Keys)) { if ($name -ieq $key -or $name -like "$key\*") { $registry.Remove($name) } }
   Save-FakeState $state
 }

@@ -115,7 +115,7 @@ Export-ModuleMember -Function @(
   'Get-IISCentralCertProvider', 'Enable-IISCentralCertProvider', 'Set-IISCentralCertProvider',
   'Disable-IISCentralCertProvider', 'Clear-IISCentralCertProvider',
   # the registry (scripts' test seam) and the registry provider cmdlets the installer uses
-  'Read-FakeRegistry', 'Get-ItemProperty', 'New-ItemProperty', 'Remove-ItemProperty', 'New-Item', 'Test-Path',
+  'Read-FakeRegistry', 'Get-ItemProperty', 'New-ItemProperty', 'Remove-ItemProperty', 'New-Item', 'Remove-Item',
   # SKU and features
   'Get-CimInstance', 'Invoke-CimMethod', 'Get-WindowsFeature', 'Install-WindowsFeature',
   'Get-WindowsOptionalFeature', 'Enable-WindowsOptionalFeature',
