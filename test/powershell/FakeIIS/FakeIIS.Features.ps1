@@ -52,7 +52,11 @@ function Install-WindowsFeature {
   [CmdletBinding()]
   param([Parameter(Mandatory = $true, Position = 0)][string[]] $Name, [switch] $IncludeManagementTools, [switch] $IncludeAllSubFeature, [switch] $Restart)
   $state = Enter-FakeCommand 'Install-WindowsFeature' $PSBoundParameters
-  if ($Name -notcontains 'Web-CertProvider') { throw [System.ArgumentException]::new("fake: feature $Name") }
+  $known = 'Web-Server', 'Web-CertProvider', 'Web-Scripting-Tools'
+  foreach ($n in $Name) { if ($known -notcontains $n) { throw [System.ArgumentException]::new("fake: feature $n") } }
+  if ($Name -notcontains 'Web-CertProvider') {
+    return [pscustomobject]@{ Success = $true; RestartNeeded = 'No'; ExitCode = 'Success'; FeatureResult = @() }
+  }
   switch (Get-FakeValue $state 'install' 'ok') {
     'fail' { return [pscustomobject]@{ Success = $false; RestartNeeded = 'No'; ExitCode = 'Failed'; FeatureResult = @() } }
     'restart' {

@@ -234,6 +234,13 @@ function Remove-ItemProperty {
 function New-Item {
   [CmdletBinding()]
   param([Parameter(Mandatory = $true, Position = 0)][string] $Path, [string] $ItemType, [switch] $Force, $Value)
+  if ($Path -like 'IIS:\*') {
+    # The IIS provider's SslBindings: http.sys's binding of a site binding (recorded).
+    $state = Enter-FakeCommand 'New-Item' $PSBoundParameters
+    $state.sslBindings = @(@(Get-FakeValue $state 'sslBindings' @()) + @($Path))
+    Save-FakeState $state
+    return
+  }
   $key = ConvertTo-FakeRegistryPath $Path
   if ($null -eq $key) { return Microsoft.PowerShell.Management\New-Item @PSBoundParameters }
   $state = Enter-FakeCommand 'New-Item' $PSBoundParameters

@@ -109,6 +109,7 @@ function New-FakeWin32Error {
 . (Join-Path $PSScriptRoot 'FakeIIS.Features.ps1')
 . (Join-Path $PSScriptRoot 'FakeIIS.Logon.ps1')
 . (Join-Path $PSScriptRoot 'FakeIIS.Service.ps1')
+. (Join-Path $PSScriptRoot 'FakeIIS.Accounts.ps1')
 
 Export-ModuleMember -Function @(
   # IISAdministration
@@ -123,5 +124,7 @@ Export-ModuleMember -Function @(
   'Use-FakeStoreProbe', 'New-PSDrive', 'Remove-PSDrive',
   # the installer's world
   'Get-Service', 'New-Service', 'Start-Service', 'Stop-Service', 'Get-Acl', 'Get-Module', 'Unblock-File',
-  'sc.exe', 'icacls.exe'
+  'sc.exe', 'icacls.exe',
+  # the Windows job's world
+  'New-LocalUser', 'Set-LocalUser', 'New-SmbShare', 'New-WebBinding'
 )
