@@ -135,6 +135,8 @@ export class Win32RegistryReader implements RegistryReader {
   private api: Advapi32 | undefined;
 
   readValues(key: string, names: readonly string[]): Map<string, RegistryValue> | null {
+    if (process.platform !== 'win32')
+      throw new RegistryError('the Windows registry can only be read on Windows');
     this.api ??= bindAdvapi32();
     const api = this.api;
     const handle: [Handle] = [0];

@@ -23,6 +23,7 @@ import {
   SHARE,
   USER,
   FAKE_MODULE,
+  PROVIDER_KEY,
   type Sandbox,
 } from './support.js';
 
@@ -67,14 +68,15 @@ describePwsh.concurrent('powershell backend failures', { timeout: 120_000 }, () 
   it('a hung cmdlet is killed at the timeout (with its process group) and reported as Timeout', async () => {
     const b = await box('pw', {
       feature: 'Installed',
-      behaviour: { 'Get-IISCentralCertProvider': { hang: true } },
+      registry: { [PROVIDER_KEY]: { Enabled: { type: 'REG_DWORD', data: 1 } } },
+      behaviour: { 'Disable-IISCentralCertProvider': { hang: true } },
     });
     let pid = 0;
     const backend = b.backend({ timeoutSeconds: 6, onSpawn: (child) => (pid = child.pid) });
     const started = Date.now();
-    const error = await failure(backend.readActual());
+    const error = await failure(backend.apply({ enabled: false }));
     expect(error.code).toBe('Timeout');
-    expect(error.message).toContain('Get-CcsState.ps1 did not answer within 6 s');
+    expect(error.message).toContain('Set-CcsProvider.ps1 did not answer within 6 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(6000);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(pid).toBeGreaterThan(0);

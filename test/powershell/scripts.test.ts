@@ -180,7 +180,7 @@ describe('powershell runner (no PowerShell needed)', () => {
 
   it('reports a PowerShell that cannot be started as PowerShellNotFound', async () => {
     const backend = new PowerShellBackend({ executable: join(ROOT, 'no-such-dir', 'pwsh') });
-    await expect(backend.readActual()).rejects.toMatchObject({
+    await expect(backend.installFeature()).rejects.toMatchObject({
       name: 'PowerShellError',
       code: 'PowerShellNotFound',
     });
