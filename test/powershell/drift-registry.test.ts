@@ -5,8 +5,9 @@
  * the agent's reader reads.
  */
 import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { agentLogger } from '../../agent/log.js';
 import { Reconciler } from '../../agent/reconcile.js';
 import { SecretCache } from '../../agent/secrets.js';
@@ -27,6 +28,40 @@ import {
 } from './support.js';
 
 const PASSWORD = 'Drift-Pa55!';
+
+/** Every child process started through node:child_process in this file's module graph. */
+const started = vi.hoisted(() => ({ count: 0 }));
+vi.mock('node:child_process', async (importOriginal) => {
+  const real = await importOriginal<typeof ChildProcess>();
+  const custom = (await import('node:util')).promisify.custom;
+  const counted = <A extends unknown[], R>(f: (...args: A) => R): ((...args: A) => R) => {
+    const wrapper = (...args: A): R => {
+      started.count++;
+      return f(...args);
+    };
+    // execFile/exec carry their own promisified form: count that one too.
+    const promised = (f as unknown as Record<symbol, ((...a: unknown[]) => unknown) | undefined>)[custom];
+    if (promised) {
+      Object.assign(wrapper, {
+        [custom]: (...a: unknown[]) => {
+          started.count++;
+          return promised(...a);
+        },
+      });
+    }
+    return wrapper;
+  };
+  return {
+    ...real,
+    spawn: counted(real.spawn),
+    spawnSync: counted(real.spawnSync),
+    exec: counted(real.exec),
+    execSync: counted(real.execSync),
+    execFile: counted(real.execFile),
+    execFileSync: counted(real.execFileSync),
+    fork: counted(real.fork),
+  };
+});
 
 describePwsh('drift on Windows: read from the registry, no process per check', { timeout: 180_000 }, () => {
   let box: Sandbox;
@@ -68,8 +103,10 @@ describePwsh('drift on Windows: read from the registry, no process per check', {
 
   it('checks drift without starting a single process', async () => {
     spawns.length = 0;
+    const before = started.count;
     for (let i = 0; i < 5; i++) expect(await reconciler.checkDrift()).toBeNull();
     expect(spawns).toEqual([]);
+    expect(started.count - before).toBe(0);
   });
 
   it('repairs a hand edit of the registry (that change goes through PowerShell)', async () => {
@@ -80,8 +117,10 @@ describePwsh('drift on Windows: read from the registry, no process per check', {
     state.registry![key]!.Enabled = { type: 'REG_DWORD', data: 0 };
     await box.setState({ registry: state.registry });
     spawns.length = 0;
+    const before = started.count;
     expect(await reconciler.checkDrift()).toMatchObject({ found: { enabled: false }, repaired: true });
     expect(spawns).toEqual(['Set-CcsProvider.ps1']);
+    expect(started.count - before).toBe(1); // the counter sees what the runner starts
     spawns.length = 0;
     expect(await reconciler.checkDrift()).toBeNull();
     expect(spawns).toEqual([]);
