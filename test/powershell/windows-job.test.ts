@@ -64,8 +64,9 @@ describePwsh('the Windows job, against the stand-in', { timeout: 300_000 }, () =
   });
 
   it('installs IIS, then makes the share and its account', async () => {
-    await step(script('Install-IisFeatures.ps1'));
-    await step(script('New-CcsTestShare.ps1', `-Folder '${shareFolder}' -PfxFile @('${PFX_FIXTURE}')`));
+    await step(
+      `${script('Install-IisFeatures.ps1')}; ${script('New-CcsTestShare.ps1', `-Folder '${shareFolder}' -PfxFile @('${PFX_FIXTURE}')`)}`,
+    );
     const state = await box.state();
     expect(state.feature).toBe('Installed');
     expect(state.shares).toEqual({ [SHARE]: shareFolder });
