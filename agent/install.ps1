@@ -7,9 +7,14 @@
   repository or its release, with `npm ci --omit=dev` done and `dist/` built, or the full
   `npm ci` to run the TypeScript through tsx). It:
 
-  1. finds Node.js (>= 20.19): -NodePath, else node.exe on PATH, else %ProgramFiles%\nodejs;
-  2. checks that the agent's folder cannot be written by non-administrators (the service runs
-     its code as LocalSystem), unblocks the .ps1 scripts (Zone.Identifier);
+  1. finds Node.js (>= 20.19, 64-bit: a 32-bit node would read the 32-bit registry view and start
+     the 32-bit PowerShell): -NodePath, else node.exe on PATH, else %ProgramFiles%\nodejs;
+     checks that the IISAdministration module is available;
+  2. checks that neither the agent's folder nor node.exe's folder, nor anything below them, can be
+     written by non-administrators (the service runs that code as LocalSystem): only real write
+     rights count (WriteData, AppendData, WriteEA, WriteAttributes, Delete, DeleteChild, WRITE_DAC,
+     WRITE_OWNER, GENERIC_WRITE, GENERIC_ALL), so Users:ReadAndExecute passes; unblocks the .ps1
+     scripts (Zone.Identifier);
   3. writes the configuration to %ProgramData%\CcsAgent\agent.json (from -ConfigFile, or built
      from -CcsId/-QueueServiceUri/-KeyVaultUrl/-AllowedLocations) and ACLs %ProgramData%\CcsAgent
      to Administrators and SYSTEM only (no inheritance): the configuration, the agent's state and
@@ -19,9 +24,11 @@
      protocol, keeps node in a Job Object, rotates agent.log and writes to the Event Log;
   5. registers the Event Log source and the service (LocalSystem unless -ServiceAccount names a
      gMSA/virtual account, automatic delayed start, restart on failure after 10 s / 30 s / 60 s,
-     failure counter reset after a day), then starts it.
+     failure counter reset after a day), with -Proxy its HTTPS_PROXY/NO_PROXY, then starts it.
 
-  Re-running it updates the configuration and the service in place. See docs/windows.md.
+  Re-running it updates the configuration and the service in place: the service's command line
+  goes through CIM (Win32_Service.Change, named arguments), never through sc.exe, whose quoted
+  arguments Windows PowerShell 5.1 mangles. See docs/windows.md.
 
 .EXAMPLE
   .\agent\install.ps1 -CcsId farm-a -QueueServiceUri https://stabc123.queue.core.windows.net/ `
@@ -68,10 +75,10 @@ param(
   [string] $AgentDir = (Split-Path -Parent $PSScriptRoot),
 
   # Where the compiled service wrapper goes (administrators-only).
-  [string] $ServiceDir = (Join-Path $env:ProgramFiles 'CcsAgent'),
+  [string] $ServiceDir = (Join-Path "$env:ProgramFiles" 'CcsAgent'),
 
   # Configuration, state and logs.
-  [string] $DataDir = (Join-Path $env:ProgramData 'CcsAgent'),
+  [string] $DataDir = (Join-Path "$env:ProgramData" 'CcsAgent'),
 
   [string] $ServiceName = 'CcsAgent',
 
@@ -82,50 +89,57 @@ param(
   [ValidateRange(1, 1024)][int] $LogMaxMegabytes = 10,
   [ValidateRange(1, 100)][int] $LogFiles = 5,
 
+  # Send the agent's HTTPS through this proxy (http://proxy:8080): HTTPS_PROXY and NO_PROXY in the
+  # service's environment, the managed identity endpoints excluded.
+  [string] $Proxy,
+
+  # More host names that bypass -Proxy (exact names, or .suffix).
+  [string[]] $ProxyBypass = @(),
+
   # Install even when non-administrators can write to the agent's folder (not recommended).
   [switch] $SkipFolderCheck,
 
   # Register without starting.
-  [switch] $NoStart
+  [switch] $NoStart,
+
+  # Tests only: a module standing in for Windows (test/powershell/FakeIIS).
+  [string] $TestModule
 )
+#Requires -RunAsAdministrator
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-
-$AdministratorsSid = 'S-1-5-32-544'
-$SystemSid = 'S-1-5-18'
-$TrustedInstallerSid = 'S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464'
-$CreatorOwnerSid = 'S-1-3-0'
-
-function Write-Step([string] $Message) { Write-Host "==> $Message" }
-
-function Assert-Administrator {
-  $principal = New-Object System.Security.Principal.WindowsPrincipal([System.Security.Principal.WindowsIdentity]::GetCurrent())
-  if (-not $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)) {
-    throw 'Run this script from an elevated PowerShell (Run as administrator).'
-  }
-}
+if ($TestModule) { Import-Module -Name $TestModule -Global -Force -DisableNameChecking }
+. (Join-Path -Path $PSScriptRoot -ChildPath 'service\CcsInstallCommon.ps1')
 
 function Find-Node {
+  # The first 64-bit node.exe of at least 20.19 among -NodePath, PATH, %ProgramFiles%\nodejs.
   param([string] $Given)
   $candidates = @()
   if ($Given) { $candidates += $Given }
   $onPath = Get-Command -Name node.exe -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
   if ($onPath) { $candidates += $onPath.Source }
-  $candidates += (Join-Path $env:ProgramFiles 'nodejs\node.exe')
+  if ($env:ProgramFiles) { $candidates += (Join-Path $env:ProgramFiles 'nodejs\node.exe') }
   foreach ($candidate in $candidates) {
     if (-not (Test-Path -LiteralPath $candidate -PathType Leaf)) { continue }
-    $version = (& $candidate --version).Trim()
-    if ($version -match '^v(\d+)\.(\d+)\.') {
-      $major = [int]$Matches[1]; $minor = [int]$Matches[2]
-      if ($major -gt 20 -or ($major -eq 20 -and $minor -ge 19)) {
-        return @{ Path = (Resolve-Path -LiteralPath $candidate).Path; Version = $version }
-      }
-      Write-Warning "$candidate is Node.js $version; the agent needs 20.19 or later"
+    $said = "$(& $candidate -p "process.version + ' ' + process.arch")".Trim()
+    if ($said -notmatch '^v(\d+)\.(\d+)\.\S+ (\S+)$') { Write-Warning "$candidate did not tell its version"; continue }
+    $major = [int]$Matches[1]; $minor = [int]$Matches[2]; $arch = $Matches[3]
+    if (@('x64', 'arm64') -notcontains $arch) {
+      throw "$candidate is a $arch (32-bit) Node.js: it would read the 32-bit registry view and start the 32-bit PowerShell. Install the x64 Node.js."
     }
+    if ($major -gt 20 -or ($major -eq 20 -and $minor -ge 19)) {
+      return @{ Path = (Resolve-Path -LiteralPath $candidate).Path; Version = ($said -split ' ')[0] }
+    }
+    Write-Warning "$candidate is Node.js $said; the agent needs 20.19 or later"
   }
-  throw 'Node.js 20.19 or later not found: install it, or pass -NodePath C:\path\to\node.exe'
+  throw 'Node.js 20.19 or later (x64) not found: install it, or pass -NodePath C:\path\to\node.exe'
+}
+
+function Assert-IisAdministration {
+  if (@(Get-Module -ListAvailable -Name IISAdministration).Count -gt 0) { return }
+  throw 'The IISAdministration PowerShell module is not available; the agent changes IIS with it. Install it with Install-WindowsFeature Web-Scripting-Tools (IIS Management Scripts and Tools), or from the PowerShell Gallery: Install-Module IISAdministration.'
 }
 
 function Get-AgentEntry {
@@ -137,40 +151,6 @@ function Get-AgentEntry {
   $source = Join-Path $Dir 'agent\main.ts'
   if ((Test-Path -LiteralPath $tsx) -and (Test-Path -LiteralPath $source -PathType Leaf)) { return @('--import', 'tsx', $source) }
   throw "No agent to run in ${Dir}: run 'npm ci' and 'npm run build' there first"
-}
-
-function Test-WritableByOthers {
-  # Principals other than Administrators/SYSTEM/TrustedInstaller/CREATOR OWNER with write rights.
-  param([string] $Path)
-  $writeRights = [System.Security.AccessControl.FileSystemRights]'Write, Modify, FullControl, CreateFiles, AppendData, ChangePermissions, TakeOwnership, Delete'
-  $trusted = @($AdministratorsSid, $SystemSid, $TrustedInstallerSid, $CreatorOwnerSid)
-  $others = @()
-  foreach ($rule in (Get-Acl -LiteralPath $Path).Access) {
-    if ($rule.AccessControlType -ne 'Allow') { continue }
-    if (($rule.FileSystemRights -band $writeRights) -eq 0) { continue }
-    try { $sid = $rule.IdentityReference.Translate([System.Security.Principal.SecurityIdentifier]).Value }
-    catch { $sid = "$($rule.IdentityReference)" }
-    if ($trusted -notcontains $sid) { $others += "$($rule.IdentityReference)" }
-  }
-  return $others
-}
-
-function Set-AdminOnlyAcl {
-  # Administrators and SYSTEM, full control, inherited by everything below; nothing else.
-  param([string] $Path)
-  & icacls.exe $Path /inheritance:r /grant:r "*${AdministratorsSid}:(OI)(CI)F" "*${SystemSid}:(OI)(CI)F" /T /C /Q | Out-Null
-  if ($LASTEXITCODE -ne 0) { throw "icacls could not set the ACL of $Path (exit code $LASTEXITCODE)" }
-  & icacls.exe $Path /setowner "*$AdministratorsSid" /T /C /Q | Out-Null
-  if ($LASTEXITCODE -ne 0) { throw "icacls could not set the owner of $Path (exit code $LASTEXITCODE)" }
-  $others = @(Test-WritableByOthers -Path $Path)
-  foreach ($rule in (Get-Acl -LiteralPath $Path).Access) {
-    try { $sid = $rule.IdentityReference.Translate([System.Security.Principal.SecurityIdentifier]).Value }
-    catch { $sid = "$($rule.IdentityReference)" }
-    if (@($AdministratorsSid, $SystemSid) -notcontains $sid) {
-      & icacls.exe $Path /remove:g "*$sid" /T /C /Q | Out-Null
-    }
-  }
-  if ($others.Count -gt 0) { Write-Verbose "Removed access for: $($others -join ', ')" }
 }
 
 function Write-Utf8File {
@@ -190,37 +170,26 @@ function Find-Csc {
   throw 'The .NET Framework 4.x C# compiler (csc.exe) was not found: install .NET Framework 4.6.2 or later'
 }
 
-function ConvertTo-ArgumentString {
-  # Windows command-line quoting (the rules CommandLineToArgvW and .NET's Main(string[]) use).
-  param([string[]] $Arguments)
-  $quoted = foreach ($a in $Arguments) {
-    if ($a -ne '' -and $a -notmatch '[\s"]') { $a; continue }
-    $escaped = [regex]::Replace($a, '(\\*)"', { param($m) ($m.Groups[1].Value * 2) + '\"' })
-    $escaped = [regex]::Replace($escaped, '(\\+)$', { param($m) $m.Groups[1].Value * 2 })
-    '"' + $escaped + '"'
-  }
-  return ($quoted -join ' ')
-}
-
 # ------------------------------------------------------------------------------------------------
 
-Assert-Administrator
 $AgentDir = (Resolve-Path -LiteralPath $AgentDir).Path
 
-Write-Step 'Node.js'
+Write-Step 'Node.js and IISAdministration'
 $node = Find-Node -Given $NodePath
 Write-Host "    $($node.Path) ($($node.Version))"
 $entry = @(Get-AgentEntry -Dir $AgentDir)
+Assert-IisAdministration
 
-Write-Step "Agent folder $AgentDir"
-$writers = @(Test-WritableByOthers -Path $AgentDir)
+Write-Step "Who can change the code the service runs: $AgentDir, $(Split-Path -Parent $node.Path)"
+$writers = @(Get-CcsWriters -Path $AgentDir -Recurse) + @(Get-CcsWriters -Path (Split-Path -Parent $node.Path) -Recurse)
 if ($writers.Count -gt 0) {
-  $message = "Non-administrators can write to ${AgentDir} ($($writers -join ', ')): the service would run their code as LocalSystem. Install the agent under $env:ProgramFiles, or fix the folder's ACL."
+  $shown = ($writers | Select-Object -First 5) -join '; '
+  $message = "Non-administrators can change the code the service runs as LocalSystem ($shown). Install the agent and Node.js under $env:ProgramFiles, or remove those write rights."
   if (-not $SkipFolderCheck) { throw $message }
   Write-Warning $message
 }
 Get-ChildItem -LiteralPath $AgentDir -Recurse -Include '*.ps1', '*.psm1' -File -ErrorAction SilentlyContinue |
-  Where-Object { $_.FullName -notmatch '\\node_modules\\' } | Unblock-File
+  Where-Object { $_.FullName -notmatch '[\\/]node_modules[\\/]' } | Unblock-File
 
 Write-Step "Configuration in $DataDir"
 $configPath = Join-Path $DataDir 'agent.json'
@@ -267,33 +236,37 @@ if ($PSCmdlet.ShouldProcess($wrapper, 'compile agent\service\CcsAgentService.cs'
 }
 
 Write-Step "Event Log source $ServiceName"
-if (-not [System.Diagnostics.EventLog]::SourceExists($ServiceName) -and $PSCmdlet.ShouldProcess($ServiceName, 'register Event Log source')) {
-  [System.Diagnostics.EventLog]::CreateEventSource($ServiceName, 'Application')
+# What EventLog.CreateEventSource writes: the source's key under the Application log, with the
+# .NET Framework's message file (works the same from Windows PowerShell 5.1 and pwsh 7).
+$sourceKey = "HKLM:\SYSTEM\CurrentControlSet\Services\EventLog\Application\$ServiceName"
+if ($PSCmdlet.ShouldProcess($ServiceName, 'register Event Log source')) {
+  New-Item -Path $sourceKey -Force | Out-Null
+  New-ItemProperty -Path $sourceKey -Name 'EventMessageFile' -PropertyType ExpandString -Value '%SystemRoot%\Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll' -Force | Out-Null
 }
 
 Write-Step "Service $ServiceName"
 $wrapperArgs = @('--name', $ServiceName, '--node', $node.Path, '--workdir', $AgentDir, '--logs', $logsDir,
   '--log-max-mb', "$LogMaxMegabytes", '--log-files', "$LogFiles", '--') + $entry + @('run', '--config', $configPath)
 $binaryPath = (ConvertTo-ArgumentString @($wrapper)) + ' ' + (ConvertTo-ArgumentString $wrapperArgs)
+$account = 'LocalSystem'
+if ($ServiceAccount) { $account = $ServiceAccount }
 if ($PSCmdlet.ShouldProcess($ServiceName, 'register the service')) {
   if ($existing) {
-    & sc.exe config $ServiceName binPath= $binaryPath start= delayed-auto | Out-Null
-    if ($LASTEXITCODE -ne 0) { throw "sc.exe config failed (exit code $LASTEXITCODE)" }
+    # Named arguments through CIM: the path reaches the SCM exactly as built, quotes included.
+    $null = Invoke-ServiceMethod -Name $ServiceName -Method 'Change' -Arguments @{ PathName = $binaryPath; StartMode = 'Automatic' }
   }
   else {
     New-Service -Name $ServiceName -BinaryPathName $binaryPath -DisplayName 'CCS agent (IIS Central Certificate Store)' `
       -Description 'Applies the cloud-managed IIS Central Certificate Store settings of this server (ccs-fleet agent).' `
       -StartupType Automatic | Out-Null
-    & sc.exe config $ServiceName start= delayed-auto | Out-Null
   }
-  # The account, through WMI (sc.exe cannot be handed the empty password a gMSA takes from
-  # Windows PowerShell, which drops empty arguments to native programs).
-  $account = 'LocalSystem'
-  if ($ServiceAccount) { $account = $ServiceAccount }
+  # Delayed start (no quoted argument: nothing for 5.1 to mangle).
+  & sc.exe config $ServiceName start= delayed-auto | Out-Null
+  if ($LASTEXITCODE -ne 0) { throw "sc.exe config start= delayed-auto failed (exit code $LASTEXITCODE)" }
+  # The account, through CIM too (a gMSA takes an empty password, which 5.1 drops from native arguments).
   $service = Get-CimInstance -ClassName Win32_Service -Filter "Name='$ServiceName'"
   if ($service.StartName -ne $account) {
-    $change = Invoke-CimMethod -InputObject $service -MethodName Change -Arguments @{ StartName = $account; StartPassword = $null }
-    if ($change.ReturnValue -ne 0) { throw "Setting the service account to $account failed (Win32_Service.Change returned $($change.ReturnValue))" }
+    $null = Invoke-ServiceMethod -Name $ServiceName -Method 'Change' -Arguments @{ StartName = $account; StartPassword = $null }
   }
   # Restart on failure: 10 s, 30 s, then every 60 s; the failure count resets after a day. The
   # failure flag also applies the actions when the service stops with a non-zero exit code.
@@ -305,11 +278,13 @@ if ($PSCmdlet.ShouldProcess($ServiceName, 'register the service')) {
   # Azure Arc sets IDENTITY_ENDPOINT/IMDS_ENDPOINT machine-wide, but services only see new machine
   # variables after a restart of Windows: copy them here so the managed identity works at once.
   $environment = @()
+  $identityEndpoints = @()
   foreach ($name in 'IDENTITY_ENDPOINT', 'IMDS_ENDPOINT') {
-    $value = [System.Environment]::GetEnvironmentVariable($name, 'Machine')
-    if ($value) { $environment += "$name=$value" }
+    $value = Get-MachineEnvironment -Name $name
+    if ($value) { $environment += "$name=$value"; $identityEndpoints += $value }
   }
   if ($AzureClientId) { $environment += "AZURE_CLIENT_ID=$AzureClientId" }
+  if ($Proxy) { $environment += Get-ProxyEnvironment -Proxy $Proxy -Bypass $ProxyBypass -IdentityEndpoints $identityEndpoints }
   $serviceKey = "HKLM:\SYSTEM\CurrentControlSet\Services\$ServiceName"
   if ($environment.Count -gt 0) {
     New-ItemProperty -Path $serviceKey -Name 'Environment' -PropertyType MultiString -Value $environment -Force | Out-Null

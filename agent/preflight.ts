@@ -5,8 +5,12 @@
  * Administration would give for the same mistake:
  *
  *   1. the path is inside this host's allowed locations after %VAR% expansion  → path 403
- *   2. the directory exists                                                     → path 404
- *   3. the identity can read it (its password fetched from Key Vault first)     → identity 400
+ *   2. the identity (its password fetched from Key Vault first) logs on, lists the folder and
+ *      reads one .pfx, in a logon session of its own (Backend.checkStoreAccess):
+ *      wrong password / no logon right / account disabled or locked           → identity 400
+ *      no such folder, server or share                                          → path 404
+ *      no permission for the identity                                           → identity 400
+ *   3. the agent itself (the computer account on a share) lists and reads it   → path 403
  *   4. when the share holds a .pfx, the private-key password opens one          → private_key_password 400
  *   5. (a `preflight` command without `force`) no CCS-bound host name served now
  *      loses its certificate (agent/bindings/bound-names.ts)                     → path / private_key_password 409
@@ -26,7 +30,7 @@ import {
   expandEnvironmentVariables,
   isInsideAllowedLocations,
 } from '../shared/paths.js';
-import type { Backend, ResolvedDesired } from './backends/backend.js';
+import type { Backend, ResolvedDesired, StoreAccess, StoreAccessFailure } from './backends/backend.js';
 import { SecretUnavailableError, type SecretCache } from './secrets.js';
 
 export type PfxCheck = 'ok' | 'wrong-password' | 'unprotected';
@@ -73,11 +77,18 @@ export const hostErrors = {
     detail: 'The specified path does not exist',
     status: 404,
   }),
-  cannotAccessStore: (): HostError => ({
+  /** IIS Administration's answer for an identity that cannot use the store; `code` says why. */
+  cannotAccessStore: (code = 'CannotAccessStore'): HostError => ({
     name: 'identity',
-    code: 'CannotAccessStore',
+    code,
     detail: 'Cannot access certificate store',
     status: 400,
+  }),
+  computerAccountCannotRead: (account: string | null): HostError => ({
+    name: 'path',
+    code: 'ComputerAccountCannotRead',
+    detail: `The computer account of this server${account ? ` (${account})` : ''} cannot read the certificate store: grant it READ on the share and the folder`,
+    status: 403,
   }),
   invalidPrivateKeyPassword: (): HostError => ({
     name: 'private_key_password',
@@ -130,22 +141,63 @@ async function fetchSecret(
   }
 }
 
-/** Check 4: any file the password opens passes; only files that refuse it fail the check. */
+/** The API error for a store the CCS identity cannot use. */
+function identityError(failure: StoreAccessFailure): HostError {
+  switch (failure) {
+    case 'PathNotFound':
+      return hostErrors.pathNotFound();
+    case 'LogonFailed':
+      return hostErrors.cannotAccessStore('IdentityLogonFailed');
+    case 'LogonTypeNotGranted':
+      return hostErrors.cannotAccessStore('IdentityLogonTypeNotGranted');
+    case 'AccountUnavailable':
+      return hostErrors.cannotAccessStore('IdentityAccountUnavailable');
+    case 'AccessDenied':
+      return hostErrors.cannotAccessStore('CannotAccessStore');
+  }
+}
+
+/** `DOMAIN\HOST$`, the name a file server knows this server by, when the environment tells it. */
+function computerAccount(environment: Record<string, string | undefined>): string | null {
+  const domain = environment.USERDOMAIN;
+  const computer = environment.COMPUTERNAME;
+  return domain && computer ? `${domain}\\${computer}$` : null;
+}
+
+/**
+ * Check 4, on the file the identity read first; when that one does not decide (no password on it,
+ * malformed, or another password), the agent's own reads of the other files do: any file the
+ * password opens passes, only files that refuse it fail the check.
+ */
 async function checkPrivateKeyPassword(
   deps: PreflightDeps,
   path: string,
+  access: StoreAccess,
   password: string,
 ): Promise<boolean> {
-  const files = (await deps.backend.listPfx(path)).slice(0, MAX_PFX_TRIED);
-  let refused = false;
-  for (const file of files) {
-    let verdict: PfxCheck;
+  const first = access.identity.ok ? access.identity.pfx : null;
+  const verdictOf = (bytes: Buffer): PfxCheck | null => {
     try {
-      verdict = deps.verifyPfx(await deps.backend.readFile(path, file), password);
+      return deps.verifyPfx(bytes, password);
     } catch {
-      // Unreadable or malformed: it proves nothing about the password.
-      continue;
+      return null; // malformed: it proves nothing about the password
     }
+  };
+  let refused = false;
+  if (first) {
+    const verdict = verdictOf(first.bytes);
+    if (verdict === 'ok') return true;
+    refused = verdict === 'wrong-password';
+  }
+  const others = (await deps.backend.listPfx(path)).filter((name) => name !== first?.name);
+  for (const file of others.slice(0, MAX_PFX_TRIED - (first ? 1 : 0))) {
+    let bytes: Buffer;
+    try {
+      bytes = await deps.backend.readFile(path, file);
+    } catch {
+      continue; // removed or unreadable since the listing
+    }
+    const verdict = verdictOf(bytes);
     if (verdict === 'ok') return true;
     if (verdict === 'wrong-password') refused = true;
   }
@@ -184,20 +236,21 @@ export async function preflight(
     return { ok: false, error: hostErrors.pathForbidden() };
   }
 
-  // 2. The directory exists.
-  if (!(await deps.backend.exists(path))) return { ok: false, error: hostErrors.pathNotFound() };
-
-  // 3. Readable as the identity IIS will use.
+  // 2. As the identity IIS will use, in its own logon session: logs on, lists, reads one .pfx.
   const password = await fetchSecret(deps, 'identity', desired.password);
   if ('error' in password) return { ok: false, error: password.error };
-  if (!(await deps.backend.canAccess(path, desired.username, password.value ?? ''))) {
-    return { ok: false, error: hostErrors.cannotAccessStore() };
+  const access = await deps.backend.checkStoreAccess(path, desired.username, password.value ?? '');
+  if (!access.identity.ok) return { ok: false, error: identityError(access.identity.failure) };
+
+  // 3. As the agent itself: the certificate inventory reads the share with the computer account.
+  if (access.agent && !access.agent.ok) {
+    return { ok: false, error: hostErrors.computerAccountCannotRead(computerAccount(deps.environment)) };
   }
 
   // 4. The private-key password opens the store's certificates (an absent one is the empty password).
   const privateKeyPassword = await fetchSecret(deps, 'private_key_password', desired.privateKeyPassword);
   if ('error' in privateKeyPassword) return { ok: false, error: privateKeyPassword.error };
-  if (!(await checkPrivateKeyPassword(deps, path, privateKeyPassword.value ?? ''))) {
+  if (!(await checkPrivateKeyPassword(deps, path, access, privateKeyPassword.value ?? ''))) {
     return { ok: false, error: hostErrors.invalidPrivateKeyPassword() };
   }
 

@@ -19,19 +19,19 @@
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
   [string] $ServiceName = 'CcsAgent',
-  [string] $ServiceDir = (Join-Path $env:ProgramFiles 'CcsAgent'),
-  [string] $DataDir = (Join-Path $env:ProgramData 'CcsAgent'),
+  [string] $ServiceDir = (Join-Path "$env:ProgramFiles" 'CcsAgent'),
+  [string] $DataDir = (Join-Path "$env:ProgramData" 'CcsAgent'),
   # Also delete the configuration, state and logs, and the Event Log source.
-  [switch] $Purge
+  [switch] $Purge,
+  # Tests only: a module standing in for Windows (test/powershell/FakeIIS).
+  [string] $TestModule
 )
+#Requires -RunAsAdministrator
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
-
-$principal = New-Object System.Security.Principal.WindowsPrincipal([System.Security.Principal.WindowsIdentity]::GetCurrent())
-if (-not $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)) {
-  throw 'Run this script from an elevated PowerShell (Run as administrator).'
-}
+if ($TestModule) { Import-Module -Name $TestModule -Global -Force -DisableNameChecking }
+. (Join-Path -Path $PSScriptRoot -ChildPath 'service\CcsInstallCommon.ps1')
 
 $service = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
 if ($service) {
@@ -42,8 +42,7 @@ if ($service) {
   }
   if ($PSCmdlet.ShouldProcess($ServiceName, 'delete the service')) {
     Write-Host "==> Deleting $ServiceName"
-    & sc.exe delete $ServiceName | Out-Null
-    if ($LASTEXITCODE -ne 0) { throw "sc.exe delete failed (exit code $LASTEXITCODE)" }
+    $null = Invoke-ServiceMethod -Name $ServiceName -Method 'Delete'  # Remove-Service is PowerShell 6+
   }
 }
 else {
@@ -64,8 +63,9 @@ if ($Purge) {
   if ((Test-Path -LiteralPath $DataDir) -and $PSCmdlet.ShouldProcess($DataDir, 'delete configuration, state and logs')) {
     Remove-Item -LiteralPath $DataDir -Recurse -Force
   }
-  if ([System.Diagnostics.EventLog]::SourceExists($ServiceName) -and $PSCmdlet.ShouldProcess($ServiceName, 'remove the Event Log source')) {
-    [System.Diagnostics.EventLog]::DeleteEventSource($ServiceName)
+  $sourceKey = "HKLM:\SYSTEM\CurrentControlSet\Services\EventLog\Application\$ServiceName"
+  if ($null -ne (Get-ItemProperty -Path $sourceKey -ErrorAction SilentlyContinue) -and $PSCmdlet.ShouldProcess($ServiceName, 'remove the Event Log source')) {
+    Remove-Item -Path $sourceKey -Recurse -Force
   }
 }
 else {

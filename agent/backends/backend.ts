@@ -27,14 +27,66 @@ export interface PfxFileStat {
   mtimeMs: number;
 }
 
+/**
+ * Why a store could not be used, from the Windows error behind it (agent/backends/store-access.ts
+ * maps the codes). Each one is a definite answer about the input, never a reason to retry.
+ */
+export type StoreAccessFailure =
+  /** 1326 (86): the user name or the password is wrong, or the account does not exist. */
+  | 'LogonFailed'
+  /** 1385: the account may not log on this way ("Allow log on locally" not granted, or denied). */
+  | 'LogonTypeNotGranted'
+  /** 1331 disabled, 1909 locked out, 1330/1907 password expired or must change, 1793 expired, 1327 restricted. */
+  | 'AccountUnavailable'
+  /** 2, 3, 53, 67, 161, 1203: no such folder, server or share. */
+  | 'PathNotFound'
+  /** 5 (65): the account may not read the share or the folder. */
+  | 'AccessDenied';
+
+/** One side of a store check: it passed, or why not (`win32`: the Windows error, when there was one). */
+export type AccessOutcome<T extends object = object> =
+  ({ ok: true } & T) | { ok: false; failure: StoreAccessFailure; win32: number | null };
+
+/** The first `.pfx` of the store (by name), as the CCS identity read it. */
+export interface IdentityPfx {
+  name: string;
+  bytes: Buffer;
+}
+
+/**
+ * What a store check found, each identity reported on its own because the fixes differ: the CCS
+ * identity's rights are the share's business (or its password's), the computer account's need
+ * READ for `DOMAIN\WEB01$` on the share.
+ */
+export interface StoreAccess {
+  /**
+   * As the CCS identity, the way IIS Administration checks it: LogonUser and impersonation, in a
+   * logon session of its own (so no other connection of the agent's session interferes, and
+   * nothing stays connected afterwards), the same for a local path and a share. It lists the
+   * folder and reads the first `.pfx` (null when there is none).
+   */
+  identity: AccessOutcome<{ pfx: IdentityPfx | null }>;
+  /**
+   * As the agent itself (LocalSystem: the computer account on a share), which reads the store for
+   * the certificate inventory: the folder is listed and the identity's `.pfx` read. Null when the
+   * identity check failed (not tried).
+   */
+  agent: AccessOutcome | null;
+}
+
 export interface Backend {
   readonly name: string;
-  /** The provider settings as IIS holds them now (never a password). */
+  /**
+   * The provider settings as IIS holds them now (never a password). On Windows this reads the
+   * registry in-process: the drift check runs it every minute and must start no process.
+   */
   readActual(): Promise<ActualState>;
-  /** Whether the directory exists, seen by the agent's own identity. */
-  exists(path: string): Promise<boolean>;
-  /** Whether `username`/`password` can list the directory (IIS reads the share as that identity). */
-  canAccess(path: string, username: string, password: string): Promise<boolean>;
+  /**
+   * Checks a store as the CCS identity and as the agent (StoreAccess). Resolves for every answer
+   * about the input (wrong password, no such share, no permission…); rejects only when the check
+   * itself could not run (a timeout, a domain controller out of reach), which may pass on retry.
+   */
+  checkStoreAccess(path: string, username: string, password: string): Promise<StoreAccess>;
   /** File names (not paths) of the `.pfx` files directly in the directory, sorted. */
   listPfx(path: string): Promise<string[]>;
   /** The bytes of one file in the directory. */

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-/** Stable codes of a failed call: the scripts' own, plus the runner's (last four). */
+/** Stable codes of a failed call: the scripts' own, the backend's store check, and the runner's (last four). */
 export type PowerShellErrorCode =
   | 'InvalidInput'
   | 'ModuleUnavailable'
@@ -30,7 +30,9 @@ export type PowerShellErrorCode =
   | 'FeatureInstallFailed'
   | 'RebootRequired'
   | 'CmdletFailed'
+  | 'UnexpectedState'
   | 'Unexpected'
+  | 'StoreCheckFailed'
   | 'Timeout'
   | 'PowerShellNotFound'
   | 'ProtocolError'

@@ -3,14 +3,15 @@
  * IISAdministration module, driven by the scripts in agent/powershell/ (readable, reviewable and
  * tested on their own; see agent/powershell/CcsCommon.ps1 for the protocol).
  *
- * | Backend method | How                                                                         |
- * | -------------- | --------------------------------------------------------------------------- |
- * | readActual     | Get-CcsState.ps1: Get-IISCentralCertProvider + the feature's install state  |
- * | apply          | Set-CcsProvider.ps1: Enable-/Set-/Disable-/Clear-IISCentralCertProvider;    |
- * |                | when the feature is missing, Install-CcsFeature.ps1 first, then again       |
- * | canAccess      | Test-CcsShare.ps1: New-PSDrive -Credential on the share, list, remove       |
- * | exists, listPfx, statPfx, readFile | node:fs, as the agent's own identity (computer account) |
- * | readBindings   | agent/bindings/: applicationHost.config parsed in node when its timestamp changed |
+ * | Backend method   | How                                                                          |
+ * | ---------------- | ---------------------------------------------------------------------------- |
+ * | readActual       | the registry, in-process (iis-registry.ts): no child process, ever           |
+ * | apply            | Set-CcsProvider.ps1: Enable-/Set-/Disable-/Clear-IISCentralCertProvider;     |
+ * |                  | when the feature is missing, Install-CcsFeature.ps1 first, then again        |
+ * | checkStoreAccess | Test-CcsShare.ps1: LogonUser + impersonation (list, read one .pfx), then the |
+ * |                  | same read as the agent itself                                                |
+ * | listPfx, statPfx, readFile | node:fs, as the agent's own identity (computer account)            |
+ * | readBindings     | agent/bindings/: applicationHost.config parsed in node when its timestamp changed |
  *
  * A feature install that needs a restart (exit code 3010, RestartNeeded) fails the apply with
  * `RebootRequired`, and from then on `readActual` reports `rebootRequired: true` (the host shows
@@ -21,10 +22,13 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ActualStateSchema, type ActualState, type CcsBinding } from '../../shared/messages.js';
+import type { ActualState, CcsBinding } from '../../shared/messages.js';
 import { IisBindingsReader } from '../bindings/config-reader.js';
-import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
+import type { AccessOutcome, Backend, PfxFileStat, ResolvedDesired, StoreAccess } from './backend.js';
+import { readIisState } from './iis-registry.js';
 import { PowerShellError, PowerShellRunner, type PowerShellRunnerOptions } from './powershell-runner.js';
+import { storeAccessFailure } from './store-access.js';
+import { Win32RegistryReader, type RegistryReader } from './windows-registry.js';
 
 export { PowerShellError } from './powershell-runner.js';
 
@@ -48,6 +52,8 @@ export interface PowerShellBackendOptions {
   env?: Record<string, string>;
   /** Tests only — see PowerShellRunnerOptions. */
   onSpawn?: PowerShellRunnerOptions['onSpawn'];
+  /** Tests only: the stand-in's registry instead of HKLM (default: advapi32 through koffi). */
+  registry?: RegistryReader;
   platform?: NodeJS.Platform;
   /** Environment used to locate Windows folders (default process.env). */
   environment?: Record<string, string | undefined>;
@@ -55,23 +61,21 @@ export interface PowerShellBackendOptions {
   inetsrvConfigDir?: string;
 }
 
+/** One side of Test-CcsShare.ps1's answer: 0 or the Windows error, and where it happened. */
+const ProbeSchema = z.object({
+  win32: z.number().int(),
+  stage: z.enum(['logon', 'list', 'read']).nullable(),
+});
+
 /** What Test-CcsShare.ps1 answers. */
 export const ShareCheckSchema = z.object({
-  accessible: z.boolean(),
-  reason: z.string().nullable(),
-  win32: z.number().int().nullable(),
-  files: z.number().int().nonnegative(),
-  pfx: z
-    .object({
-      file: z.string().nullable(),
-      result: z.enum(['ok', 'wrong-password', 'unreadable', 'none']),
-    })
-    .nullable(),
+  identity: ProbeSchema.extend({
+    files: z.number().int().nonnegative(),
+    pfx: z.object({ name: z.string().min(1), base64: z.string() }).nullable(),
+  }),
+  agent: ProbeSchema.nullable(),
 });
 export type ShareCheck = z.infer<typeof ShareCheckSchema>;
-
-/** Test-CcsShare.ps1 reasons that mean "this identity cannot read this store". */
-const DENIED_REASONS = new Set(['LogonFailed', 'AccountRestricted', 'AccessDenied', 'NotFound']);
 
 const InstallResultSchema = z.object({ installed: z.boolean(), changed: z.boolean() });
 
@@ -116,6 +120,7 @@ export class PowerShellBackend implements Backend {
   readonly name = 'powershell';
   private readonly runner: PowerShellRunner;
   private readonly installTimeoutMs: number;
+  private registry: RegistryReader | undefined;
   /** Set when a feature install asked for a restart; a restart also restarts the agent. */
   private restartAsked = false;
   private readonly bindings: IisBindingsReader;
@@ -135,6 +140,7 @@ export class PowerShellBackend implements Backend {
       onSpawn: options.onSpawn,
       platform,
     });
+    this.registry = options.registry;
     const environment = options.environment ?? process.env;
     const windir = environment.windir ?? environment.SystemRoot ?? 'C:\\Windows';
     this.bindings = new IisBindingsReader({
@@ -148,56 +154,48 @@ export class PowerShellBackend implements Backend {
     return this.bindings.read();
   }
 
-  async readActual(): Promise<ActualState> {
-    const actual = ActualStateSchema.parse(await this.runner.run('Get-CcsState.ps1', {}));
-    return { ...actual, rebootRequired: actual.rebootRequired === true || this.restartAsked };
-  }
-
-  async exists(path: string): Promise<boolean> {
+  /** From the registry, in this process: the drift check runs this every minute. */
+  readActual(): Promise<ActualState> {
     try {
-      return (await stat(path)).isDirectory();
+      this.registry ??= new Win32RegistryReader();
+      return Promise.resolve(readIisState(this.registry, this.restartAsked));
     } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
   /**
-   * False when the identity cannot read the store (bad password, locked or restricted account, no
-   * permission, no such share). A conflict with another connection of this logon session to the
-   * same server (Win32 1219) or an unexplained failure says nothing about the identity: it is
-   * thrown instead, so the command is retried rather than refused.
+   * Test-CcsShare.ps1: as the identity (LogonUser + impersonation, its own logon session), then as
+   * the agent. A Windows error that says nothing about the input (1311 no domain controller, a
+   * network timeout, anything unknown) is thrown, so the command is retried rather than refused.
    */
-  async canAccess(path: string, username: string, password: string): Promise<boolean> {
+  async checkStoreAccess(path: string, username: string, password: string): Promise<StoreAccess> {
     const check = await this.checkShare(path, username, password);
-    if (check.accessible || (check.reason !== null && DENIED_REASONS.has(check.reason)))
-      return check.accessible;
-    throw new PowerShellError(
-      check.reason ?? 'Failed',
-      `The store could not be checked as the identity (Win32 error ${check.win32 ?? 'unknown'})`,
-      'Test-CcsShare.ps1',
-      { win32: check.win32 },
-    );
+    const outcome = (side: 'identity' | 'agent', probe: ShareCheck['agent']): AccessOutcome => {
+      if (probe === null || probe.win32 === 0) return { ok: true };
+      const failure = storeAccessFailure(probe.win32);
+      if (failure) return { ok: false, failure, win32: probe.win32 };
+      throw new PowerShellError(
+        'StoreCheckFailed',
+        `The store could not be checked as the ${side === 'identity' ? 'identity' : 'agent'} (${probe.stage ?? 'check'}: Windows error ${probe.win32})`,
+        'Test-CcsShare.ps1',
+        { win32: probe.win32 },
+      );
+    };
+    const identity = outcome('identity', check.identity);
+    if (!identity.ok) return { identity, agent: null };
+    const pfx = check.identity.pfx;
+    return {
+      identity: { ok: true, pfx: pfx ? { name: pfx.name, bytes: Buffer.from(pfx.base64, 'base64') } : null },
+      agent: check.agent ? outcome('agent', check.agent) : null,
+    };
   }
 
-  /**
-   * Preflight on Windows, as the share identity: list the store through a temporary
-   * `New-PSDrive -Credential`; with `privateKeyPassword` (null = the empty password), also open
-   * the first .pfx with it (X509Certificate2, ephemeral keys).
-   */
-  async checkShare(
-    path: string,
-    username: string,
-    password: string,
-    privateKeyPassword?: string | null,
-  ): Promise<ShareCheck> {
-    const input: Record<string, unknown> = { path, username, password };
-    const secrets = [password];
-    if (privateKeyPassword !== undefined) {
-      input.privateKeyPassword = privateKeyPassword;
-      if (privateKeyPassword) secrets.push(privateKeyPassword);
-    }
-    return ShareCheckSchema.parse(await this.runner.run('Test-CcsShare.ps1', input, secrets));
+  /** Test-CcsShare.ps1's answer as it is (the password travels on stdin only). */
+  async checkShare(path: string, username: string, password: string): Promise<ShareCheck> {
+    return ShareCheckSchema.parse(
+      await this.runner.run('Test-CcsShare.ps1', { path, username, password }, [password]),
+    );
   }
 
   async listPfx(path: string): Promise<string[]> {

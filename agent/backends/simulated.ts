@@ -7,17 +7,23 @@
  *   passwords are encrypted with AES-256-GCM under `<stateDir>/machine.key` (created once,
  *   mode 0600), as IIS encrypts them with its machine key: the file never holds a cleartext
  *   secret.
- * - `<shareRoot>/accounts.json` plays the file server's accounts: `DOMAIN\user`
- *   (case-insensitive) → scrypt hash + the shares that account may read.
+ * - `<shareRoot>/accounts.json` plays the domain's accounts: `DOMAIN\user` (case-insensitive) →
+ *   scrypt hash, the shares that account may read, and optionally why it may not log on
+ *   (`disabled`, `locked-out`, `password-expired`, `no-logon-right`).
+ * - `<shareRoot>/shares.json` plays the share permissions for computer accounts:
+ *   `{ "<share>": { "computersRead": false } }` refuses the web servers' own reads (the
+ *   default, like `New-SmbShare`'s Everyone:Read, lets them read).
  * - `\\localhost\<share>\rest` is the folder `<shareRoot>/<share>/rest`; any other UNC server is
- *   unreachable. `C:\x` is `<shareRoot>/drives/C/x` and needs no identity beyond existence
- *   (a local disk is read by the worker process's own identity).
+ *   unreachable. `C:\x` is `<shareRoot>/drives/C/x`: the identity must still log on, as
+ *   LogonUser validates it whatever the path (no NTFS permissions are modelled below a drive).
  * - Path segments resolve case-insensitively, as on Windows.
  * - `<stateDir>/inetsrv/config/` plays `%windir%\System32\inetsrv\config`: its
  *   applicationHost.config (and redirection.config) are read exactly as on Windows
  *   (agent/bindings/), and the CCS bindings found there are served by real TLS listeners whose
  *   certificates come from the share as the registry's provider settings say
  *   (agent/backends/simulated-iis/). A redirected `\\localhost\share` path maps as above.
+ * - `checkStoreAccess` answers in Windows' order: the logon first (LogonUser), then the path
+ *   (53 no server, 67 no share, 3 no folder), then the permission (5), then one .pfx is read.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -28,9 +34,10 @@ import { eachLimited } from '../../shared/each-limited.js';
 import type { ActualState, CcsBinding } from '../../shared/messages.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { IisBindingsReader } from '../bindings/config-reader.js';
-import type { Backend, PfxFileStat, ResolvedDesired } from './backend.js';
+import type { Backend, PfxFileStat, ResolvedDesired, StoreAccess, StoreAccessFailure } from './backend.js';
 import { SimulatedCcsProvider, type CcsProviderState } from './simulated-iis/ccs-provider.js';
 import { SimulatedListeners } from './simulated-iis/listeners.js';
+import { storeAccessFailure } from './store-access.js';
 
 /** The registry values, by their IIS names. Passwords are `aes256gcm:` ciphertexts. */
 export interface SimulatedRegistry {
@@ -46,12 +53,17 @@ export interface SimulatedRegistry {
 /** IIS's default `PollingInterval` (seconds), from the IIS Administration source. */
 export const DEFAULT_POLLING_INTERVAL_SECONDS = 300;
 
+/** Why an account with the right password still may not log on (what Windows answers). */
+export type AccountRestriction = 'disabled' | 'locked-out' | 'password-expired' | 'no-logon-right';
+
 interface ShareAccount {
   salt: string;
   hash: string;
   shares: string[];
+  restriction?: AccountRestriction;
 }
 type Accounts = Record<string, ShareAccount>;
+type SharePermissions = Record<string, { computersRead?: boolean }>;
 
 const EMPTY_REGISTRY: SimulatedRegistry = {
   Enabled: 0,
@@ -70,6 +82,7 @@ const LOCAL_SERVERS = new Set(['localhost', '127.0.0.1']);
 const registryFile = (stateDir: string): string => join(stateDir, 'registry.json');
 const machineKeyFile = (stateDir: string): string => join(stateDir, 'machine.key');
 const accountsFile = (shareRoot: string): string => join(shareRoot, 'accounts.json');
+const sharesFile = (shareRoot: string): string => join(shareRoot, 'shares.json');
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -149,12 +162,13 @@ function scryptHash(password: string, salt: Buffer): Promise<Buffer> {
 
 const accountKey = (username: string): string => username.trim().toLowerCase();
 
-/** Create or replace a share account (`DOMAIN\user`) that may read `shares`; creates the share folders. */
+/** Create or replace a share account (`DOMAIN\\user`) that may read `shares`; creates the share folders. */
 export async function createShareAccount(
   shareRoot: string,
   username: string,
   password: string,
   shares: string[],
+  restriction?: AccountRestriction,
 ): Promise<void> {
   await mkdir(shareRoot, { recursive: true });
   for (const share of shares) await mkdir(join(shareRoot, share), { recursive: true });
@@ -164,23 +178,59 @@ export async function createShareAccount(
     salt: salt.toString('base64'),
     hash: (await scryptHash(password, salt)).toString('base64'),
     shares,
+    ...(restriction ? { restriction } : {}),
   };
   await writeFileAtomic(accountsFile(shareRoot), `${JSON.stringify(accounts, null, 2)}\n`);
 }
 
-async function checkAccount(
-  shareRoot: string,
-  username: string,
-  password: string,
-  share: string,
-): Promise<boolean> {
+/** Whether the web servers' computer accounts may read `share` (the share permission for them). */
+export async function setComputersRead(shareRoot: string, share: string, allowed: boolean): Promise<void> {
+  const shares = await readJson<SharePermissions>(sharesFile(shareRoot), {});
+  shares[share.toLowerCase()] = { computersRead: allowed };
+  await writeFileAtomic(sharesFile(shareRoot), `${JSON.stringify(shares, null, 2)}\n`);
+}
+
+/**
+ * LogonUser, played: the Windows error of a failed logon, or null when it succeeds. A locked-out
+ * account is refused whatever the password (the domain controller answers STATUS_ACCOUNT_LOCKED_OUT
+ * before it checks one); the other restrictions only show once the password is right.
+ */
+async function logon(shareRoot: string, username: string, password: string): Promise<number | null> {
   const accounts = await readJson<Accounts>(accountsFile(shareRoot), {});
   const account = accounts[accountKey(username)];
-  if (!account) return false;
+  if (!account) return 1326;
+  if (account.restriction === 'locked-out') return 1909;
   const expected = Buffer.from(account.hash, 'base64');
   const actual = await scryptHash(password, Buffer.from(account.salt, 'base64'));
-  const passwordOk = expected.length === actual.length && timingSafeEqual(expected, actual);
-  return passwordOk && account.shares.some((s) => s.toLowerCase() === share.toLowerCase());
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return 1326;
+  switch (account.restriction) {
+    case 'disabled':
+      return 1331;
+    case 'password-expired':
+      return 1330;
+    case 'no-logon-right':
+      return 1385;
+    default:
+      return null;
+  }
+}
+
+async function mayRead(shareRoot: string, username: string, share: string): Promise<boolean> {
+  const account = (await readJson<Accounts>(accountsFile(shareRoot), {}))[accountKey(username)];
+  return account?.shares.some((s) => s.toLowerCase() === share.toLowerCase()) ?? false;
+}
+
+async function computersMayRead(shareRoot: string, share: string): Promise<boolean> {
+  const shares = await readJson<SharePermissions>(sharesFile(shareRoot), {});
+  return shares[share.toLowerCase()]?.computersRead !== false;
+}
+
+/** Every code `checkStoreAccess` produces is in the shared table; anything else is a bug here. */
+function failureOf(win32: number): StoreAccessFailure {
+  const failure = storeAccessFailure(win32);
+  if (!failure)
+    throw new Error(`the simulated backend produced Windows error ${win32}, which maps to nothing`);
+  return failure;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +345,10 @@ export class SimulatedBackend implements Backend {
   constructor(private readonly options: SimulatedBackendOptions) {
     this.bindings = new IisBindingsReader({
       configDir: inetsrvConfigDir(options.stateDir),
-      locateFolder: async (path) => (await this.folderOf(path))?.folder ?? null,
+      locateFolder: async (path) => {
+        const found = await this.locate(path);
+        return 'win32' in found ? null : found.folder;
+      },
     });
     this.listeners = new SimulatedListeners(
       new SimulatedCcsProvider(() => this.providerState(), options.now),
@@ -333,13 +386,16 @@ export class SimulatedBackend implements Backend {
         ]),
       )
       .digest('base64url');
-    const found = registry.CertStoreLocation ? await this.folderOf(registry.CertStoreLocation) : null;
+    const located = registry.CertStoreLocation ? await this.locate(registry.CertStoreLocation) : null;
+    const found = located && !('win32' in located) ? located : null;
     // The scrypt check runs once per provider configuration, not per handshake.
     if (this.identityVerdict?.key !== version) {
+      // IIS reads the store as the configured identity: it must log on, and on a share may read it.
+      const username = registry.UserName ?? '';
       const canRead =
         found !== null &&
-        (found.location.kind === 'drive' ||
-          (await checkAccount(shareRoot, registry.UserName ?? '', password ?? '', found.location.share)));
+        (await logon(shareRoot, username, password ?? '')) === null &&
+        (found.location.kind === 'drive' || (await mayRead(shareRoot, username, found.location.share)));
       this.identityVerdict = { key: version, canRead };
     }
     return {
@@ -352,13 +408,14 @@ export class SimulatedBackend implements Backend {
     };
   }
 
-  /** The local folder behind a CCS path, or null when it does not exist / is unreachable. */
-  private async folderOf(path: string): Promise<{ folder: string; location: Location } | null> {
+  /** The local folder behind a CCS path, or the Windows error of looking for it. */
+  private async locate(path: string): Promise<{ folder: string; location: Location } | { win32: number }> {
     const location = parseLocation(path);
-    if (!location) return null;
+    if (!location) return { win32: 161 }; // ERROR_BAD_PATHNAME
     let folder: string | null;
     if (location.kind === 'unc') {
-      if (!LOCAL_SERVERS.has(location.server)) return null;
+      if (!LOCAL_SERVERS.has(location.server)) return { win32: 53 }; // ERROR_BAD_NETPATH
+      if (!(await resolveCaseInsensitive(this.options.shareRoot, [location.share]))) return { win32: 67 };
       folder = await resolveCaseInsensitive(this.options.shareRoot, [location.share, ...location.rest]);
     } else {
       folder = await resolveCaseInsensitive(join(this.options.shareRoot, 'drives'), [
@@ -366,13 +423,14 @@ export class SimulatedBackend implements Backend {
         ...location.rest,
       ]);
     }
-    if (!folder || !(await isDirectory(folder))) return null;
+    if (!folder || !(await isDirectory(folder))) return { win32: 3 }; // ERROR_PATH_NOT_FOUND
     return { folder, location };
   }
 
   private async folderOrThrow(path: string): Promise<string> {
-    const found = await this.folderOf(path);
-    if (!found) throw Object.assign(new Error('The specified path does not exist'), { code: 'ENOENT' });
+    const found = await this.locate(path);
+    if ('win32' in found)
+      throw Object.assign(new Error('The specified path does not exist'), { code: 'ENOENT' });
     return found.folder;
   }
 
@@ -388,15 +446,22 @@ export class SimulatedBackend implements Backend {
     };
   }
 
-  async exists(path: string): Promise<boolean> {
-    return (await this.folderOf(path)) !== null;
-  }
-
-  async canAccess(path: string, username: string, password: string): Promise<boolean> {
-    const found = await this.folderOf(path);
-    if (!found) return false;
-    if (found.location.kind === 'drive') return true;
-    return checkAccount(this.options.shareRoot, username, password, found.location.share);
+  /** As Windows would answer it, in Windows' order (see the file comment). */
+  async checkStoreAccess(path: string, username: string, password: string): Promise<StoreAccess> {
+    const { shareRoot } = this.options;
+    const failed = (win32: number) => ({ ok: false as const, failure: failureOf(win32), win32 });
+    const logonError = await logon(shareRoot, username, password);
+    if (logonError !== null) return { identity: failed(logonError), agent: null };
+    const found = await this.locate(path);
+    if ('win32' in found) return { identity: failed(found.win32), agent: null };
+    const share = found.location.kind === 'unc' ? found.location.share : null;
+    if (share !== null && !(await mayRead(shareRoot, username, share))) {
+      return { identity: failed(5), agent: null };
+    }
+    const [first] = await this.listPfx(path);
+    const pfx = first === undefined ? null : { name: first, bytes: await this.readFile(path, first) };
+    const agentMayRead = share === null || (await computersMayRead(shareRoot, share));
+    return { identity: { ok: true, pfx }, agent: agentMayRead ? { ok: true } : failed(5) };
   }
 
   async listPfx(path: string): Promise<string[]> {

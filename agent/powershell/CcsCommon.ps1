@@ -306,63 +306,70 @@ function Invoke-CcsCmdlet {
   }
 }
 
-function ConvertFrom-CcsProviderOutput {
+# ------------------------------------------------------------------------------------------------
+# State, from the registry where IIS keeps it (never by parsing Get-IISCentralCertProvider, whose
+# documented output is System.String). The same keys as agent/backends/iis-registry.ts.
+
+$script:CcsProviderKey = 'SOFTWARE\Microsoft\IIS\CentralCertProvider'
+$script:CcsComponentsKey = 'SOFTWARE\Microsoft\InetStp\Components'
+$script:CcsRebootPendingKey = 'SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
+
+function Read-CcsRegistry {
   <#
-    Get-IISCentralCertProvider's output as @{ Enabled; CertStoreLocation; UserName }. Accepts an
-    object with those properties, a dictionary, or "Name : Value" / "Name=Value" text lines (the
-    form Get-WebCentralCertProvider prints), so a module version that formats differently still
-    reads the same.
+    The named values of HKLM\<Key> in the 64-bit view, as @{ name = value } (absent values left
+    out), or $null when the key does not exist. The view is explicit: a 32-bit PowerShell would
+    otherwise read Wow6432Node.
   #>
-  param($Output)
-  $values = @{}
-  foreach ($item in @($Output)) {
-    if ($null -eq $item) { continue }
-    if ($item -is [string]) {
-      foreach ($line in ($item -split "`r?`n")) {
-        if ($line -match '^\s*([A-Za-z]+)\s*[:=]\s*(.*?)\s*$') { $values[$Matches[1]] = $Matches[2] }
+  param([Parameter(Mandatory = $true)][string] $Key, [string[]] $Names = @())
+  if ($script:CcsTestMode) { return (Read-FakeRegistry -Key $Key -Names $Names) }
+  $hive = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+  try {
+    $sub = $hive.OpenSubKey($Key, $false)
+    if ($null -eq $sub) { return $null }
+    try {
+      $values = @{}
+      foreach ($name in $Names) {
+        $value = $sub.GetValue($name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+        if ($null -ne $value) { $values[$name] = $value }
       }
+      return $values
     }
-    elseif ($item -is [System.Collections.IDictionary]) {
-      foreach ($key in $item.Keys) { $values["$key"] = $item[$key] }
-    }
-    else {
-      foreach ($property in $item.PSObject.Properties) { $values[$property.Name] = $property.Value }
-    }
+    finally { $sub.Dispose() }
   }
-  $enabledValue = $values['Enabled']
-  $enabled = $false
-  if ($enabledValue -is [bool]) { $enabled = $enabledValue }
-  elseif ($null -ne $enabledValue) { $enabled = "$enabledValue" -in @('True', '1', 'Yes') }
-  $path = $values['CertStoreLocation']
-  $user = $values['UserName']
-  if ($null -ne $path -and "$path" -eq '') { $path = $null }
-  if ($null -ne $user -and "$user" -eq '') { $user = $null }
-  return @{
-    Enabled           = $enabled
-    CertStoreLocation = $(if ($null -eq $path) { $null } else { "$path" })
-    UserName          = $(if ($null -eq $user) { $null } else { "$user" })
-  }
+  finally { $hive.Dispose() }
 }
 
 function Get-CcsProvider {
-  $output = Invoke-CcsCmdlet -Name 'Get-IISCentralCertProvider'
-  return ConvertFrom-CcsProviderOutput -Output $output
+  <# @{ Enabled; CertStoreLocation; UserName } from HKLM\SOFTWARE\Microsoft\IIS\CentralCertProvider. #>
+  $values = Read-CcsRegistry -Key $script:CcsProviderKey -Names @('Enabled', 'CertStoreLocation', 'UserName')
+  if ($null -eq $values) { $values = @{} }
+  $enabled = $values['Enabled']
+  if ($null -ne $enabled -and $enabled -isnot [int]) {
+    throw (New-CcsError -Code 'UnexpectedState' -Message "HKLM\$($script:CcsProviderKey)\Enabled is not a DWORD")
+  }
+  $path = $values['CertStoreLocation']
+  $user = $values['UserName']
+  return @{
+    Enabled           = ($null -ne $enabled -and $enabled -ne 0)
+    CertStoreLocation = $(if ([string]::IsNullOrEmpty($path)) { $null } else { [string]$path })
+    UserName          = $(if ([string]::IsNullOrEmpty($user)) { $null } else { [string]$user })
+  }
 }
 
 function Get-CcsActualState {
-  <# The ActualState the agent reports: never a password. #>
-  $feature = Get-CcsFeatureState
+  <# The ActualState the agent reports (as agent/backends/iis-registry.ts reads it): never a password. #>
+  $components = Read-CcsRegistry -Key $script:CcsComponentsKey -Names @('CertProvider')
+  $installed = $null -ne $components -and $components['CertProvider'] -eq 1
   $state = [ordered]@{
     enabled          = $false
     path             = $null
     username         = $null
-    featureInstalled = [bool]$feature.installed
-    rebootRequired   = [bool]$feature.pending
+    featureInstalled = [bool]$installed
+    rebootRequired   = (-not $installed) -and ($null -ne (Read-CcsRegistry -Key $script:CcsRebootPendingKey))
   }
   $version = (Get-CcsOs).version
   if ($version) { $state.osVersion = $version }
-  if (-not $feature.installed) { return $state }
-  Import-CcsIisModule
+  if (-not $installed) { return $state }
   $provider = Get-CcsProvider
   $state.enabled = [bool]$provider.Enabled
   $state.path = $provider.CertStoreLocation

@@ -9,8 +9,13 @@
 //     (agent.1.log ... agent.N.log);
 //   - writes lifecycle events, and the agent's error/warn lines (rate-limited), to the Windows
 //     Application event log under the source named like the service;
-//   - on Stop/Shutdown sends Ctrl+C to the agent (node's SIGINT: it finishes the message in hand)
-//     and kills it after a grace period;
+//   - on Stop, Pre-shutdown and Shutdown sends Ctrl+C to the agent (node's SIGINT: it finishes the
+//     message in hand) and kills it after a grace period. It registers for SERVICE_CONTROL_PRESHUTDOWN
+//     (SERVICE_ACCEPT_PRESHUTDOWN, learn.microsoft.com "HandlerEx"): Windows then waits for the stop
+//     before shutting down (up to the pre-shutdown timeout, 3 minutes by default), whereas a plain
+//     SERVICE_CONTROL_SHUTDOWN gives a service only a few seconds. .NET Framework's ServiceBase has
+//     no property for it, so the flag is added to its accepted commands and the control arrives as
+//     a custom command;
 //   - when the agent exits on its own, exits with code 1 so that the Service Control Manager's
 //     recovery actions (install.ps1 sets "restart") start it again.
 //
@@ -24,6 +29,7 @@ using System.Collections.Generic;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.IO;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.ServiceProcess;
 using System.Text;
@@ -183,6 +189,9 @@ namespace CcsAgent
         private static readonly Regex Level = new Regex("\"level\"\\s*:\\s*\"(error|warn)\"", RegexOptions.Compiled);
         private const int EventsPerMinute = 20;
 
+        private const int SERVICE_ACCEPT_PRESHUTDOWN = 0x100;
+        private const int SERVICE_CONTROL_PRESHUTDOWN = 0xF;
+
         private readonly Options options;
         private RotatingLog log;
         private Process child;
@@ -200,6 +209,15 @@ namespace CcsAgent
             CanStop = true;
             CanShutdown = true;
             AutoLog = false;
+            AcceptPreshutdown();
+        }
+
+        /// <summary>ServiceBase reports its private acceptedCommands to the SCM: add pre-shutdown to them.</summary>
+        private void AcceptPreshutdown()
+        {
+            FieldInfo accepted = typeof(ServiceBase).GetField("acceptedCommands", BindingFlags.Instance | BindingFlags.NonPublic);
+            if (accepted == null) return; // a framework without the field: Shutdown still stops the agent
+            accepted.SetValue(this, (int)accepted.GetValue(this) | SERVICE_ACCEPT_PRESHUTDOWN);
         }
 
         private void Event(string message, EventLogEntryType type, int id)
@@ -309,6 +327,7 @@ namespace CcsAgent
 
         public void StopAgent()
         {
+            if (stopping) return; // pre-shutdown, then a late shutdown or stop: once is enough
             stopping = true;
             if (child == null) return;
             try
@@ -360,6 +379,13 @@ namespace CcsAgent
         protected override void OnShutdown()
         {
             StopAgent();
+        }
+
+        protected override void OnCustomCommand(int command)
+        {
+            // Pre-shutdown: stop as for a Stop (STOP_PENDING with wait hints, then STOPPED), so the
+            // message in hand is finished before Windows goes down.
+            if (command == SERVICE_CONTROL_PRESHUTDOWN) Stop();
         }
     }
 

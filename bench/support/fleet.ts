@@ -7,7 +7,7 @@
  * - The hosts share one QueueServiceClient and one Key Vault SecretClient (one connection
  *   pool each, as a thousand machines would not share); each host keeps its own SecretCache,
  *   so Key Vault reads per host are what a real host would do.
- * - The simulated share account's scrypt check (`canAccess`, the heaviest host-local step) is
+ * - The simulated share account's scrypt check (`checkStoreAccess`, the heaviest host-local step) is
  *   computed once per (path, user, password) for the whole fleet. On a real fleet every server
  *   spends that time on its own CPU, in parallel with the others; `measureHostLocalWork`
  *   measures it so that it can be added back.
@@ -26,7 +26,7 @@ import type { Agent, AgentClock } from '../../agent/loop.js';
 import { loadAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/wiring.js';
 import { SimulatedBackend } from '../../agent/backends/simulated.js';
-import type { Backend } from '../../agent/backends/backend.js';
+import type { Backend, StoreAccess } from '../../agent/backends/backend.js';
 import { verifyPfxPassword } from '../../shared/pkcs12/pfx.js';
 import { createSecretClient, KeyVaultSecretStore } from '../../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
@@ -243,15 +243,15 @@ function observedService(
 
 /** The fleet-wide memo of the share account check (see the file comment). */
 export class SharedHostWork {
-  private readonly access = new Map<string, Promise<boolean>>();
+  private readonly access = new Map<string, Promise<StoreAccess>>();
   computed = 0;
 
-  canAccess(inner: Backend, path: string, username: string, password: string): Promise<boolean> {
+  checkStoreAccess(inner: Backend, path: string, username: string, password: string): Promise<StoreAccess> {
     const key = `${path}\0${username.toLowerCase()}\0${sha256(password)}`;
     let found = this.access.get(key);
     if (!found) {
       this.computed++;
-      found = inner.canAccess(path, username, password);
+      found = inner.checkStoreAccess(path, username, password);
       this.access.set(key, found);
     }
     return found;
@@ -260,13 +260,13 @@ export class SharedHostWork {
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** The backend, with `canAccess` answered from the fleet-wide memo; everything else its own. */
+/** The backend, with `checkStoreAccess` answered from the fleet-wide memo; everything else its own. */
 function withSharedWork(inner: Backend, shared: SharedHostWork): Backend {
   return new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === 'canAccess') {
+      if (prop === 'checkStoreAccess') {
         return (path: string, username: string, password: string) =>
-          shared.canAccess(target, path, username, password);
+          shared.checkStoreAccess(target, path, username, password);
       }
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -388,7 +388,7 @@ export async function measureHostLocalWork(
   const verify: number[] = [];
   for (let i = 0; i < 5; i++) {
     let t = performance.now();
-    await backend.canAccess(path, username, password);
+    await backend.checkStoreAccess(path, username, password);
     access.push(performance.now() - t);
     t = performance.now();
     verifyPfxPassword(pfx, pfxPassword);

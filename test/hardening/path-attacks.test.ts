@@ -13,6 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reconciler } from '../../agent/reconcile.js';
+import type { StoreAccess } from '../../agent/backends/backend.js';
 import { SecretCache } from '../../agent/secrets.js';
 import { MemoryStateStore } from '../../agent/state.js';
 import { agentLogger } from '../../agent/log.js';
@@ -132,13 +133,9 @@ describe("the agent's own check refuses every path of the corpus", () => {
   /** A host where every folder exists and every identity may read: only the path rules can refuse. */
   class OpenHost extends FakeBackend {
     readonly asked: string[] = [];
-    override exists(path: string): Promise<boolean> {
+    override checkStoreAccess(path: string): Promise<StoreAccess> {
       this.asked.push(path);
-      return Promise.resolve(true);
-    }
-    override canAccess(path: string): Promise<boolean> {
-      this.asked.push(path);
-      return Promise.resolve(true);
+      return Promise.resolve({ identity: { ok: true, pfx: null }, agent: { ok: true } });
     }
   }
 

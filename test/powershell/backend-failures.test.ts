@@ -1,8 +1,8 @@
 /**
  * How the powershell backend fails, in a real PowerShell against the stand-in module: cmdlet
  * errors, a hung cmdlet (timeout, process killed), feature installs that need a restart (3010 /
- * RestartNeeded → reboot_required), broken answers, and the Windows preflight of the share
- * (New-PSDrive -Credential, then one PFX opened with the private-key password).
+ * RestartNeeded → reboot_required) and broken answers. The store check has its own suite
+ * (identity-check.test.ts).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -17,13 +17,13 @@ import {
 import {
   canary,
   describePwsh,
-  PFX_PASSWORD,
   requirePwsh,
   sandbox,
   SCRIPTS_DIR,
   SHARE,
   USER,
   FAKE_MODULE,
+  PROVIDER_KEY,
   type Sandbox,
 } from './support.js';
 
@@ -68,14 +68,15 @@ describePwsh.concurrent('powershell backend failures', { timeout: 120_000 }, () 
   it('a hung cmdlet is killed at the timeout (with its process group) and reported as Timeout', async () => {
     const b = await box('pw', {
       feature: 'Installed',
-      behaviour: { 'Get-IISCentralCertProvider': { hang: true } },
+      registry: { [PROVIDER_KEY]: { Enabled: { type: 'REG_DWORD', data: 1 } } },
+      behaviour: { 'Disable-IISCentralCertProvider': { hang: true } },
     });
     let pid = 0;
     const backend = b.backend({ timeoutSeconds: 6, onSpawn: (child) => (pid = child.pid) });
     const started = Date.now();
-    const error = await failure(backend.readActual());
+    const error = await failure(backend.apply({ enabled: false }));
     expect(error.code).toBe('Timeout');
-    expect(error.message).toContain('Get-CcsState.ps1 did not answer within 6 s');
+    expect(error.message).toContain('Set-CcsProvider.ps1 did not answer within 6 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(6000);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(pid).toBeGreaterThan(0);
@@ -129,27 +130,9 @@ describePwsh.concurrent('powershell backend failures', { timeout: 120_000 }, () 
     expect(error.rebootRequired).toBe(false);
   });
 
-  it('preflight: lists the share as the identity through a temporary drive, removed afterwards', async () => {
-    const password = canary('share');
-    const b = await box(password);
+  it("the agent's own reads of the store (inventory) go through node:fs", async () => {
+    const b = await box('pw');
     const backend = b.backend();
-    expect(await backend.checkShare(SHARE, USER.toLowerCase(), password, PFX_PASSWORD)).toEqual({
-      accessible: true,
-      reason: null,
-      win32: null,
-      files: 1,
-      pfx: { file: 'www.contoso.com.pfx', result: 'ok' },
-    });
-    const calls = (await b.state()).calls ?? [];
-    const mapped = calls.find((c) => c.command === 'New-PSDrive');
-    expect(mapped?.parameters).toMatchObject({
-      Root: 'System.String',
-      Credential: 'System.Management.Automation.PSCredential',
-    });
-    expect(calls.map((c) => c.command).slice(-1)).toEqual(['Remove-PSDrive']);
-    // The listing, stat and reads of the inventory go through node:fs (the agent's own identity).
-    expect(await backend.exists(b.shareFolder)).toBe(true);
-    expect(await backend.exists(join(b.dir, 'missing'))).toBe(false);
     expect(await backend.listPfx(b.shareFolder)).toEqual(['www.contoso.com.pfx']);
     const [stat] = await backend.statPfx(b.shareFolder);
     expect(stat).toMatchObject({
@@ -157,33 +140,6 @@ describePwsh.concurrent('powershell backend failures', { timeout: 120_000 }, () 
       size: (await backend.readFile(b.shareFolder, 'www.contoso.com.pfx')).length,
     });
     await expect(backend.readFile(b.shareFolder, '../fake-iis.json')).rejects.toThrow('A file name');
-  });
-
-  it('preflight: a wrong share password is LogonFailed (1326), a wrong private-key password is caught', async () => {
-    const password = canary('share');
-    const b = await box(password);
-    const backend = b.backend();
-    expect(await backend.canAccess(SHARE, USER, 'wrong')).toBe(false);
-    expect(await backend.checkShare(SHARE, USER, password, 'not-the-pfx-password')).toMatchObject({
-      accessible: true,
-      pfx: { file: 'www.contoso.com.pfx', result: 'wrong-password' },
-    });
-    const calls = (await b.state()).calls ?? [];
-    expect(calls.filter((c) => c.command === 'Remove-PSDrive')).toHaveLength(1); // the failed logon mapped none
-  });
-
-  it('preflight: an unknown share is NotFound (false); a session conflict (1219) is thrown, to retry', async () => {
-    const b = await box('pw');
-    const backend = b.backend();
-    expect(await backend.checkShare('\\\\files\\nope', USER, 'pw')).toMatchObject({
-      accessible: false,
-      reason: 'NotFound',
-      win32: 67,
-    });
-    await b.setState({ behaviour: { 'New-PSDrive': { win32: 1219 } } });
-    const error = await failure(backend.canAccess(SHARE, USER, 'pw'));
-    expect(error.code).toBe('CredentialConflict');
-    expect(error.details.win32).toBe(1219);
   });
 
   it('refuses input without the required fields (InvalidInput)', async () => {

@@ -57,22 +57,17 @@ describe('PowerShell files (static)', () => {
 });
 
 describePwsh.concurrent('PowerShell files (parsed by PowerShell)', { timeout: 120_000 }, () => {
-  it('all parse without errors, and the agent scripts use no syntax newer than Windows PowerShell 5.1', async () => {
+  it('all parse without errors (Windows PowerShell 5.1 compatibility: ps51-compat.test.ts)', async () => {
     const list = [...agentFiles, ...testFiles].map((f) => `'${f.replace(/'/g, "''")}'`).join(',');
-    const results = await pwshJson<
-      { file: string; errors: string[]; newSyntax: string[]; commands: string[] }[]
-    >(`
-      $newer = 'QuestionQuestion','QuestionQuestionEquals','QuestionDot','QuestionLBracket','AndAnd','OrOr'
+    const results = await pwshJson<{ file: string; errors: string[]; commands: string[] }[]>(`
       $out = foreach ($file in @(${list})) {
         $tokens = $null; $errors = $null
         $ast = [System.Management.Automation.Language.Parser]::ParseFile($file, [ref]$tokens, [ref]$errors)
-        $ternary = @($ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.TernaryExpressionAst] }, $true))
         $commands = @($ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true) | ForEach-Object { $_.GetCommandName() } | Where-Object { $_ } | Sort-Object -Unique)
         [pscustomobject]@{
           file = $file
           commands = $commands
           errors = @($errors | ForEach-Object { '{0}: {1}' -f $_.Extent.StartLineNumber, $_.Message })
-          newSyntax = @(@($tokens | Where-Object { $newer -contains $_.Kind.ToString() } | ForEach-Object { '{0}: {1}' -f $_.Extent.StartLineNumber, $_.Text }) + @($ternary | ForEach-Object { '{0}: ternary' -f $_.Extent.StartLineNumber }))
         }
       }
       ConvertTo-Json -InputObject @($out) -Depth 4 -Compress
@@ -80,7 +75,6 @@ describePwsh.concurrent('PowerShell files (parsed by PowerShell)', { timeout: 12
     expect(results).toHaveLength(agentFiles.length + testFiles.length);
     for (const result of results) {
       expect(result.errors, result.file).toEqual([]);
-      if (result.file.startsWith(join(ROOT, 'agent'))) expect(result.newSyntax, result.file).toEqual([]);
     }
     // The backend scripts never hand a secret to a cmdlet as text: module logging (event 4103)
     // would record it. They parse their input with a method call and build SecureStrings by hand.
@@ -90,24 +84,19 @@ describePwsh.concurrent('PowerShell files (parsed by PowerShell)', { timeout: 12
         .flatMap((r) => r.commands.map((c) => c.toLowerCase())),
     );
     expect([...commands]).toEqual(
-      expect.arrayContaining(['new-psdrive', 'install-windowsfeature', 'invoke-ccsmain']),
+      expect.arrayContaining(['add-type', 'install-windowsfeature', 'invoke-ccsmain']),
     );
     for (const forbidden of ['convertto-securestring', 'convertfrom-json', 'start-transcript']) {
       expect(commands.has(forbidden), forbidden).toBe(false);
     }
   });
 
-  it('shared helpers: provider output in every form, SecureStrings, ASCII JSON, restart detection', async () => {
+  it('shared helpers: SecureStrings, ASCII JSON, restart detection, Win32 codes', async () => {
     const common = join(SCRIPTS_DIR, 'CcsCommon.ps1').replace(/'/g, "''");
     const r = await pwshJson<Record<string, unknown>>(`
       . '${common}'
       $ErrorActionPreference = 'Continue'
-      $text = @('Enabled           : True', 'CertStoreLocation : \\\\files\\ccs', 'UserName          : CONTOSO\\r', 'PrivateKeyPassword: *********')
       ConvertTo-Json -Depth 4 -Compress -InputObject ([ordered]@{
-        text = ConvertFrom-CcsProviderOutput -Output $text
-        webAdministrationText = ConvertFrom-CcsProviderOutput -Output "Enabled=False\`r\`nCertStoreLocation=\`r\`nUserName="
-        object = ConvertFrom-CcsProviderOutput -Output ([pscustomobject]@{ Enabled = $false; CertStoreLocation = 'D:\\certs'; UserName = '' })
-        dictionary = ConvertFrom-CcsProviderOutput -Output @{ Enabled = 'True'; CertStoreLocation = '\\\\x\\y'; UserName = 'u' }
         emptySecure = (ConvertTo-CcsSecureString '').Length
         nullSecure = (ConvertTo-CcsSecureString $null).Length
         secure = (ConvertTo-CcsSecureString 'pä$s').Length
@@ -123,10 +112,6 @@ describePwsh.concurrent('PowerShell files (parsed by PowerShell)', { timeout: 12
       })
     `);
     expect(r).toEqual({
-      text: { Enabled: true, CertStoreLocation: '\\\\files\\ccs', UserName: 'CONTOSO\\r' },
-      webAdministrationText: { Enabled: false, CertStoreLocation: null, UserName: null },
-      object: { Enabled: false, CertStoreLocation: 'D:\\certs', UserName: null },
-      dictionary: { Enabled: true, CertStoreLocation: '\\\\x\\y', UserName: 'u' },
       emptySecure: 0,
       nullSecure: 0,
       secure: 4,
@@ -195,7 +180,7 @@ describe('powershell runner (no PowerShell needed)', () => {
 
   it('reports a PowerShell that cannot be started as PowerShellNotFound', async () => {
     const backend = new PowerShellBackend({ executable: join(ROOT, 'no-such-dir', 'pwsh') });
-    await expect(backend.readActual()).rejects.toMatchObject({
+    await expect(backend.installFeature()).rejects.toMatchObject({
       name: 'PowerShellError',
       code: 'PowerShellNotFound',
     });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
 import { PowerShellBackend, type PowerShellBackendOptions } from '../../agent/backends/powershell.js';
+import type { RegistryReader, RegistryValue } from '../../agent/backends/windows-registry.js';
 import { FIXTURE_PASSWORD, fixturePath } from '../support/pfx-fixtures.js';
 import { findTool, toolRequired } from '../support/tools.js';
 
@@ -38,28 +39,85 @@ export function requirePwsh(): string {
   return pwsh;
 }
 
-/** The fake IIS state (see FakeIIS.psm1 for every field). */
+/** A registry value in the stand-in's state, as the node-side reader decodes it. */
+export interface FakeRegistryValue {
+  type: 'REG_SZ' | 'REG_EXPAND_SZ' | 'REG_DWORD' | 'REG_MULTI_SZ' | 'REG_BINARY';
+  data: string | number | string[];
+}
+
+/** The fake Windows state (see FakeIIS.psm1 for every field). */
 export interface FakeState {
   productType?: 1 | 3;
   osVersion?: string;
   feature?: 'Available' | 'Installed' | 'InstallPending';
   install?: 'ok' | 'restart' | 'fail';
   getOutput?: 'object' | 'text';
-  provider?: {
-    Enabled: boolean;
-    CertStoreLocation: string | null;
-    UserName: string | null;
-    Password: string | null;
-    PrivateKeyPassword: string | null;
-  };
+  registry?: Record<string, Record<string, FakeRegistryValue>>;
   shares?: Record<string, string>;
-  accounts?: Record<string, { password: string; shares: string[] }>;
+  drives?: Record<string, string>;
+  accounts?: Record<string, { password?: string; shares: string[]; restriction?: string }>;
+  windows?: {
+    computerAccount?: string;
+    sessions?: Record<string, { user: string }>;
+    connections?: {
+      session: string;
+      server: string;
+      share: string;
+      user: string;
+      explicit: boolean;
+      drive?: string;
+    }[];
+  };
+  services?: Record<string, Record<string, unknown>>;
+  acl?: Record<string, { sid: string; rights: number; type: 'Allow' | 'Deny' }[]>;
+  modules?: Record<string, boolean>;
   behaviour?: Record<string, { fail?: string; win32?: number; hang?: boolean; delayMs?: number }>;
   calls?: { command: string; parameters: Record<string, string> }[];
 }
 
 export const SHARE = '\\\\files\\ccs';
 export const USER = 'CONTOSO\\ccs-reader';
+/** The web server's own account on the network (LocalSystem's credentials on a share). */
+export const COMPUTER = 'CONTOSO\\WEB01$';
+
+export const PROVIDER_KEY = 'SOFTWARE\\Microsoft\\IIS\\CentralCertProvider';
+const COMPONENTS_KEY = 'SOFTWARE\\Microsoft\\InetStp\\Components';
+const REBOOT_PENDING_KEY =
+  'SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending';
+const VERSION_KEY = 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion';
+
+/** The registry a Windows Server with this feature state and version has (the stand-in keeps it up). */
+function initialRegistry(state: FakeState): NonNullable<FakeState['registry']> {
+  const [major, minor, build] = (state.osVersion ?? '10.0.20348').split('.');
+  const registry: NonNullable<FakeState['registry']> = {
+    [VERSION_KEY]: {
+      CurrentMajorVersionNumber: { type: 'REG_DWORD', data: Number(major) },
+      CurrentMinorVersionNumber: { type: 'REG_DWORD', data: Number(minor) },
+      CurrentBuildNumber: { type: 'REG_SZ', data: build ?? '' },
+    },
+    [COMPONENTS_KEY]: {},
+  };
+  if (state.feature === 'Installed') registry[COMPONENTS_KEY]!.CertProvider = { type: 'REG_DWORD', data: 1 };
+  if (state.feature === 'InstallPending') registry[REBOOT_PENDING_KEY] = {};
+  return registry;
+}
+
+/** The node-side view of the stand-in's registry: what the agent's reader reads instead of HKLM. */
+export class FakeIisRegistry implements RegistryReader {
+  constructor(private readonly stateFile: string) {}
+
+  readValues(key: string, names: readonly string[]): Map<string, RegistryValue> | null {
+    const state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as FakeState;
+    const found = Object.entries(state.registry ?? {}).find(([k]) => k.toLowerCase() === key.toLowerCase());
+    if (!found) return null;
+    const values = new Map<string, RegistryValue>();
+    for (const name of names) {
+      const entry = Object.entries(found[1]).find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+      if (entry) values.set(name, entry as RegistryValue);
+    }
+    return values;
+  }
+}
 
 export interface Sandbox {
   dir: string;
@@ -69,11 +127,16 @@ export interface Sandbox {
   state(): Promise<FakeState>;
   setState(patch: Partial<FakeState>): Promise<void>;
   commands(): Promise<string[]>;
+  /** The CentralCertProvider values as IIS holds them (passwords in clear: the stand-in's, test only). */
+  provider(): Promise<Record<string, string | number>>;
   backend(options?: PowerShellBackendOptions): PowerShellBackend;
   cleanup(): Promise<void>;
 }
 
-/** A fresh fake server whose share `\\files\ccs` the account `CONTOSO\ccs-reader` / `sharePassword` reads. */
+/**
+ * A fresh fake server whose share `\\files\ccs` the account `CONTOSO\ccs-reader` / `sharePassword`
+ * and the server's own computer account read.
+ */
 export async function sandbox(sharePassword: string, initial: FakeState = {}): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'ccs-pwsh-'));
   const shareFolder = join(dir, 'share');
@@ -81,13 +144,18 @@ export async function sandbox(sharePassword: string, initial: FakeState = {}): P
   await copyFile(PFX_FIXTURE, join(shareFolder, 'www.contoso.com.pfx'));
   const stateFile = join(dir, 'fake-iis.json');
   const write = (state: FakeState) => writeFile(stateFile, JSON.stringify(state, null, 2));
-  await write({
+  const base: FakeState = {
     productType: 3,
     feature: 'Available',
     shares: { [SHARE]: shareFolder },
-    accounts: { [USER]: { password: sharePassword, shares: [SHARE] } },
+    accounts: {
+      [USER]: { password: sharePassword, shares: [SHARE] },
+      [COMPUTER]: { shares: [SHARE] },
+    },
+    windows: { computerAccount: COMPUTER, sessions: {}, connections: [] },
     ...initial,
-  });
+  };
+  await write({ registry: initialRegistry(base), ...base });
   const state = async (): Promise<FakeState> => JSON.parse(await readFile(stateFile, 'utf8')) as FakeState;
   return {
     dir,
@@ -96,11 +164,20 @@ export async function sandbox(sharePassword: string, initial: FakeState = {}): P
     state,
     setState: async (patch) => write({ ...(await state()), ...patch }),
     commands: async () => ((await state()).calls ?? []).map((c) => c.command),
+    provider: async () => {
+      const key = Object.entries((await state()).registry ?? {}).find(
+        ([k]) => k.toLowerCase() === PROVIDER_KEY.toLowerCase(),
+      );
+      return Object.fromEntries(
+        Object.entries(key?.[1] ?? {}).map(([name, v]) => [name, v.data as string | number]),
+      );
+    },
     backend: (options = {}) =>
       new PowerShellBackend({
         executable: requirePwsh(),
         testModule: FAKE_MODULE,
         timeoutSeconds: 60,
+        registry: new FakeIisRegistry(stateFile),
         ...options,
         env: { CCS_FAKEIIS_STATE: stateFile, ...options.env },
       }),

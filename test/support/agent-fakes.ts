@@ -3,7 +3,7 @@
  * can be made to fail, a scriptable backend, a counting secret store and a fake clock. Unit
  * tests drive `Agent` with these.
  */
-import type { Backend, ResolvedDesired } from '../../agent/backends/backend.js';
+import type { Backend, ResolvedDesired, StoreAccess } from '../../agent/backends/backend.js';
 import { BoundNamesGuard } from '../../agent/bindings/bound-names.js';
 import { HostBindings } from '../../agent/bindings/host-bindings.js';
 import type { TlsProbe } from '../../agent/serving/probe.js';
@@ -142,11 +142,25 @@ export class FakeBackend implements Backend {
   readActual(): Promise<ActualState> {
     return Promise.resolve({ ...this.actual });
   }
-  exists(path: string): Promise<boolean> {
-    return Promise.resolve(this.folders.has(path.toLowerCase()));
-  }
-  canAccess(path: string, username: string, password: string): Promise<boolean> {
-    return Promise.resolve(this.access.has(`${path.toLowerCase()}|${username.toLowerCase()}|${password}`));
+  /** Folders the agent's own identity (the computer account) may not read. */
+  readonly agentDenied = new Set<string>();
+
+  /** The share's answer, in Windows' order: the folder, then the identity, then one .pfx read. */
+  async checkStoreAccess(path: string, username: string, password: string): Promise<StoreAccess> {
+    const key = path.toLowerCase();
+    if (!this.folders.has(key))
+      return { identity: { ok: false, failure: 'PathNotFound', win32: 3 }, agent: null };
+    if (!this.access.has(`${key}|${username.toLowerCase()}|${password}`)) {
+      return { identity: { ok: false, failure: 'LogonFailed', win32: 1326 }, agent: null };
+    }
+    const [first] = await this.listPfx(path);
+    return {
+      identity: {
+        ok: true,
+        pfx: first === undefined ? null : { name: first, bytes: await this.readFile(path, first) },
+      },
+      agent: this.agentDenied.has(key) ? { ok: false, failure: 'AccessDenied', win32: 5 } : { ok: true },
+    };
   }
   listPfx(path: string): Promise<string[]> {
     return Promise.resolve([...(this.pfx.get(path.toLowerCase())?.keys() ?? [])].sort());

@@ -344,7 +344,7 @@ describe('agent loop', () => {
         (h) => ({ ...h.desired, password: h.store.put('ccs-farm-a-identity-password', 'wrong') }),
         {
           name: 'identity',
-          code: 'CannotAccessStore',
+          code: 'IdentityLogonFailed',
           status: 400,
           detail: 'Cannot access certificate store',
         },
@@ -569,7 +569,7 @@ describe('agent loop', () => {
       h.queue.push(command('apply', 2, { ...h.desired, username: 'CONTOSO\\other' }));
       expect(await h.agent.runOnce()).toBe(true);
       expect(h.reports.sent.map((r) => r.type)).toEqual(['hello', 'result', 'result']);
-      expect(results(h)[1]).toMatchObject({ outcome: 'failed', error: { code: 'CannotAccessStore' } });
+      expect(results(h)[1]).toMatchObject({ outcome: 'failed', error: { code: 'IdentityLogonFailed' } });
     });
 
     it('returns false when a report cannot be sent', async () => {

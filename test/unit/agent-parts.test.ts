@@ -119,7 +119,9 @@ describe('seedDemoShare', () => {
     expect(await readFile(join(first.folder, 'www.contoso.com.pfx'))).toEqual(before);
 
     const backend = new SimulatedBackend({ stateDir: join(dir, 'iis'), shareRoot });
-    expect(await backend.canAccess(first.path, first.username, first.password)).toBe(true);
+    expect((await backend.checkStoreAccess(first.path, first.username, first.password)).identity.ok).toBe(
+      true,
+    );
 
     await seedDemoShare({ shareRoot, privateKeyPassword: 'demo-pk-2' });
     const www = await readFile(join(first.folder, 'www.contoso.com.pfx'));

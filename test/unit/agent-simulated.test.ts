@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   createShareAccount,
   readStoredPasswordsForTests,
+  setComputersRead,
   setRegistryByHand,
   SimulatedBackend,
 } from '../../agent/backends/simulated.js';
@@ -138,39 +139,72 @@ describe('simulated backend: registry', () => {
 });
 
 describe('simulated backend: shares', () => {
+  /** The identity side of a check, or its Windows error. */
+  const identity = async (path: string, user = USER, password = PASSWORD) => {
+    const { identity: outcome } = await backend.checkStoreAccess(path, user, password);
+    return outcome.ok ? 'ok' : outcome.win32;
+  };
+
   it('maps \\\\localhost\\share\\rest to <shareRoot>/share/rest, case-insensitively', async () => {
-    expect(await backend.exists('\\\\localhost\\ccs')).toBe(true);
-    expect(await backend.exists('\\\\LOCALHOST\\CCS\\sub')).toBe(true);
-    expect(await backend.exists('//localhost/ccs/Sub')).toBe(true);
-    expect(await backend.exists('\\\\localhost\\ccs\\missing')).toBe(false);
-    expect(await backend.exists('\\\\localhost\\nope')).toBe(false);
+    expect(await identity('\\\\localhost\\ccs')).toBe('ok');
+    expect(await identity('\\\\LOCALHOST\\CCS\\sub')).toBe('ok');
+    expect(await identity('//localhost/ccs/Sub')).toBe('ok');
+    expect(await identity('\\\\localhost\\ccs\\missing')).toBe(3); // ERROR_PATH_NOT_FOUND
+    expect(await identity('\\\\localhost\\nope')).toBe(67); // ERROR_BAD_NET_NAME
   });
 
-  it('treats other UNC servers as unreachable', async () => {
-    expect(await backend.exists('\\\\fileserver\\ccs')).toBe(false);
-    expect(await backend.canAccess('\\\\fileserver\\ccs', USER, PASSWORD)).toBe(false);
+  it('treats other UNC servers as unreachable (53)', async () => {
+    expect(await identity('\\\\fileserver\\ccs')).toBe(53);
   });
 
-  it('maps drive paths to <shareRoot>/drives/<letter> with no identity check', async () => {
-    expect(await backend.exists('C:\\certs')).toBe(true);
-    expect(await backend.exists('c:\\CERTS')).toBe(true);
-    expect(await backend.exists('D:\\certs')).toBe(false);
-    expect(await backend.canAccess('C:\\certs', 'anyone', 'anything')).toBe(true);
+  it('maps drive paths to <shareRoot>/drives/<letter>; the identity must still log on', async () => {
+    expect(await identity('C:\\certs')).toBe('ok');
+    expect(await identity('c:\\CERTS')).toBe('ok');
+    expect(await identity('D:\\certs')).toBe(3);
+    expect(await identity('C:\\certs', 'anyone', 'anything')).toBe(1326);
   });
 
-  it('checks the share account: user (case-insensitive), password and granted shares', async () => {
-    expect(await backend.canAccess('\\\\localhost\\ccs', USER, PASSWORD)).toBe(true);
-    expect(await backend.canAccess('\\\\localhost\\ccs\\Sub', 'contoso\\CCS-READER', PASSWORD)).toBe(true);
-    expect(await backend.canAccess('\\\\localhost\\ccs', USER, 'wrong')).toBe(false);
-    expect(await backend.canAccess('\\\\localhost\\ccs', 'CONTOSO\\someone', PASSWORD)).toBe(false);
-    expect(await backend.canAccess('\\\\localhost\\other', USER, PASSWORD)).toBe(false);
-    expect(await backend.canAccess('\\\\localhost\\ccs\\missing', USER, PASSWORD)).toBe(false);
+  it('logs on first, as LogonUser: user (case-insensitive), password, then the granted shares', async () => {
+    expect(await identity('\\\\localhost\\ccs\\Sub', 'contoso\\CCS-READER')).toBe('ok');
+    expect(await identity('\\\\localhost\\ccs', USER, 'wrong')).toBe(1326);
+    expect(await identity('\\\\localhost\\ccs', 'CONTOSO\\someone')).toBe(1326);
+    expect(await identity('\\\\fileserver\\ccs', USER, 'wrong')).toBe(1326); // before the path
+    expect(await identity('\\\\localhost\\other')).toBe(5);
+  });
+
+  it('plays the accounts Windows refuses with the right password: 1331, 1330, 1385; 1909 with any', async () => {
+    const cases = [
+      ['disabled', 1331],
+      ['password-expired', 1330],
+      ['no-logon-right', 1385],
+    ] as const;
+    for (const [restriction, win32] of cases) {
+      await createShareAccount(shareRoot, USER, PASSWORD, ['ccs'], restriction);
+      expect(await identity('\\\\localhost\\ccs'), restriction).toBe(win32);
+      expect(await identity('\\\\localhost\\ccs', USER, 'wrong'), restriction).toBe(1326);
+    }
+    await createShareAccount(shareRoot, USER, PASSWORD, ['ccs'], 'locked-out');
+    expect(await identity('\\\\localhost\\ccs')).toBe(1909);
+    expect(await identity('\\\\localhost\\ccs', USER, 'wrong')).toBe(1909);
+  });
+
+  it("reads the first .pfx as the identity, and reports the computer accounts' read on its own", async () => {
+    expect(await backend.checkStoreAccess('\\\\localhost\\ccs', USER, PASSWORD)).toEqual({
+      identity: { ok: true, pfx: { name: '_.contoso.com.PFX', bytes: Buffer.from('wild') } },
+      agent: { ok: true },
+    });
+    await setComputersRead(shareRoot, 'CCS', false);
+    expect(await backend.checkStoreAccess('\\\\localhost\\ccs', USER, PASSWORD)).toMatchObject({
+      identity: { ok: true },
+      agent: { ok: false, failure: 'AccessDenied', win32: 5 },
+    });
+    expect((await backend.checkStoreAccess('\\\\localhost\\ccs', USER, 'wrong')).agent).toBeNull();
   });
 
   it('createShareAccount replaces an account (password change)', async () => {
     await createShareAccount(shareRoot, USER, 'new-password', ['ccs', 'other']);
-    expect(await backend.canAccess('\\\\localhost\\ccs', USER, PASSWORD)).toBe(false);
-    expect(await backend.canAccess('\\\\localhost\\other', USER, 'new-password')).toBe(true);
+    expect(await identity('\\\\localhost\\ccs')).toBe(1326);
+    expect(await identity('\\\\localhost\\other', USER, 'new-password')).toBe('ok');
   });
 
   it('lists .pfx files (any case) and reads them by name only', async () => {
@@ -183,8 +217,8 @@ describe('simulated backend: shares', () => {
   });
 
   it('refuses . and .. segments instead of resolving them to other folders', async () => {
-    expect(await backend.exists('\\\\localhost\\ccs\\..\\other')).toBe(false);
-    expect(await backend.exists('C:\\certs\\..\\..')).toBe(false);
-    expect(await backend.exists('relative\\path')).toBe(false);
+    expect(await identity('\\\\localhost\\ccs\\..\\other')).toBe(161);
+    expect(await identity('C:\\certs\\..\\..')).toBe(161);
+    expect(await identity('relative\\path')).toBe(161);
   });
 });

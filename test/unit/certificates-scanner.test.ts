@@ -4,7 +4,7 @@
  * rescanned without opening a file, and scans that cannot run.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Backend, PfxFileStat, ResolvedDesired } from '../../agent/backends/backend.js';
+import type { Backend, PfxFileStat, ResolvedDesired, StoreAccess } from '../../agent/backends/backend.js';
 import { MemoryInventoryCache } from '../../agent/inventory/cache.js';
 import { InventoryScanner, type ScannerDeps } from '../../agent/inventory/scanner.js';
 import { SecretCache } from '../../agent/secrets.js';
@@ -54,11 +54,8 @@ class ShareBackend implements Backend {
   readActual(): Promise<ActualState> {
     return Promise.resolve({ enabled: true, path: SHARE, username: 'u' });
   }
-  exists(): Promise<boolean> {
-    return Promise.resolve(!this.missing);
-  }
-  canAccess(): Promise<boolean> {
-    return Promise.resolve(true);
+  checkStoreAccess(): Promise<StoreAccess> {
+    return Promise.resolve({ identity: { ok: true, pfx: null }, agent: { ok: true } });
   }
   listPfx(): Promise<string[]> {
     if (this.missing) return Promise.reject(Object.assign(new Error('gone'), { code: 'ENOENT' }));
