@@ -60,7 +60,8 @@ for (const target of targets) {
     `${JSON.stringify({ seed, node: process.version, ...row }, null, 2)}\n`,
   );
   console.log(
-    `${target.name}: ${result.executions.toLocaleString('en-US')} executions in ${result.seconds} s, ` +
+    `${target.name}: ${result.executions.toLocaleString('en-US')} executions in ${result.seconds} s ` +
+      `(${result.cpuSeconds} s CPU), ` +
       `${result.blocks} blocks, ${result.features} features, corpus ${result.corpus} → ${committed} committed, ` +
       `${result.findings.length} findings`,
   );

@@ -35,6 +35,8 @@ export interface Finding {
 export interface CampaignResult {
   readonly target: string;
   readonly seconds: number;
+  /** CPU time the campaign got (worker and this thread): on a shared machine at nice 19, less. */
+  readonly cpuSeconds: number;
   readonly executions: number;
   readonly blocks: number;
   readonly features: number;
@@ -72,6 +74,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   mkdirSync(corpusDir, { recursive: true });
   mkdirSync(findingsDir, { recursive: true });
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const stopAt = started + options.minutes * 60_000;
   const findings: Finding[] = [];
   let executions = 0;
@@ -151,6 +154,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   return {
     target: target.name,
     seconds: Math.round((Date.now() - started) / 1000),
+    cpuSeconds: Math.round(cpuMs(process.cpuUsage(cpuAtStart)) / 1000),
     executions,
     blocks: last.blocks,
     features: last.features,
