@@ -162,6 +162,14 @@ export const DEFAULT_MAX_ITERATIONS = 1_000_000;
  */
 export const MAX_PFX_BYTES = 1024 * 1024;
 
+/** The refusal of a file over {@link MAX_PFX_BYTES}; also given by callers that skip reading it. */
+export function fileTooLarge(size: number): Pkcs12Error {
+  return new Pkcs12Error(
+    'unsupported',
+    `Unsupported PKCS#12 file size: ${size} bytes exceed the limit of ${MAX_PFX_BYTES}`,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Object identifiers
 
@@ -302,12 +310,7 @@ interface ParsedPfx {
 
 function parsePfx(pfx: Buffer): ParsedPfx {
   if (!Buffer.isBuffer(pfx)) throw malformed('input is not a Buffer');
-  if (pfx.length > MAX_PFX_BYTES) {
-    throw new Pkcs12Error(
-      'unsupported',
-      `Unsupported PKCS#12 file size: ${pfx.length} bytes exceed the limit of ${MAX_PFX_BYTES}`,
-    );
-  }
+  if (pfx.length > MAX_PFX_BYTES) throw fileTooLarge(pfx.length);
   // Trailing bytes after the PFX are ignored, as OpenSSL's d2i does.
   const top = sequence(readNode(pfx, 0), 'PFX');
   if (top.length < 2 || top.length > 3) throw malformed('PFX must have 2 or 3 elements');
