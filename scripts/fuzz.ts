@@ -4,6 +4,7 @@
  *   npm run fuzz -- --minutes 10                     # every target, 10 minutes each, one after another
  *   npm run fuzz -- --target pkcs12 --minutes 30     # one target (repeat --target for more)
  *   npm run fuzz -- --seed 42 --no-merge             # replayable run; keep the committed corpus as is
+ *   npm run fuzz -- --merge-only                     # only re-minimise committed + working corpora
  *
  * Each campaign runs in a worker thread (campaign.ts). Working corpora and findings go to
  * `.local/fuzz/<target>/`; after the run the committed corpus (test/fuzz/corpus/<target>/) is
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     target: { type: 'string', multiple: true },
     seed: { type: 'string' },
     'no-merge': { type: 'boolean', default: false },
+    'merge-only': { type: 'boolean', default: false },
   },
 });
 
@@ -38,21 +40,28 @@ const targets = values.target ? values.target.map(fuzzTarget) : FUZZ_TARGETS;
 const root = new URL('..', import.meta.url).pathname;
 const workRoot = join(root, '.local', 'fuzz');
 
-console.log(`fuzzing ${targets.map((t) => t.name).join(', ')} for ${minutes} min each, seed ${seed}`);
 const results: (CampaignResult & { committed: number })[] = [];
+/** Replaces the committed corpus by the minimised union of it and the working corpus. */
+function merge(target: (typeof targets)[number]): number {
+  const committedDir = join(root, 'test', 'fuzz', 'corpus', target.name);
+  const inputs = [...readCorpus(committedDir), ...readCorpus(join(workRoot, target.name, 'corpus'))];
+  const kept = minimiseCorpus(probe, target, inputs);
+  writeCorpus(committedDir, kept);
+  return kept.length;
+}
+
+if (values['merge-only']) {
+  for (const target of targets) console.log(`${target.name}: ${merge(target)} inputs committed`);
+  process.exit(0);
+}
+
+console.log(`fuzzing ${targets.map((t) => t.name).join(', ')} for ${minutes} min each, seed ${seed}`);
 for (const target of targets) {
   const workDir = join(workRoot, target.name);
-  const committedDir = join(root, 'test', 'fuzz', 'corpus', target.name);
   const result = await runCampaign({ target, minutes, seed, workDir, log: (l) => console.log(l) });
-  let committed = readCorpus(committedDir).length;
-  if (!values['no-merge']) {
-    const kept = minimiseCorpus(probe, target, [
-      ...readCorpus(committedDir),
-      ...readCorpus(join(workDir, 'corpus')),
-    ]);
-    writeCorpus(committedDir, kept);
-    committed = kept.length;
-  }
+  const committed = values['no-merge']
+    ? readCorpus(join(root, 'test', 'fuzz', 'corpus', target.name)).length
+    : merge(target);
   const row = { ...result, committed };
   results.push(row);
   writeFileSync(
@@ -61,9 +70,8 @@ for (const target of targets) {
   );
   console.log(
     `${target.name}: ${result.executions.toLocaleString('en-US')} executions in ${result.seconds} s ` +
-      `(${result.cpuSeconds} s CPU), ` +
-      `${result.blocks} blocks, ${result.features} features, corpus ${result.corpus} → ${committed} committed, ` +
-      `${result.findings.length} findings`,
+      `(${result.cpuSeconds} s CPU), ${result.blocks} blocks, ${result.features} features, ` +
+      `corpus ${result.corpus} → ${committed} committed, ${result.findings.length} findings`,
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * Corpus minimisation (libFuzzer's `-merge=1`): of all the inputs a campaign kept, the smallest
- * set that reaches every feature the seeds do not already reach. Inputs are tried smallest
- * first, so each feature is held by the smallest input found for it. This is what gets committed
+ * set that reaches every block the seeds do not already reach. Inputs are tried smallest first,
+ * so each block is held by the smallest input found for it. Hit counts are left out here (the
+ * campaign uses them to steer; the committed corpus stays small): this is what gets committed
  * under test/fuzz/corpus/<target>/ and replayed by `npm test`.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +11,9 @@ import { join } from 'node:path';
 import type { CoverageProbe } from './coverage.js';
 import type { FuzzTarget } from './target.js';
 
+/** A feature without its hit-count bucket (see CoverageProbe). */
+const blockOf = (feature: number): number => Math.floor(feature / 16);
+
 function features(probe: CoverageProbe, target: FuzzTarget, input: Buffer): number[] {
   probe.take();
   try {
@@ -17,7 +21,7 @@ function features(probe: CoverageProbe, target: FuzzTarget, input: Buffer): numb
   } catch {
     return []; // a finding is a regression test, not corpus
   }
-  return probe.take();
+  return probe.take().map(blockOf);
 }
 
 /** The inputs to keep, smallest first. */
