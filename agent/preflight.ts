@@ -24,6 +24,7 @@ import {
   expandEnvironmentVariables,
   isInsideAllowedLocations,
 } from '../shared/paths.js';
+import { MAX_PFX_BYTES } from '../shared/pkcs12/pfx.js';
 import type { Backend, ResolvedDesired } from './backends/backend.js';
 import { SecretUnavailableError, type SecretCache } from './secrets.js';
 
@@ -119,13 +120,26 @@ async function fetchSecret(
   }
 }
 
+/**
+ * The .pfx files worth opening, sorted: with `statPfx`, those the PKCS#12 reader would not refuse
+ * for their size (a huge file dropped on the share is never read into memory).
+ */
+async function candidateFiles(backend: Backend, path: string): Promise<string[]> {
+  if (!backend.statPfx) return backend.listPfx(path);
+  const listed = await backend.statPfx(path);
+  return listed
+    .filter((f) => f.size <= MAX_PFX_BYTES)
+    .map((f) => f.name)
+    .sort();
+}
+
 /** Check 4: any file the password opens passes; only files that refuse it fail the check. */
 async function checkPrivateKeyPassword(
   deps: PreflightDeps,
   path: string,
   password: string,
 ): Promise<boolean> {
-  const files = (await deps.backend.listPfx(path)).slice(0, MAX_PFX_TRIED);
+  const files = (await candidateFiles(deps.backend, path)).slice(0, MAX_PFX_TRIED);
   let refused = false;
   for (const file of files) {
     let verdict: PfxCheck;
