@@ -131,6 +131,7 @@ export function fuzzLoop(options: LoopOptions): void {
       if (!signatures.has(signature)) {
         signatures.add(signature);
         const small = minimiseFinding(target, input, signature);
+        probe.take(); // the minimisation's runs are no input's coverage
         const detail = error instanceof Error ? (error.stack ?? describeError(error)) : describeError(error);
         emit({ kind: 'finding', input: small, signature, detail });
         found = true;
@@ -145,6 +146,8 @@ export function fuzzLoop(options: LoopOptions): void {
   if (corpus.length === 0) corpus.push(Buffer.alloc(0));
 
   let executions = 0;
+  const emitStats = (): void =>
+    emit({ kind: 'stats', executions, blocks: probe.blocksSeen, features: seen.size, corpus: corpus.length });
   let lastStats = Date.now();
   const statsEvery = options.statsEveryMs ?? 5000;
   const maxExecutions = options.maxExecutions ?? Number.POSITIVE_INFINITY;
@@ -161,14 +164,8 @@ export function fuzzLoop(options: LoopOptions): void {
     }
     if (Date.now() - lastStats >= statsEvery) {
       lastStats = Date.now();
-      emit({
-        kind: 'stats',
-        executions,
-        blocks: probe.blocksSeen,
-        features: seen.size,
-        corpus: corpus.length,
-      });
+      emitStats();
     }
   }
-  emit({ kind: 'stats', executions, blocks: probe.blocksSeen, features: seen.size, corpus: corpus.length });
+  emitStats();
 }
