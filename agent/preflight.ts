@@ -30,6 +30,7 @@ import {
   expandEnvironmentVariables,
   isInsideAllowedLocations,
 } from '../shared/paths.js';
+import { MAX_PFX_BYTES } from '../shared/pkcs12/pfx.js';
 import type { Backend, ResolvedDesired, StoreAccess, StoreAccessFailure } from './backends/backend.js';
 import { SecretUnavailableError, type SecretCache } from './secrets.js';
 
@@ -141,6 +142,19 @@ async function fetchSecret(
   }
 }
 
+/**
+ * The .pfx files worth opening, sorted: with `statPfx`, those the PKCS#12 reader would not refuse
+ * for their size (a huge file dropped on the share is never read into memory).
+ */
+async function candidateFiles(backend: Backend, path: string): Promise<string[]> {
+  if (!backend.statPfx) return backend.listPfx(path);
+  const listed = await backend.statPfx(path);
+  return listed
+    .filter((f) => f.size <= MAX_PFX_BYTES)
+    .map((f) => f.name)
+    .sort();
+}
+
 /** The API error for a store the CCS identity cannot use. */
 function identityError(failure: StoreAccessFailure): HostError {
   switch (failure) {
@@ -189,7 +203,7 @@ async function checkPrivateKeyPassword(
     if (verdict === 'ok') return true;
     refused = verdict === 'wrong-password';
   }
-  const others = (await deps.backend.listPfx(path)).filter((name) => name !== first?.name);
+  const others = (await candidateFiles(deps.backend, path)).filter((name) => name !== first?.name);
   for (const file of others.slice(0, MAX_PFX_TRIED - (first ? 1 : 0))) {
     let bytes: Buffer;
     try {

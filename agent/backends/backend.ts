@@ -58,12 +58,18 @@ export interface IdentityPfx {
  * identity's rights are the share's business (or its password's), the computer account's need
  * READ for `DOMAIN\WEB01$` on the share.
  */
+/**
+ * The largest `.pfx` the identity check reads (CcsStoreProbe.cs `MaxPfxBytes`): a bigger file
+ * dropped on the share is skipped, never read into memory as the identity.
+ */
+export const IDENTITY_PFX_MAX_BYTES = 256 * 1024;
+
 export interface StoreAccess {
   /**
    * As the CCS identity, the way IIS Administration checks it: LogonUser and impersonation, in a
    * logon session of its own (so no other connection of the agent's session interferes, and
    * nothing stays connected afterwards), the same for a local path and a share. It lists the
-   * folder and reads the first `.pfx` (null when there is none).
+   * folder and reads the first `.pfx` of at most IDENTITY_PFX_MAX_BYTES (null when there is none).
    */
   identity: AccessOutcome<{ pfx: IdentityPfx | null }>;
   /**

@@ -34,7 +34,14 @@ import { eachLimited } from '../../shared/each-limited.js';
 import type { ActualState, CcsBinding } from '../../shared/messages.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { IisBindingsReader } from '../bindings/config-reader.js';
-import type { Backend, PfxFileStat, ResolvedDesired, StoreAccess, StoreAccessFailure } from './backend.js';
+import {
+  IDENTITY_PFX_MAX_BYTES,
+  type Backend,
+  type PfxFileStat,
+  type ResolvedDesired,
+  type StoreAccess,
+  type StoreAccessFailure,
+} from './backend.js';
 import { SimulatedCcsProvider, type CcsProviderState } from './simulated-iis/ccs-provider.js';
 import { SimulatedListeners } from './simulated-iis/listeners.js';
 import { storeAccessFailure } from './store-access.js';
@@ -458,7 +465,8 @@ export class SimulatedBackend implements Backend {
     if (share !== null && !(await mayRead(shareRoot, username, share))) {
       return { identity: failed(5), agent: null };
     }
-    const [first] = await this.listPfx(path);
+    // As CcsStoreProbe.cs: the first file small enough to read.
+    const first = (await this.statPfx(path)).find((f) => f.size <= IDENTITY_PFX_MAX_BYTES)?.name;
     const pfx = first === undefined ? null : { name: first, bytes: await this.readFile(path, first) };
     const agentMayRead = share === null || (await computersMayRead(shareRoot, share));
     return { identity: { ok: true, pfx }, agent: agentMayRead ? { ok: true } : failed(5) };

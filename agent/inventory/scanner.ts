@@ -17,7 +17,11 @@
  * Reports carry metadata only: no key material, no PFX bytes, no password.
  */
 import { createHash } from 'node:crypto';
-import { describeCertificateFile, type FileStat } from '../../shared/certificates/describe.js';
+import {
+  describeCertificateFile,
+  describeOversizeFile,
+  type FileStat,
+} from '../../shared/certificates/describe.js';
 import type { InventoryFile } from '../../shared/certificates/metadata.js';
 import {
   MESSAGE_VERSION,
@@ -27,6 +31,7 @@ import {
   type ScanCommand,
   type SecretRef,
 } from '../../shared/messages.js';
+import { MAX_PFX_BYTES } from '../../shared/pkcs12/pfx.js';
 import type { Backend } from '../backends/backend.js';
 import type { Logger } from '../log.js';
 import { localPath } from '../preflight.js';
@@ -175,7 +180,9 @@ export class InventoryScanner {
       cached.size === stat.size &&
       cached.mtimeMs === stat.mtimeMs &&
       cached.sha256 !== '';
-    const toRead = listing.filter((stat) => !unchanged(stat, before.get(stat.name.toLowerCase())));
+    const toRead = listing.filter(
+      (stat) => stat.size <= MAX_PFX_BYTES && !unchanged(stat, before.get(stat.name.toLowerCase())),
+    );
     const reads = new ReadAhead(
       toRead.map((stat) => stat.name),
       (name) => this.deps.backend.readFile(path, name),
@@ -247,6 +254,15 @@ export class InventoryScanner {
     unclaimed: CachedFile[],
     renamed: { from: string; to: string }[],
   ): Promise<{ cached: CachedFile; parsed: boolean } | null> {
+    if (stat.size > MAX_PFX_BYTES) {
+      // Listed, never read: a huge file dropped on the share costs no memory (no hash: looked at
+      // again at every scan, from the listing alone).
+      const entry = describeOversizeFile(stat);
+      return {
+        cached: { name: stat.name, size: stat.size, mtimeMs: stat.mtimeMs, sha256: '', entry },
+        parsed: false,
+      };
+    }
     let bytes: Buffer;
     try {
       bytes = await reads.take(stat.name);

@@ -4,7 +4,7 @@
  * the public metadata of shared/certificates/metadata.ts. A file that cannot be read is still
  * an entry — with an error saying why — so it is listed with a problem, never dropped.
  */
-import { Pkcs12Error, leafCertificateDer, readPfxCertificates } from '../pkcs12/pfx.js';
+import { Pkcs12Error, fileTooLarge, leafCertificateDer, readPfxCertificates } from '../pkcs12/pfx.js';
 import {
   LIMITS,
   type CertificateInfo,
@@ -63,13 +63,23 @@ function fileError(error: unknown): FileError {
   return { code: 'unreadable', detail: 'The file is not a readable PKCS#12 (.pfx) file' };
 }
 
+const listed = (stat: FileStat): Pick<InventoryFile, 'name' | 'size' | 'modified'> => ({
+  name: stat.name,
+  size: stat.size,
+  modified: new Date(stat.mtimeMs).toISOString(),
+});
+
+/**
+ * The entry of a file whose listed size is over MAX_PFX_BYTES: the reader would refuse it, so
+ * the agent does not read it into memory at all.
+ */
+export function describeOversizeFile(stat: FileStat): InventoryFile {
+  return { ...listed(stat), certificate: null, pfx: null, error: fileError(fileTooLarge(stat.size)) };
+}
+
 /** The inventory entry of one file: never throws; a file it cannot read carries an error. */
 export function describeCertificateFile(stat: FileStat, bytes: Buffer, password: string): InventoryFile {
-  const base = {
-    name: stat.name,
-    size: stat.size,
-    modified: new Date(stat.mtimeMs).toISOString(),
-  };
+  const base = listed(stat);
   try {
     // The decrypted certificate bag proves the password: the MAC would double the cost per file.
     const contents = readPfxCertificates(bytes, password, { macCheck: 'when-needed' });

@@ -216,16 +216,24 @@ function readTime(node: DerNode | undefined, what: string): string {
   } else {
     throw malformed(`expected ${what}`);
   }
-  const ms = Date.UTC(
-    year,
-    Number(match[2]) - 1,
-    Number(match[3]),
-    Number(match[4]),
-    Number(match[5]),
-    Number(match[6] ?? '0'),
-  );
-  if (!Number.isFinite(ms)) throw malformed(`bad ${what}`);
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const field = (i: number): number => Number(match[i] ?? '0');
+  const stated = [year, field(2), field(3), field(4), field(5), field(6)];
+  // setUTCFullYear, not Date.UTC: that one reads years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, field(2) - 1, field(3));
+  date.setUTCHours(field(4), field(5), field(6), 0);
+  // Date rolls what is out of range (month 13, 30 February, 25:00) over into another time, which
+  // would show a validity the certificate does not state: a real time reads back the same.
+  const readBack = [
+    date.getUTCFullYear(),
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  ];
+  if (readBack.join() !== stated.join()) throw malformed(`bad ${what}`);
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** IPv4 dotted; IPv6 as eight upper-case groups without leading zeros (as `openssl x509` prints). */

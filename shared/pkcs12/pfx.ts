@@ -28,8 +28,9 @@
  *   UTF-8 byte taken as one BMP character), as `openssl pkcs12` itself does when reading.
  *
  * Errors: every failure is a {@link Pkcs12Error} — 'wrong-password', 'unsupported' (naming the
- * algorithm OID) or 'malformed'. Iteration counts above `maxIterations` (default 1,000,000) are
- * refused as 'unsupported' so that a hostile file cannot pin the CPU.
+ * algorithm OID) or 'malformed'. Iteration counts above `maxIterations` (default 1,000,000) and
+ * files over {@link MAX_PFX_BYTES} are refused as 'unsupported' so that a hostile file can pin
+ * neither the CPU nor memory.
  */
 import { X509Certificate, createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 
@@ -153,6 +154,21 @@ export interface PfxOptions {
 export type PfxPasswordCheck = 'ok' | 'wrong-password' | 'unprotected';
 
 export const DEFAULT_MAX_ITERATIONS = 1_000_000;
+
+/**
+ * The largest file the reader parses. A PFX of a certificate, its chain and its key is a few
+ * kilobytes (the fixtures: 2–4 KB); 1 MiB leaves room for long chains and CRL bags while
+ * keeping a hostile file dropped on the share from costing the agent more than that to refuse.
+ */
+export const MAX_PFX_BYTES = 1024 * 1024;
+
+/** The refusal of a file over {@link MAX_PFX_BYTES}; also given by callers that skip reading it. */
+export function fileTooLarge(size: number): Pkcs12Error {
+  return new Pkcs12Error(
+    'unsupported',
+    `Unsupported PKCS#12 file size: ${size} bytes exceed the limit of ${MAX_PFX_BYTES}`,
+  );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Object identifiers
@@ -294,6 +310,7 @@ interface ParsedPfx {
 
 function parsePfx(pfx: Buffer): ParsedPfx {
   if (!Buffer.isBuffer(pfx)) throw malformed('input is not a Buffer');
+  if (pfx.length > MAX_PFX_BYTES) throw fileTooLarge(pfx.length);
   // Trailing bytes after the PFX are ignored, as OpenSSL's d2i does.
   const top = sequence(readNode(pfx, 0), 'PFX');
   if (top.length < 2 || top.length > 3) throw malformed('PFX must have 2 or 3 elements');

@@ -3,7 +3,12 @@
  * can be made to fail, a scriptable backend, a counting secret store and a fake clock. Unit
  * tests drive `Agent` with these.
  */
-import type { Backend, ResolvedDesired, StoreAccess } from '../../agent/backends/backend.js';
+import {
+  IDENTITY_PFX_MAX_BYTES,
+  type Backend,
+  type ResolvedDesired,
+  type StoreAccess,
+} from '../../agent/backends/backend.js';
 import { BoundNamesGuard } from '../../agent/bindings/bound-names.js';
 import { HostBindings } from '../../agent/bindings/host-bindings.js';
 import type { TlsProbe } from '../../agent/serving/probe.js';
@@ -153,7 +158,12 @@ export class FakeBackend implements Backend {
     if (!this.access.has(`${key}|${username.toLowerCase()}|${password}`)) {
       return { identity: { ok: false, failure: 'LogonFailed', win32: 1326 }, agent: null };
     }
-    const [first] = await this.listPfx(path);
+    // As CcsStoreProbe.cs: the first file small enough to read (sizes known only through statPfx).
+    const statPfx = (this as Backend).statPfx?.bind(this);
+    const sizes = statPfx ? await statPfx(path) : null;
+    const [first] = sizes
+      ? sizes.filter((f) => f.size <= IDENTITY_PFX_MAX_BYTES).map((f) => f.name)
+      : await this.listPfx(path);
     return {
       identity: {
         ok: true,

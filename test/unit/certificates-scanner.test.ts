@@ -34,6 +34,7 @@ import {
   settings,
 } from '../support/agent-fakes.js';
 import { FIXTURE_PASSWORD, loadFixture } from '../support/pfx-fixtures.js';
+import { MAX_PFX_BYTES } from '../../shared/pkcs12/pfx.js';
 
 const PASSWORD = FIXTURE_PASSWORD;
 const fixture = loadFixture;
@@ -273,6 +274,22 @@ describe('the inventory scanner', () => {
     const outcome = await scanner({}, plain).scan(scan());
     expect(plain.reads).toBe(4);
     expect(outcome).toMatchObject({ parsed: 0, upserts: 0 });
+  });
+
+  it('lists a file over the PKCS#12 size limit with that problem, without reading it', async () => {
+    backend.put('huge.contoso.com.pfx', Buffer.alloc(MAX_PFX_BYTES + 1));
+    const outcome = await scanner().scan(scan());
+    expect(backend.reads).toBe(4);
+    const huge = upserts(sink.take()).find((f) => f.name === 'huge.contoso.com.pfx');
+    expect(huge).toMatchObject({
+      size: MAX_PFX_BYTES + 1,
+      certificate: null,
+      error: {
+        code: 'unsupported',
+        detail: `Unsupported PKCS#12 file size: ${MAX_PFX_BYTES + 1} bytes exceed the limit of ${MAX_PFX_BYTES}`,
+      },
+    });
+    expect(outcome).toMatchObject({ files: 5, parsed: 4 });
   });
 
   it('reports why it could not scan: not applied, the share unreadable, the secret unavailable', async () => {
