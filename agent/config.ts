@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { AllowedLocationSchema, ConfigError } from '../shared/config.js';
+import { ConfigError } from '../shared/config.js';
+import { AllowedLocationSchema } from '../shared/paths.js';
 import { isCcsId, isHostName } from '../shared/names.js';
 
 export { ConfigError };

@@ -13,7 +13,7 @@
  * `<queue>-poison`.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { AllowedLocation } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import {
   AgentCommandSchema,
   decodeMessageText,

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AllowedLocation } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import type { Logger } from '../shared/log.js';
 
 export interface FleetSettings {

@@ -17,7 +17,8 @@ import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './que
 import { startFleet } from './agents.js';
 import { createAppContext, setAppContext } from '../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../functions/index.js';
-import { parseConfig, type AllowedLocation } from '../shared/config.js';
+import { parseConfig } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import { hashAccessToken } from '../shared/auth/access-tokens.js';
 import { jsonLineLogger } from '../shared/log.js';
 

@@ -4,12 +4,7 @@
  * settings listed in APP_SETTINGS (a parity test checks it).
  */
 import { z } from 'zod';
-
-export const AllowedLocationSchema = z.object({
-  path: z.string().min(1),
-  claims: z.array(z.enum(['read', 'write'])).default(['read']),
-});
-export type AllowedLocation = z.infer<typeof AllowedLocationSchema>;
+import { AllowedLocationSchema } from './paths.js';
 
 export const ApiKeySchema = z.object({
   name: z.string().min(1),

@@ -21,7 +21,8 @@ import {
 } from '../../local/queue-host.js';
 import { createAppContext, setAppContext } from '../../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../../functions/index.js';
-import { parseConfig, type AllowedLocation } from '../../shared/config.js';
+import { parseConfig } from '../../shared/config.js';
+import type { AllowedLocation } from '../../shared/paths.js';
 import { generateAccessToken, hashAccessToken } from '../../shared/auth/access-tokens.js';
 import { countStorageRequests } from './http-counter.js';
 import { problemLog } from './problems.js';

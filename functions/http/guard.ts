@@ -4,7 +4,8 @@
  * can leak an exception.
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { authorize, type Principal, type Role } from '../../shared/auth/authenticate.js';
+import { authorize } from '../../shared/auth/authenticate.js';
+import type { Principal, Role } from '../../shared/auth/principal.js';
 import { getAppContext, type AppContext } from '../app-context.js';
 import { failure } from './respond.js';
 

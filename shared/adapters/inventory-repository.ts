@@ -13,7 +13,7 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { InventoryFile } from '../certificates/metadata.js';
 import type { HostError } from '../messages.js';
-import { ConcurrencyError } from './table-repositories.js';
+import { ConcurrencyError } from '../errors.js';
 import { hasStatus, type StorageClients } from './storage.js';
 
 export const INVENTORY_TABLE = 'ccsinventory';

@@ -4,7 +4,7 @@
  * Concurrency uses the entity ETag (a stale one surfaces as a `precondition` DomainError).
  */
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
-import { DomainError } from '../errors.js';
+import { ConcurrencyError } from '../errors.js';
 import type {
   CcsRecord,
   HostRecord,
@@ -19,12 +19,6 @@ export const TABLES = { ccs: 'ccsstate', hosts: 'ccshosts', operations: 'ccsoper
 type Row = Record<string, unknown>;
 const json = (value: unknown): string => JSON.stringify(value);
 const parse = <T>(value: unknown): T => JSON.parse(String(value)) as T;
-
-export class ConcurrencyError extends DomainError {
-  constructor() {
-    super('precondition', 'ConcurrentUpdate', 'The resource was changed by another request');
-  }
-}
 
 /** Run a table write; a 412/409 from an ETag-conditional write becomes a ConcurrencyError. */
 async function conditional<T>(write: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
  * any other entry point. Passwords are written to Key Vault here and leave as references only.
  */
 import { EnableBodySchema, UpdateBodySchema, parseBody } from '../api-schemas.js';
-import type { AllowedLocation } from '../config.js';
+import type { AllowedLocation } from '../paths.js';
 import { DomainError, invalid, notFound } from '../errors.js';
 import { DISABLED_STATE, type DesiredState, type SecretRef } from '../messages.js';
 import type { CcsRecord, HostRecord, OperationHostRecord, OperationRecord } from '../model.js';

@@ -24,7 +24,8 @@ import { MESSAGE_VERSION, type InventoryReport, type ScanCommand } from '../mess
 import type { CcsRecord, HostRecord } from '../model.js';
 import type { Clock, CommandBus } from '../ports.js';
 import type { Logger } from '../log.js';
-import { ConcurrencyError, type TableRepositories } from '../adapters/table-repositories.js';
+import { ConcurrencyError } from '../errors.js';
+import type { TableRepositories } from '../adapters/table-repositories.js';
 import type {
   CertificateRow,
   InventoryLease,
