@@ -17,7 +17,7 @@ import { ReportService } from '../shared/services/report-service.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
-import { InventoryRepository } from '../shared/adapters/inventory-repository.js';
+import { InventoryRepository } from '../shared/adapters/table-inventory.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { systemClock, type SecretStore } from '../shared/ports.js';

@@ -30,7 +30,7 @@ import type {
   CertificateRow,
   InventoryLease,
   InventoryRepository,
-} from '../adapters/inventory-repository.js';
+} from '../adapters/table-inventory.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
