@@ -15,7 +15,7 @@ import { portOr } from './ports.js';
 import { startHttpHost } from './http-host.js';
 import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './queue-host.js';
 import { startFleet } from './agents.js';
-import { createAppContext, setAppContext } from '../functions/app-context.js';
+import { createAppWiring, setAppContext } from '../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../functions/index.js';
 import { parseConfig } from '../shared/config.js';
 import type { AllowedLocation } from '../shared/paths.js';
@@ -98,14 +98,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       CCS_INVENTORY_INTERVAL_SECONDS: process.env.CCS_INVENTORY_INTERVAL_SECONDS ?? '5',
       CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
     });
-    const app = createAppContext(config, {
+    const wiring = createAppWiring(config, {
       log: jsonLineLogger((line) => apiLog.write(line), { component: 'api' }),
     });
-    setAppContext(app);
+    setAppContext(wiring.app);
     const http = await startHttpHost({ port: options.port, log });
     cleanups.push(() => new Promise<void>((done) => http.server.close(() => done())));
     const settings = queueSettingsFromHostJson(join(PROJECT, 'host.json'));
-    const triggers = queueRoutes.map((route) => startQueueTrigger(route, app.storage, settings, log));
+    const triggers = queueRoutes.map((route) => startQueueTrigger(route, wiring.storage, settings, log));
     const timers = startTimers(timerRoutes, log);
     cleanups.push(
       () => timers.stop(),
@@ -127,7 +127,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       log,
     );
     cleanups.push(() => fleet.stop());
-    await waitForEnrolment(app.repos, ccsId, hosts, 60_000);
+    await waitForEnrolment(wiring.stores.hosts, ccsId, hosts, 60_000);
 
     const info: StackInfo = {
       api: http.url,
@@ -174,7 +174,7 @@ async function unwind(
 }
 
 async function waitForEnrolment(
-  repos: { listHosts(ccsId: string): Promise<{ host: string }[]> },
+  hostStore: { list(ccsId: string): Promise<{ host: string }[]> },
   ccsId: string,
   hosts: string[],
   timeoutMs: number,
@@ -182,7 +182,7 @@ async function waitForEnrolment(
   const deadline = Date.now() + timeoutMs;
   const want = new Set(hosts.map((h) => h.toLowerCase()));
   while (Date.now() < deadline) {
-    const enrolled = new Set((await repos.listHosts(ccsId)).map((h) => h.host.toLowerCase()));
+    const enrolled = new Set((await hostStore.list(ccsId)).map((h) => h.host.toLowerCase()));
     if ([...want].every((h) => enrolled.has(h))) return;
     await delay(200);
   }

@@ -27,7 +27,7 @@ async function waitFor(app: AppContext, op: OperationRecord, seconds: number): P
   let current = op;
   while (!isTerminal(current.status) && Date.now() < deadline) {
     await delay(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
-    current = (await app.engine.advance(op.id)) ?? current;
+    current = (await app.operations.advance(op.id)) ?? current;
   }
   return current;
 }
@@ -59,7 +59,7 @@ export async function respondToOperation(
       },
     };
   }
-  const hosts = await app.repos.operationHosts(op.id);
+  const hosts = await app.operations.hosts(op.id);
   return json(202, operationView(final, hosts), {
     'Operation-Location': operationHref(op.id),
     'Retry-After': '1',

@@ -6,16 +6,8 @@ import type { InvocationContext } from '@azure/functions';
 import { getAppContext } from '../app-context.js';
 import { defineTimer } from '../route-table.js';
 
-export async function sweepOperations(_timer: unknown, context: InvocationContext): Promise<void> {
-  const app = getAppContext();
-  const ids = await app.repos.activeOperationIds();
-  for (const id of ids) {
-    try {
-      await app.engine.advance(id);
-    } catch {
-      context.warn(`could not advance operation ${id}; the next sweep retries`);
-    }
-  }
+export async function sweepOperations(_timer: unknown, _context: InvocationContext): Promise<void> {
+  await getAppContext().operations.sweep();
 }
 
 defineTimer({

@@ -163,9 +163,9 @@ describe('an agent killed (SIGKILL) at each step of a change', () => {
 describe('duplicate, stale, expired, malformed, unsigned and poisoned messages', () => {
   /** Commands signed as the API signs them (the test plays the API here, with its key). */
   const signer = () => new CommandSigner(new KeyVaultSecretStore(vaultClient(stack)));
-  const queueOf = (host: string) => stack.app.storage.queue(commandQueueName(stack.ccsId, host));
+  const queueOf = (host: string) => stack.storage.queue(commandQueueName(stack.ccsId, host));
   const poisonOf = (host: string) =>
-    stack.app.storage.queue(poisonQueueName(commandQueueName(stack.ccsId, host)));
+    stack.storage.queue(poisonQueueName(commandQueueName(stack.ccsId, host)));
   const poisonTexts = async (host: string) =>
     (await poisonOf(host).peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map(
       (m) => m.messageText,
@@ -179,7 +179,7 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
   const registryText = (host: string) =>
     readFileSync(join(stack.agents.get(host)!.registryDir, 'registry.json'), 'utf8');
   async function state(): Promise<{ generation: number; desired: DesiredState }> {
-    const found = await stack.app.repos.getCcs(stack.ccsId);
+    const found = await stack.stores.desired.get(stack.ccsId);
     return { generation: found!.record.generation, desired: found!.record.desired };
   }
   const command = (
@@ -232,7 +232,7 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
     // A duplicate of an earlier operation's apply: its answer must not rewrite that result.
     let lastOperation = '';
     for (const entry of await stack.app.audit.list({ top: 50 })) {
-      const rows = await stack.app.repos.operationHosts(entry.operationId);
+      const rows = await stack.stores.operations.hosts(entry.operationId);
       if (rows.some((r) => r.host === host && r.apply === 'succeeded')) {
         lastOperation = entry.operationId;
         break;
@@ -258,8 +258,8 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
     expect(registryText(host)).toBe(before);
     expect((await state()).generation).toBe(generation);
     // …and its answer left nothing behind in the operations table.
-    expect(await stack.app.repos.operationHosts(ghost)).toEqual([]);
-    const resultAfter = (await stack.app.repos.operationHosts(lastOperation)).find((r) => r.host === host);
+    expect(await stack.stores.operations.hosts(ghost)).toEqual([]);
+    const resultAfter = (await stack.stores.operations.hosts(lastOperation)).find((r) => r.host === host);
     expect(resultAfter?.apply).toBe('succeeded');
   }, 30_000);
 
@@ -361,12 +361,12 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
       { outcome: 'failed', error: { code: 'CommandAbandoned' } },
     ]);
     // A malformed report goes to the reports poison queue, the processor keeps going.
-    const reports = stack.app.storage.queue(REPORTS_QUEUE);
+    const reports = stack.storage.queue(REPORTS_QUEUE);
     await reports.sendMessage(Buffer.from('{"type":"result","host":"x"}').toString('base64'));
     tally.add('messagesInjected');
     await stack.waitFor(
       async () =>
-        (await stack.app.storage.queue(poisonQueueName(REPORTS_QUEUE)).peekMessages({ numberOfMessages: 32 }))
+        (await stack.storage.queue(poisonQueueName(REPORTS_QUEUE)).peekMessages({ numberOfMessages: 32 }))
           .peekedMessageItems.length > 0,
       'the malformed report in poison',
     );
@@ -422,7 +422,7 @@ describe('Key Vault answering 429 (Retry-After) and 503', () => {
   it('the API answers 503 with Retry-After when Key Vault stays down, and records nothing', async () => {
     const before = await current();
     const versions = await secretVersions(stack, PASSWORD_SECRET());
-    const operations = await stack.app.repos.activeOperationIds();
+    const operations = await stack.stores.operations.activeIds();
     stack.vault.injectFaults({ status: 503, times: 30 });
     const res = await stack.request('PATCH', resource(), {
       body: { identity: { password: SHARE_PASSWORD } },
@@ -433,7 +433,7 @@ describe('Key Vault answering 429 (Retry-After) and 503', () => {
     expect(res.json()).toMatchObject({ title: 'Service unavailable', status: 503 });
     expect(await current()).toEqual(before);
     expect(await secretVersions(stack, PASSWORD_SECRET())).toBe(versions);
-    expect(await stack.app.repos.activeOperationIds()).toEqual(operations);
+    expect(await stack.stores.operations.activeIds()).toEqual(operations);
   }, 60_000);
 
   it('agents honour Retry-After on 429 while fetching a new version, and the change succeeds', async () => {
@@ -529,7 +529,7 @@ describe('50 concurrent PATCHes to one ccs-id', () => {
     for (const a of answers) expect(a.status, a.text).toBe(202);
     // One query for "anything still running" instead of fifty pollers; then each operation once.
     await stack.waitFor(
-      async () => (await stack.app.repos.activeOperationIds()).length === 0,
+      async () => (await stack.stores.operations.activeIds()).length === 0,
       'the operations to end',
       90_000,
     );
@@ -579,7 +579,7 @@ describe('canaries: after all of the above, no secret value anywhere', () => {
     expect(wrong.json()).toMatchObject({ name: 'identity', detail: 'Cannot access certificate store' });
 
     // Everything the API can show: every operation, the audit log, the resource and its hosts.
-    const operations = stack.app.storage.table('ccsoperations');
+    const operations = stack.storage.table('ccsoperations');
     for await (const row of operations.listEntities({ queryOptions: { filter: "RowKey eq 'op'" } })) {
       await stack.request('GET', `/operations/${row.partitionKey}`);
     }
@@ -636,8 +636,8 @@ describe('canaries: after all of the above, no secret value anywhere', () => {
       }
     }
     let messages = 0;
-    for await (const queue of stack.app.storage.queues.listQueues()) {
-      const peeked = await stack.app.storage.queue(queue.name).peekMessages({ numberOfMessages: 32 });
+    for await (const queue of stack.storage.queues.listQueues()) {
+      const peeked = await stack.storage.queue(queue.name).peekMessages({ numberOfMessages: 32 });
       for (const m of peeked.peekedMessageItems) {
         messages += 1;
         hits.push(...scanText(m.messageText, `queue ${queue.name}`, canaries));

@@ -132,16 +132,16 @@ describe('the centralized-certificates resource without hosts', () => {
   it('rotates a password as a new Key Vault version and a new generation', async () => {
     const id = newId();
     await api.request('POST', `/webserver/centralized-certificates/${id}`, { body: enableBody() });
-    const before = await api.app.repos.getCcs(id);
+    const before = await api.stores.desired.get(id);
     await api.request('PATCH', `/webserver/centralized-certificates/${id}`, {
       body: { identity: { password: 'rotated-Pa55-1' } },
     });
-    const after = await api.app.repos.getCcs(id);
+    const after = await api.stores.desired.get(id);
     expect(after!.record.generation).toBe(before!.record.generation + 1);
     expect(after!.record.desired.password!.name).toBe(before!.record.desired.password!.name);
     expect(after!.record.desired.password!.version).not.toBe(before!.record.desired.password!.version);
-    expect(await api.app.secrets.getSecret(after!.record.desired.password!)).toBe('rotated-Pa55-1');
-    expect(await api.app.secrets.getSecret(before!.record.desired.password!)).toBe(SHARE_PASSWORD);
+    expect(await api.secrets.getSecret(after!.record.desired.password!)).toBe('rotated-Pa55-1');
+    expect(await api.secrets.getSecret(before!.record.desired.password!)).toBe(SHARE_PASSWORD);
   });
 });
 
@@ -173,7 +173,7 @@ describe('validation and authentication', () => {
         name: field,
         status: 400,
       });
-      expect(await api.app.repos.getCcs(id)).toBeNull();
+      expect(await api.stores.desired.get(id)).toBeNull();
     });
   }
 
@@ -202,7 +202,7 @@ describe('validation and authentication', () => {
       body: { ...enableBody(), pad: 'x'.repeat(70_000) },
     });
     expect(big.status).toBe(413);
-    expect(await api.app.repos.getCcs(id)).toBeNull();
+    expect(await api.stores.desired.get(id)).toBeNull();
   });
 
   it('answers 401 without credentials and 403 for a read-only caller that writes', async () => {
@@ -222,13 +222,13 @@ describe('validation and authentication', () => {
       token: api.readToken,
     });
     expect(write.status).toBe(403);
-    expect(await api.app.repos.getCcs(id)).toBeNull();
+    expect(await api.stores.desired.get(id)).toBeNull();
   });
 });
 
 describe('fan-out to enrolled hosts in two phases', () => {
   async function enrol(id: string, names: string[]): Promise<FakeHost[]> {
-    const hosts = names.map((n) => new FakeHost(api.app.storage, id, n));
+    const hosts = names.map((n) => new FakeHost(api.storage, id, n));
     await Promise.all(hosts.map((h) => h.hello()));
     await api.drainReports();
     return hosts;
@@ -331,7 +331,7 @@ describe('fan-out to enrolled hosts in two phases', () => {
     }
     await api.drainReports();
     for (const table of ['ccsstate', 'ccshosts', 'ccsoperations']) {
-      for await (const row of api.app.storage.table(table).listEntities()) seen.push(JSON.stringify(row));
+      for await (const row of api.storage.table(table).listEntities()) seen.push(JSON.stringify(row));
     }
     seen.push(...api.logs);
     const haystack = seen.join('\n');
