@@ -31,12 +31,12 @@ export const TRANSITIONS = {
   'preflight-timed-out': {
     from: 'preflight',
     to: 'committing',
-    when: 'the preflight deadline passed; silent hosts are marked unreachable',
+    when: 'the preflight deadline passed (silent hosts are marked unreachable)',
   },
   'commit-taken-over': {
     from: 'committing',
     to: 'committing',
-    when: 'its claim is older than the stuck-commit time; another process takes it over',
+    when: 'its claim is older than the stuck-commit time (its process died or stalled)',
   },
   'commit-conflict': {
     from: 'committing',
