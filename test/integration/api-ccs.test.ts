@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { FakeHost } from '../support/fake-host.js';
+import { ResultReportSchema } from '../../shared/messages.js';
 import {
   CentralizedCertificatesSchema,
   ErrorBodySchema,
@@ -227,6 +228,15 @@ describe('validation and authentication', () => {
 });
 
 describe('fan-out to enrolled hosts in two phases', () => {
+  /** The host's commands, once the change has sent them (a request in flight sends them). */
+  async function waitForCommands(host: FakeHost): Promise<Awaited<ReturnType<FakeHost['commands']>>> {
+    for (;;) {
+      const commands = await host.commands();
+      if (commands.length > 0) return commands;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async function enrol(id: string, names: string[]): Promise<FakeHost[]> {
     const hosts = names.map((n) => new FakeHost(api.storage, id, n));
     await Promise.all(hosts.map((h) => h.hello()));
@@ -287,6 +297,35 @@ describe('fan-out to enrolled hosts in two phases', () => {
     expect(op.error).toMatchObject({ target: 'identity', status: 400 });
     expect((await api.request('GET', `/webserver/centralized-certificates/${id}`)).status).toBe(404);
     expect(await a!.commands()).toEqual([]);
+  });
+
+  it('puts only codes it documents in x-ms-error-code, and refuses a report whose code is not a token', async () => {
+    const id = newId();
+    const [host] = await enrol(id, ['web-01']);
+    // A code with CR/LF would split the header: the report is refused at the schema (poison).
+    const hostile = { name: 'identity', code: 'Oops\r\nSet-Cookie: a=b', detail: 'x', status: 400 };
+    expect(ResultReportSchema.shape.error.safeParse(hostile).success).toBe(false);
+    // A well-formed code the API does not document reaches the body, never the header.
+    const answered = api.request('POST', `/webserver/centralized-certificates/${id}`, {
+      body: enableBody(),
+      headers: { Prefer: 'wait=10' },
+    });
+    const [preflight] = await waitForCommands(host!);
+    await host!.answer(preflight!, {
+      name: 'identity',
+      code: 'NewerAgentCode',
+      detail: 'Something new',
+      status: 400,
+    });
+    await api.drainReports();
+    const res = await answered;
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-ms-error-code')).toBe('HostFailed');
+    expect(await res.json()).toMatchObject({ name: 'identity', detail: 'Something new' });
+    const op = OperationSchema.parse(
+      await (await api.request('GET', res.headers.get('operation-location')!.replace(/^\/api/, ''))).json(),
+    );
+    expect(op.error).toMatchObject({ code: 'NewerAgentCode' });
   });
 
   it('marks silent hosts unreachable after the preflight timeout and commits for the rest', async () => {
