@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
-import { getConfig, type Config } from '../shared/config.js';
+import { ConfigError, parseConfig, type Config } from '../shared/config.js';
+import { DomainError } from '../shared/errors.js';
 import { createStorageClients, type StorageClients } from '../shared/adapters/storage.js';
 import { createTableStores } from '../shared/adapters/table-stores.js';
 import { QueueCommandBus } from '../shared/adapters/queue-command-bus.js';
@@ -24,6 +25,7 @@ import { createAuthenticator, type Authenticator } from '../shared/auth/authenti
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
 import { systemClock, type SecretStore, type Stores } from '../shared/ports.js';
+import { invocationLogger } from './invocation-log.js';
 
 /** What the handlers may use. */
 export interface AppContext {
@@ -60,7 +62,10 @@ export function createAppWiring(
   config: Config,
   overrides: { log?: Logger; secrets?: SecretStore } = {},
 ): AppWiring {
-  const log = overrides.log ?? jsonLineLogger((line) => process.stdout.write(line), { component: 'api' });
+  // Inside an invocation every line goes to its context.log (Application Insights), else here.
+  const log = invocationLogger(
+    overrides.log ?? jsonLineLogger((line) => process.stdout.write(line), { component: 'api' }),
+  );
   const credential = azureCredential(config);
   const storage = createStorageClients(
     config.AzureWebJobsStorage
@@ -107,13 +112,51 @@ export function createAppWiring(
   return { app, stores, storage, secrets };
 }
 
-let current: AppContext | undefined;
+/** The process's services, or the configuration problem that stopped them from being built. */
+let current: { app: AppContext } | { invalid: string } | undefined;
 
+/**
+ * Start-up, run by the Functions host's appStart hook (functions/startup.ts): parse the settings
+ * and build the services before the first invocation. A bad setting is logged once, by name and
+ * problem (never its value); the app then answers every request 503 naming "configuration"
+ * until the setting is fixed (changing an app setting restarts the app).
+ */
+export function startApp(env: Record<string, string | undefined>, log: Logger): boolean {
+  try {
+    current = { app: createAppWiring(parseConfig(env)).app };
+    return true;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log.error('configuration invalid: every request answers 503 until it is fixed', {
+      setting: error.setting,
+      problem: error.message,
+    });
+    current = { invalid: error.setting };
+    return false;
+  }
+}
+
+/** Whether the services could be built (false: a setting is invalid, logged at start). */
+export function appConfigured(): boolean {
+  return !(current && 'invalid' in current);
+}
+
+/** The services; a 503 naming `configuration` while a setting is invalid. */
 export function getAppContext(): AppContext {
-  current ??= createAppWiring(getConfig()).app;
-  return current;
+  // Without the appStart hook (an older host), the first invocation starts the app.
+  if (current === undefined) startApp(process.env, stderrLog);
+  if (current && 'app' in current) return current.app;
+  throw new DomainError(
+    'unavailable',
+    'ConfigurationInvalid',
+    "The service's configuration is invalid; its administrator finds the setting in the logs",
+    'configuration',
+  );
 }
 
 export function setAppContext(context: AppContext | undefined): void {
-  current = context;
+  current = context && { app: context };
 }
+
+/** Where start-up writes before any invocation exists (the Functions host collects stderr). */
+export const stderrLog: Logger = jsonLineLogger((line) => process.stderr.write(line), { component: 'api' });

@@ -98,15 +98,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       CCS_INVENTORY_INTERVAL_SECONDS: process.env.CCS_INVENTORY_INTERVAL_SECONDS ?? '5',
       CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
     });
-    const wiring = createAppWiring(config, {
-      log: jsonLineLogger((line) => apiLog.write(line), { component: 'api' }),
-    });
+    // The API's lines: outside invocations directly, inside them through each invocation's log,
+    // which the local host writes to the same file (as the Functions host sends them on).
+    const functionsLog = jsonLineLogger((line) => apiLog.write(line), { component: 'api' });
+    const wiring = createAppWiring(config, { log: functionsLog });
     setAppContext(wiring.app);
-    const http = await startHttpHost({ port: options.port, log });
+    const http = await startHttpHost({ port: options.port, log: functionsLog });
     cleanups.push(() => new Promise<void>((done) => http.server.close(() => done())));
     const settings = queueSettingsFromHostJson(join(PROJECT, 'host.json'));
-    const triggers = queueRoutes.map((route) => startQueueTrigger(route, wiring.storage, settings, log));
-    const timers = startTimers(timerRoutes, log);
+    const triggers = queueRoutes.map((route) =>
+      startQueueTrigger(route, wiring.storage, settings, functionsLog),
+    );
+    const timers = startTimers(timerRoutes, functionsLog);
     cleanups.push(
       () => timers.stop(),
       async () => void (await Promise.all(triggers.map((t) => t.stop()))),

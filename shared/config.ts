@@ -111,16 +111,3 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   return result.data;
 }
-
-let cached: Config | undefined;
-
-/** The process's configuration, parsed on first use. */
-export function getConfig(): Config {
-  cached ??= parseConfig(process.env);
-  return cached;
-}
-
-/** For tests and the local host, which set the environment before first use. */
-export function resetConfigForTests(): void {
-  cached = undefined;
-}

@@ -7,10 +7,11 @@
 import type { InvocationContext } from '@azure/functions';
 import { REPORTS_QUEUE } from '../../shared/names.js';
 import { getAppContext } from '../app-context.js';
+import { inInvocation } from '../invocation-log.js';
 import { defineQueue } from '../route-table.js';
 
-export async function processReport(message: unknown, _context: InvocationContext): Promise<void> {
-  await getAppContext().reports.handle(message);
+export async function processReport(message: unknown, context: InvocationContext): Promise<void> {
+  await inInvocation(context, {}, () => getAppContext().reports.handle(message));
 }
 
 defineQueue({ name: 'processReports', queueName: REPORTS_QUEUE, handler: processReport });

@@ -277,6 +277,25 @@ describe('fan-out to enrolled hosts in two phases', () => {
     expect(list.hosts.every((h) => h.status === 'applied' && h.applied_generation === 1)).toBe(true);
   });
 
+  it("logs what a request did through its invocation's log, with the function and the ccs-id", async () => {
+    const id = newId();
+    await enrol(id, ['web-01']);
+    const res = await api.request('POST', `/webserver/centralized-certificates/${id}`, {
+      body: enableBody(),
+    });
+    const operationId = res.headers.get('operation-location')!.split('/').pop();
+    const lines = api.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'operation transition',
+        via: 'start-preflight',
+        function: 'enableCentralizedCertificates',
+        ccsId: id,
+        operationId,
+      }),
+    );
+  });
+
   it('changes nothing anywhere when one host fails preflight', async () => {
     const id = newId();
     const [a, b] = await enrol(id, ['web-01', 'web-02']);

@@ -1,0 +1,11 @@
+/**
+ * The Functions host runs this once per instance, before the first invocation: configuration
+ * is parsed and the services are built here, so a bad setting is reported at start, once, by
+ * name (functions/app-context.ts `startApp`).
+ */
+import { app } from '@azure/functions';
+import { startApp, stderrLog } from './app-context.js';
+
+app.hook.appStart(() => {
+  startApp(process.env, stderrLog);
+});
