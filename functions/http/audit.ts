@@ -9,7 +9,7 @@ import { isCcsId } from '../../shared/names.js';
 import { defineHttp } from '../route-table.js';
 import { guarded } from './guard.js';
 import { json } from './respond.js';
-import { ccsHref, operationHref } from './views.js';
+import { auditView } from './views.js';
 
 export const MAX_AUDIT_TOP = 500;
 
@@ -28,23 +28,7 @@ export const getAudit = guarded('write', async ({ app, request }) => {
   }
   const top = parseTop(request.query.get('top'));
   const entries = await app.audit.list({ ...(ccsId ? { ccsId } : {}), top });
-  return json(200, {
-    entries: entries.map((e) => ({
-      id: e.id,
-      at: e.at,
-      who: e.who,
-      ccs_id: e.ccsId,
-      operation: {
-        id: e.operationId,
-        kind: e.kind,
-        status: e.status,
-        href: operationHref(e.operationId),
-      },
-      changes: e.changes,
-      _links: { resource: { href: ccsHref(e.ccsId) } },
-    })),
-    _links: { self: { href: '/api/audit' } },
-  });
+  return json(200, auditView(entries));
 });
 
 defineHttp({ name: 'getAudit', route: 'audit', methods: ['GET'], handler: getAudit });

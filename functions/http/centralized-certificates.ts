@@ -13,7 +13,7 @@ import { guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 import { respondToOperation } from './operation-wait.js';
-import { ccsHref, ccsView, hostView } from './views.js';
+import { ccsListView, ccsView, hostListView } from './views.js';
 
 const ROUTE = 'webserver/centralized-certificates';
 
@@ -49,16 +49,7 @@ async function updateRequest(call: Call, ccsId: string): Promise<UpdateRequest> 
   return request;
 }
 
-export const listCcs = guarded('read', async ({ app }) => {
-  const records = await app.ccs.list();
-  return json(200, {
-    'centralized-certificates': records.map((r) => ({
-      id: r.ccsId,
-      path: r.desired.path,
-      _links: { self: { href: ccsHref(r.ccsId) } },
-    })),
-  });
-});
+export const listCcs = guarded('read', async ({ app }) => json(200, ccsListView(await app.ccs.list())));
 
 export const getCcs = guarded('read', (call) => current(call));
 
@@ -88,13 +79,7 @@ export const disableCcs = guarded('write', async (call) => {
 export const listHosts = guarded('read', async (call) => {
   const id = idOf(call);
   const { record, hosts } = await call.app.ccs.hosts(id);
-  const generation = record?.generation ?? 0;
-  return json(200, {
-    id,
-    desired_generation: generation,
-    hosts: hosts.map((h) => hostView(h, generation)),
-    _links: { self: { href: `${ccsHref(id)}/hosts` }, resource: { href: ccsHref(id) } },
-  });
+  return json(200, hostListView(id, record, hosts));
 });
 
 defineHttp({ name: 'listCentralizedCertificates', route: ROUTE, methods: ['GET'], handler: listCcs });

@@ -19,6 +19,7 @@ import { startHttpHost } from '../../local/http-host.js';
 import { startQueueTrigger, type RunningTrigger } from '../../local/queue-host.js';
 import { jsonLineLogger } from '../../shared/log.js';
 import { REPORTS_QUEUE } from '../../shared/names.js';
+import { checkedFetch } from './openapi-validator.js';
 
 export interface ApiHarness {
   url: string;
@@ -112,7 +113,7 @@ export async function startApiHarness(
         body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
         headers['Content-Type'] ??= 'application/json';
       }
-      return fetch(`${host.url}${path}`, { method, headers, body });
+      return checkedFetch(`${host.url}${path}`, { method, headers, body });
     },
     close: async () => {
       setAppContext(undefined);

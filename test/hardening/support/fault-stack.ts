@@ -32,6 +32,7 @@ import { createShareAccount } from '../../../agent/backends/simulated.js';
 import { freePort } from '../../../local/ports.js';
 import { startHttpHost } from '../../../local/http-host.js';
 import { startQueueTrigger, startTimers, type RunningTrigger } from '../../../local/queue-host.js';
+import { checkedFetch } from '../../support/openapi-validator.js';
 import { createAppWiring, setAppContext, type AppContext } from '../../../functions/app-context.js';
 import type { StorageClients } from '../../../shared/adapters/storage.js';
 import type { Stores } from '../../../shared/ports.js';
@@ -349,7 +350,7 @@ export async function startFaultStack(options: {
           body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
           headers['Content-Type'] ??= 'application/json';
         }
-        const res = await fetch(`${http.url}${path}`, { method, headers, body });
+        const res = await checkedFetch(`${http.url}${path}`, { method, headers, body });
         const text = await res.text();
         responses.push(text);
         return {
