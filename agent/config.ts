@@ -67,7 +67,13 @@ export const AgentConfigSchema = z
     pollMaxSeconds: seconds(30, 0.01),
     helloIntervalSeconds: seconds(300, 0.05),
     driftIntervalSeconds: seconds(60, 0.05),
-    visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+    /**
+     * How long a received command stays invisible. It is never extended (the agent's role has no
+     * Update Message right, agent/queue.ts), so it must outlast the longest command: an apply
+     * that installs the CCS feature may take the PowerShell backend's 30 min install timeout plus
+     * its other calls. At most the commands' own lifetime (a day).
+     */
+    visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(86_400).default(3600),
     stateDir: text.optional(),
     simulated: SimulatedSchema.optional(),
     powershell: PowerShellSchema.optional(),
