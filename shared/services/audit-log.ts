@@ -45,14 +45,14 @@ export function describeChanges(before: DesiredState | null, after: DesiredState
 /** Reading the audit log (GET /api/audit). */
 export class AuditLog {
   constructor(
-    private readonly audit: AuditRepository,
+    private readonly audit: Pick<AuditRepository, 'list'>,
     private readonly operations: Pick<OperationRepository, 'get'>,
   ) {}
 
   /**
    * The newest `top` entries, of one ccs-id when given: one query. Only an entry whose
    * operation had not ended when it was last written (still running, or its end's write was
-   * lost) costs a read of that operation.
+   * lost) costs a read of that operation; one that was never recorded is `NotStarted`.
    */
   async list(query: { ccsId?: string; top: number }): Promise<AuditEntry[]> {
     const entries = await this.audit.list(query);
@@ -60,7 +60,8 @@ export class AuditLog {
       entries.map(async (entry) => {
         if (isTerminal(entry.status)) return entry;
         const operation = await this.operations.get(entry.operationId);
-        return operation ? { ...entry, status: operation.record.status } : entry;
+        // No operation: it is being recorded right now, or recording it failed after the entry.
+        return { ...entry, status: operation?.record.status ?? 'NotStarted' };
       }),
     );
   }
