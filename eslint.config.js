@@ -2,6 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The layering shared/ and agent/ keep: no Functions transport, no functions/ module. */
+const NOT_THE_TRANSPORT = [
+  { group: ['@azure/functions'], message: 'shared/ and agent/ must not import the Functions transport.' },
+  { group: ['**/functions/**'], message: 'agent/ and shared/ must not import functions/.' },
+];
+
 export default tseslint.config(
   {
     ignores: ['dist/**', 'node_modules/**', '.local/**', '.tools/**', 'bench/results/**', 'infra/**/*.json'],
@@ -30,12 +36,26 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          patterns: NOT_THE_TRANSPORT,
+        },
+      ],
+    },
+  },
+  {
+    // Services depend on ports (shared/ports.ts), never on adapters or SDKs: they run on the
+    // in-memory stores in unit tests and read without knowing table layouts.
+    files: ['shared/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
           patterns: [
+            ...NOT_THE_TRANSPORT,
             {
-              group: ['@azure/functions'],
-              message: 'shared/ and agent/ must not import the Functions transport.',
+              group: ['**/adapters/**'],
+              message: 'Services depend on ports (shared/ports.ts), not adapters.',
             },
-            { group: ['**/functions/**'], message: 'agent/ and shared/ must not import functions/.' },
+            { group: ['@azure/*', '@azure-rest/*'], message: 'Services use no Azure SDK: add a port.' },
           ],
         },
       ],

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { AllowedLocationSchema, ConfigError } from '../shared/config.js';
+import { ConfigError } from '../shared/config.js';
+import { AllowedLocationSchema } from '../shared/paths.js';
 import { isCcsId, isHostName } from '../shared/names.js';
 
 export { ConfigError };
@@ -66,7 +67,13 @@ export const AgentConfigSchema = z
     pollMaxSeconds: seconds(30, 0.01),
     helloIntervalSeconds: seconds(300, 0.05),
     driftIntervalSeconds: seconds(60, 0.05),
-    visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+    /**
+     * How long a received command stays invisible. It is never extended (the agent's role has no
+     * Update Message right, agent/queue.ts), so it must outlast the longest command: an apply
+     * that installs the CCS feature may take the PowerShell backend's 30 min install timeout plus
+     * its other calls. At most the commands' own lifetime (a day).
+     */
+    visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(86_400).default(3600),
     /** How long one TLS handshake of the serving check may take (agent/serving/). */
     servingCheckTimeoutSeconds: z.coerce.number().min(0.1).max(60).default(5),
     stateDir: text.optional(),

@@ -4,8 +4,8 @@
  * tests drive it with fakes and a fake clock.
  *
  * Message lifecycle (at-least-once safe):
- *   receive (invisible for visibilityTimeoutSeconds) → keep it invisible while working →
- *   reconcile → send the result report → delete.
+ *   receive (invisible for visibilityTimeoutSeconds, longer than any command takes: the agent's
+ *   role cannot extend it, agent/queue.ts) → reconcile → send the result report → delete.
  * The message is deleted only once its report is on the reports queue; if anything fails
  * before that, it reappears after its visibility timeout and is handled again, which is
  * harmless because commands are level-triggered by generation. After 5 failed deliveries
@@ -13,7 +13,7 @@
  * `<queue>-poison`.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { AllowedLocation } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import {
   AgentCommandSchema,
   decodeMessageText,
@@ -33,7 +33,7 @@ import { crashPoint } from './crash-points.js';
 import type { SignatureVerdict } from './command-signature.js';
 import type { Logger } from './log.js';
 import type { PfxCheck } from './preflight.js';
-import { VisibilityKeeper, type CommandQueue, type ReceivedMessage, type ReportSink } from './queue.js';
+import type { CommandQueue, ReceivedMessage, ReportSink } from './queue.js';
 import { CommandAbandonedError, Reconciler, type CommandOutcome } from './reconcile.js';
 import { driftReport, helloReport, resultReport, type ReportContext } from './reports.js';
 import type { SecretCache } from './secrets.js';
@@ -347,15 +347,12 @@ export class Agent {
   /** A scan: report the share's certificates (in chunks), then delete the message. */
   private async handleScan(message: ReceivedMessage, command: ScanCommand): Promise<PollResult> {
     const { queue, log, inventory } = this.ports;
-    const keeper = new VisibilityKeeper(queue, message, this.settings.visibilityTimeoutSeconds, (error) =>
-      log.warn('could not extend message visibility', { messageId: message.id, error: this.describe(error) }),
-    );
     try {
       if (inventory) await inventory.scan(command);
       else
         log.warn('scan command ignored: this agent has no inventory scanner', { scanSeq: command.scanSeq });
       if (this.aborted) return 'failed';
-      await queue.delete(await keeper.stop());
+      await queue.delete(message);
       return 'handled';
     } catch (error) {
       log.error('scan not completed; it will be redelivered', {
@@ -364,16 +361,11 @@ export class Agent {
         error: this.describe(error),
       });
       return 'failed';
-    } finally {
-      await keeper.stop();
     }
   }
 
   private async handleChange(message: ReceivedMessage, command: Command): Promise<PollResult> {
     const { queue, log, reports } = this.ports;
-    const keeper = new VisibilityKeeper(queue, message, this.settings.visibilityTimeoutSeconds, (error) =>
-      log.warn('could not extend message visibility', { messageId: message.id, error: this.describe(error) }),
-    );
     try {
       const outcome = await this.reconciler.handle(command);
       if (this.aborted) {
@@ -387,7 +379,7 @@ export class Agent {
       await reports.send(resultReport(this.ctx, command, { ...outcome, ...extras.fields }));
       if (extras.fields.bindings) this.ports.bindings?.sent(extras.fields.bindings);
       crashPoint('after-report', command);
-      await queue.delete(await keeper.stop());
+      await queue.delete(message);
       const issuedAt = Date.parse(command.issuedAt);
       this.applyNotBefore =
         command.type !== 'preflight' || outcome.outcome !== 'succeeded'
@@ -415,8 +407,6 @@ export class Agent {
         error: this.describe(error),
       });
       return 'failed';
-    } finally {
-      await keeper.stop();
     }
   }
 

@@ -22,7 +22,7 @@
  * On success it returns the desired state with its secrets resolved, so apply uses exactly
  * what was checked.
  */
-import type { AllowedLocation } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import type { DesiredState, HostError } from '../shared/messages.js';
 import { DomainError } from '../shared/errors.js';
 import {

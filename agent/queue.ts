@@ -1,7 +1,12 @@
 /**
- * The agent's view of Storage Queues: its own command queue (receive one message, keep it
- * invisible while working, delete, move to poison) and the shared reports queue. Ports first,
- * so the loop is tested with fakes; then the adapters over `@azure/storage-queue`.
+ * The agent's view of Storage Queues: its own command queue (receive one message, delete it,
+ * move it to poison) and the shared reports queue. Ports first, so the loop is tested with fakes;
+ * then the adapters over `@azure/storage-queue`.
+ *
+ * A received message is never updated (Update Message): the agents' role, Storage Queue Data
+ * Message Processor, has no `queues/messages/write`, and granting it would let an agent put
+ * messages on any command queue (docs/deploy.md). So a command is received invisible for longer
+ * than handling it can take (`visibilityTimeoutSeconds`) and deleted when done.
  */
 import { QueueServiceClient, type QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { hasStatus } from '../shared/adapters/storage.js';
@@ -12,7 +17,7 @@ import { azureCredential } from './credential.js';
 
 export interface ReceivedMessage {
   id: string;
-  /** Changes on every visibility update; the latest one is needed to delete. */
+  /** What deleting the message takes (it changes when the message is received again). */
   popReceipt: string;
   text: string;
   dequeueCount: number;
@@ -22,8 +27,6 @@ export interface CommandQueue {
   readonly name: string;
   /** One message, invisible for `visibilityTimeoutSeconds`; undefined when empty or not created yet. */
   receive(visibilityTimeoutSeconds: number): Promise<ReceivedMessage | undefined>;
-  /** Keep the message invisible for another `visibilityTimeoutSeconds`; returns the new receipt. */
-  extend(message: ReceivedMessage, visibilityTimeoutSeconds: number): Promise<ReceivedMessage>;
   delete(message: ReceivedMessage): Promise<void>;
   /** Copy the message, unchanged, to `<queue>-poison`, then delete it here. */
   poison(message: ReceivedMessage): Promise<void>;
@@ -90,16 +93,6 @@ export class AzureCommandQueue implements CommandQueue {
     }
   }
 
-  async extend(message: ReceivedMessage, visibilityTimeoutSeconds: number): Promise<ReceivedMessage> {
-    const response = await this.queue.updateMessage(
-      message.id,
-      message.popReceipt,
-      undefined,
-      visibilityTimeoutSeconds,
-    );
-    return { ...message, popReceipt: response.popReceipt ?? message.popReceipt };
-  }
-
   async delete(message: ReceivedMessage): Promise<void> {
     try {
       await this.queue.deleteMessage(message.id, message.popReceipt);
@@ -138,47 +131,5 @@ export class AzureReportSink implements ReportSink {
       await this.queue.createIfNotExists();
       await this.queue.sendMessage(text);
     }
-  }
-}
-
-/**
- * Keeps one message invisible while it is being worked on: every half visibility timeout the
- * message's invisibility is extended. `stop()` waits for an update in flight and returns the
- * message with its latest pop receipt (needed to delete it).
- */
-export class VisibilityKeeper {
-  private current: ReceivedMessage;
-  private inFlight: Promise<void> = Promise.resolve();
-  private readonly timer: NodeJS.Timeout;
-  private failed = false;
-
-  constructor(
-    private readonly queue: CommandQueue,
-    message: ReceivedMessage,
-    private readonly visibilityTimeoutSeconds: number,
-    private readonly onError: (error: unknown) => void,
-  ) {
-    this.current = message;
-    this.timer = setInterval(() => this.extend(), Math.max(100, (visibilityTimeoutSeconds * 1000) / 2));
-    this.timer.unref();
-  }
-
-  private extend(): void {
-    if (this.failed) return;
-    this.inFlight = this.inFlight.then(async () => {
-      try {
-        this.current = await this.queue.extend(this.current, this.visibilityTimeoutSeconds);
-      } catch (error) {
-        // Lost the message (receipt stale or queue gone): keep working, the delete will tell.
-        this.failed = true;
-        this.onError(error);
-      }
-    });
-  }
-
-  async stop(): Promise<ReceivedMessage> {
-    clearInterval(this.timer);
-    await this.inFlight;
-    return this.current;
   }
 }

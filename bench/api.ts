@@ -21,8 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { odata, TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { TABLES } from '../shared/adapters/table-repositories.js';
-import { AUDIT_TABLE } from '../shared/services/audit-log.js';
+import { TABLE_NAMES } from '../shared/adapters/table-support.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { commandQueueName, REPORTS_QUEUE } from '../shared/names.js';
@@ -253,10 +252,10 @@ class BareCalls {
     private readonly hostCount: number,
   ) {
     const options = { allowInsecureConnection: true };
-    this.ccs = TableClient.fromConnectionString(connectionString, TABLES.ccs, options);
-    this.hosts = TableClient.fromConnectionString(connectionString, TABLES.hosts, options);
-    this.ops = TableClient.fromConnectionString(connectionString, TABLES.operations, options);
-    this.audit = TableClient.fromConnectionString(connectionString, AUDIT_TABLE, options);
+    this.ccs = TableClient.fromConnectionString(connectionString, TABLE_NAMES.desired, options);
+    this.hosts = TableClient.fromConnectionString(connectionString, TABLE_NAMES.hosts, options);
+    this.ops = TableClient.fromConnectionString(connectionString, TABLE_NAMES.operations, options);
+    this.audit = TableClient.fromConnectionString(connectionString, TABLE_NAMES.audit, options);
     this.queues = QueueServiceClient.fromConnectionString(connectionString);
   }
 

@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TableClient } from '@azure/data-tables';
 import { createShareAccount } from '../agent/backends/simulated.js';
-import { TABLES } from '../shared/adapters/table-repositories.js';
+import { TABLE_NAMES } from '../shared/adapters/table-support.js';
 import { countStorageRequests, diffCounts, total, type Counts } from './support/http-counter.js';
 import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
@@ -181,7 +181,7 @@ export async function runFleetSize(
       readFileSync(join(system.share.folder, firstPfx)),
       system.share.privateKeyPassword,
     );
-    const ops = TableClient.fromConnectionString(system.endpoints.connectionString, TABLES.operations, {
+    const ops = TableClient.fromConnectionString(system.endpoints.connectionString, TABLE_NAMES.operations, {
       allowInsecureConnection: true,
     });
 

@@ -1,40 +1,55 @@
 /**
  * Wiring: builds the services once per process from configuration. Handlers ask for the
- * context; tests and the local host may install their own (same classes, other endpoints).
+ * AppContext — services only, never a store: what a handler may do is what a service offers.
+ * The local host and the tests also get the stores and storage clients the services run on.
  */
 import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
-import { getConfig, type Config } from '../shared/config.js';
+import { ConfigError, parseConfig, type Config } from '../shared/config.js';
+import { DomainError } from '../shared/errors.js';
 import { createStorageClients, type StorageClients } from '../shared/adapters/storage.js';
-import { TableRepositories } from '../shared/adapters/table-repositories.js';
+import { createTableStores } from '../shared/adapters/table-stores.js';
 import { QueueCommandBus } from '../shared/adapters/queue-command-bus.js';
+import { StoragePoisonQueue } from '../shared/adapters/queue-poison.js';
 import { CommandSigner, SigningCommandBus } from '../shared/signing.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { OperationEngine } from '../shared/services/operation-engine.js';
+import { OperationService } from '../shared/services/operation-service.js';
 import { ReportService } from '../shared/services/report-service.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
-import { InventoryRepository } from '../shared/adapters/inventory-repository.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
-import { systemClock, type SecretStore } from '../shared/ports.js';
+import { REPORTS_QUEUE } from '../shared/names.js';
+import { systemClock, type SecretStore, type Stores } from '../shared/ports.js';
+import { invocationLogger } from './invocation-log.js';
 
+/** What the handlers may use. */
 export interface AppContext {
   config: Config;
-  storage: StorageClients;
-  repos: TableRepositories;
-  secrets: SecretStore;
-  engine: OperationEngine;
+  /** The centralized-certificates resource. */
   ccs: CcsService;
+  /** Operations: read, wait, sweep. */
+  operations: OperationService;
+  /** Agent reports (the reports queue). */
   reports: ReportService;
   /** Every accepted change: who, when, what (GET /api/audit). */
   audit: AuditLog;
+  /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
   auth: Authenticator;
   log: Logger;
+}
+
+/** An AppContext and what it runs on (for the local host and tests, never for handlers). */
+export interface AppWiring {
+  app: AppContext;
+  stores: Stores;
+  storage: StorageClients;
+  secrets: SecretStore;
 }
 
 /** One credential for the process: the user-assigned identity in Azure, or the local token. */
@@ -43,11 +58,14 @@ function azureCredential(config: Config): TokenCredential {
   return clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
 }
 
-export function createAppContext(
+export function createAppWiring(
   config: Config,
   overrides: { log?: Logger; secrets?: SecretStore } = {},
-): AppContext {
-  const log = overrides.log ?? jsonLineLogger((line) => process.stdout.write(line), { component: 'api' });
+): AppWiring {
+  // Inside an invocation every line goes to its context.log (Application Insights), else here.
+  const log = invocationLogger(
+    overrides.log ?? jsonLineLogger((line) => process.stdout.write(line), { component: 'api' }),
+  );
   const credential = azureCredential(config);
   const storage = createStorageClients(
     config.AzureWebJobsStorage
@@ -69,41 +87,76 @@ export function createAppContext(
           })
         : createSecretClient({ vaultUrl: config.CCS_KEY_VAULT_URL, credential }),
     );
-  const repos = new TableRepositories(storage);
+  const stores = createTableStores(storage);
   // Every command is signed (shared/signing.ts); agents refuse what is not.
   const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(secrets));
-  const audit = new AuditLog(storage, systemClock);
-  const engine = new OperationEngine(repos, bus, systemClock, log, {
-    audit,
+  const engine = new OperationEngine(stores, bus, systemClock, log, {
     preflightTimeoutMs: config.CCS_PREFLIGHT_TIMEOUT_SECONDS * 1000,
     operationTimeoutMs: config.CCS_OPERATION_TIMEOUT_SECONDS * 1000,
   });
-  const inventory = new InventoryService(repos, new InventoryRepository(storage), bus, systemClock, log, {
+  const inventory = new InventoryService(stores, bus, systemClock, log, {
     intervalSeconds: config.CCS_INVENTORY_INTERVAL_SECONDS,
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
-  return {
+  const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
+  const app: AppContext = {
     config,
-    storage,
-    repos,
-    secrets,
-    engine,
-    ccs: new CcsService(repos, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
-    reports: new ReportService(repos, bus, engine, systemClock, log, inventory),
+    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
+    operations: new OperationService(engine, stores.operations, log),
+    reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory),
+    audit: new AuditLog(stores.audit, stores.operations),
     inventory,
-    audit,
     auth: createAuthenticator(config),
     log,
   };
+  return { app, stores, storage, secrets };
 }
 
-let current: AppContext | undefined;
+/** The process's services, or the configuration problem that stopped them from being built. */
+let current: { app: AppContext } | { invalid: string } | undefined;
 
+/**
+ * Start-up, run by the Functions host's appStart hook (functions/startup.ts): parse the settings
+ * and build the services before the first invocation. A bad setting is logged once, by name and
+ * problem (never its value); the app then answers every request 503 naming "configuration"
+ * until the setting is fixed (changing an app setting restarts the app).
+ */
+export function startApp(env: Record<string, string | undefined>, log: Logger): boolean {
+  try {
+    current = { app: createAppWiring(parseConfig(env)).app };
+    return true;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log.error('configuration invalid: every request answers 503 until it is fixed', {
+      setting: error.setting,
+      problem: error.message,
+    });
+    current = { invalid: error.setting };
+    return false;
+  }
+}
+
+/** Whether the services could be built (false: a setting is invalid, logged at start). */
+export function appConfigured(): boolean {
+  return !(current && 'invalid' in current);
+}
+
+/** The services; a 503 naming `configuration` while a setting is invalid. */
 export function getAppContext(): AppContext {
-  current ??= createAppContext(getConfig());
-  return current;
+  // Without the appStart hook (an older host), the first invocation starts the app.
+  if (current === undefined) startApp(process.env, stderrLog);
+  if (current && 'app' in current) return current.app;
+  throw new DomainError(
+    'unavailable',
+    'ConfigurationInvalid',
+    "The service's configuration is invalid; its administrator finds the setting in the logs",
+    'configuration',
+  );
 }
 
 export function setAppContext(context: AppContext | undefined): void {
-  current = context;
+  current = context && { app: context };
 }
+
+/** Where start-up writes before any invocation exists (the Functions host collects stderr). */
+export const stderrLog: Logger = jsonLineLogger((line) => process.stderr.write(line), { component: 'api' });

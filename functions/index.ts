@@ -2,6 +2,7 @@
  * The Function App's entry point (package.json `main`): importing each module registers its
  * functions with the host and records them in the route table.
  */
+import './startup.js';
 import './http/centralized-certificates.js';
 import './http/certificates.js';
 import './http/operations.js';

@@ -217,12 +217,15 @@ module keyVault 'app/keyvault.bicep' = {
 }
 
 // Names known at compile time are passed as such (not as module outputs), so What-If can
-// predict the resources; dependsOn keeps the order the outputs would have given.
+// predict the resources; dependsOn keeps the order the outputs would have given. The app comes
+// after its role assignments: its first deployment uploads the package to blob storage as the
+// app's identity (Blob Data Owner), and the host starts reading queues and tables at once.
 module api 'app/api.bicep' = {
   name: 'api'
   scope: rg
   dependsOn: [
     storage // monitoring comes first anyway: keyVault (whose uri api takes) waits for it
+    rbac
   ]
   params: {
     name: functionAppName

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AllowedLocation } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import type { Logger } from '../shared/log.js';
 import { spawnWatched, type WatchedChild } from './children.js';
 import { writeDemoSites } from './demo-sites.js';

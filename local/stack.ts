@@ -15,9 +15,10 @@ import { portOr } from './ports.js';
 import { startHttpHost } from './http-host.js';
 import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './queue-host.js';
 import { startFleet } from './agents.js';
-import { createAppContext, setAppContext } from '../functions/app-context.js';
+import { createAppWiring, setAppContext } from '../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../functions/index.js';
-import { parseConfig, type AllowedLocation } from '../shared/config.js';
+import { parseConfig } from '../shared/config.js';
+import type { AllowedLocation } from '../shared/paths.js';
 import { hashAccessToken } from '../shared/auth/access-tokens.js';
 import { jsonLineLogger } from '../shared/log.js';
 import { silentProgress, type StartProgress } from './progress.js';
@@ -135,21 +136,24 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       CCS_INVENTORY_INTERVAL_SECONDS: process.env.CCS_INVENTORY_INTERVAL_SECONDS ?? '5',
       CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
     });
-    const app = createAppContext(config, {
-      log: jsonLineLogger((line) => apiLog.write(line), { component: 'api' }),
-    });
-    setAppContext(app);
+    // The API's lines: outside invocations directly, inside them through each invocation's log,
+    // which the local host writes to the same file (as the Functions host sends them on).
+    const functionsLog = jsonLineLogger((line) => apiLog.write(line), { component: 'api' });
+    const wiring = createAppWiring(config, { log: functionsLog });
+    setAppContext(wiring.app);
     const http = await runStage(
       stages,
       'API',
       apiLogFile,
-      () => startHttpHost({ port: options.port, log }),
+      () => startHttpHost({ port: options.port, log: functionsLog }),
       (started) => started.url,
     );
     cleanups.push(() => new Promise<void>((done) => http.server.close(() => done())));
     const settings = queueSettingsFromHostJson(join(PROJECT, 'host.json'));
-    const triggers = queueRoutes.map((route) => startQueueTrigger(route, app.storage, settings, log));
-    const timers = startTimers(timerRoutes, log);
+    const triggers = queueRoutes.map((route) =>
+      startQueueTrigger(route, wiring.storage, settings, functionsLog),
+    );
+    const timers = startTimers(timerRoutes, functionsLog);
     cleanups.push(
       () => timers.stop(),
       async () => void (await Promise.all(triggers.map((t) => t.stop()))),
@@ -176,7 +180,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         );
         cleanups.push(() => fleet.stop());
         await waitForEnrolment({
-          repos: app.repos,
+          hostStore: wiring.stores.hosts,
           ccsId,
           hosts,
           timeoutMs: 60_000,

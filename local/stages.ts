@@ -70,7 +70,7 @@ async function explain(error: unknown, ports: PortSetting[]): Promise<string> {
  * `timeoutMs` it fails naming the hosts that did not, with the first one's agent log.
  */
 export async function waitForEnrolment(options: {
-  repos: { listHosts(ccsId: string): Promise<{ host: string }[]> };
+  hostStore: { list(ccsId: string): Promise<{ host: string }[]> };
   ccsId: string;
   hosts: string[];
   timeoutMs: number;
@@ -81,7 +81,7 @@ export async function waitForEnrolment(options: {
   let missing = options.hosts;
   let reported = -1;
   for (;;) {
-    const enrolled = new Set((await options.repos.listHosts(options.ccsId)).map((h) => h.host.toLowerCase()));
+    const enrolled = new Set((await options.hostStore.list(options.ccsId)).map((h) => h.host.toLowerCase()));
     missing = options.hosts.filter((h) => !enrolled.has(h.toLowerCase()));
     const count = options.hosts.length - missing.length;
     if (count !== reported) options.onCount((reported = count));

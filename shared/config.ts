@@ -4,12 +4,7 @@
  * settings listed in APP_SETTINGS (a parity test checks it).
  */
 import { z } from 'zod';
-
-export const AllowedLocationSchema = z.object({
-  path: z.string().min(1),
-  claims: z.array(z.enum(['read', 'write'])).default(['read']),
-});
-export type AllowedLocation = z.infer<typeof AllowedLocationSchema>;
+import { AllowedLocationSchema } from './paths.js';
 
 export const ApiKeySchema = z.object({
   name: z.string().min(1),
@@ -115,17 +110,4 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(setting, issue?.message ?? 'invalid');
   }
   return result.data;
-}
-
-let cached: Config | undefined;
-
-/** The process's configuration, parsed on first use. */
-export function getConfig(): Config {
-  cached ??= parseConfig(process.env);
-  return cached;
-}
-
-/** For tests and the local host, which set the environment before first use. */
-export function resetConfigForTests(): void {
-  cached = undefined;
 }

@@ -26,6 +26,13 @@ export class DomainError extends Error {
   }
 }
 
+/** A conditional write lost to another writer (a stale ETag); 412 if it ever reaches a caller. */
+export class ConcurrencyError extends DomainError {
+  constructor() {
+    super('precondition', 'ConcurrentUpdate', 'The resource was changed by another request');
+  }
+}
+
 export const invalid = (field: string, detail: string): DomainError =>
   new DomainError('invalid', 'InvalidParameter', detail, field);
 

@@ -51,10 +51,19 @@ export const ActualStateSchema = z.object({
 });
 export type ActualState = z.infer<typeof ActualStateSchema>;
 
+/**
+ * A code or a field name from a host: a token (a letter, then letters, digits, `.`, `_`, `-`),
+ * never free text, because it travels into API bodies, logs and error handling (no spaces, no
+ * CR/LF). Free text belongs in `detail`.
+ */
+export const TokenSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'must be a token: a letter, then letters, digits, ., _ or -');
+
 /** A host-side failure, already in the API's error vocabulary (`name` is the field at fault). */
 export const HostErrorSchema = z.object({
-  name: z.string().max(64),
-  code: z.string().max(64),
+  name: TokenSchema,
+  code: TokenSchema,
   detail: z.string().max(1024),
   status: z.number().int().min(400).max(599),
   /** The bound host names the error is about (`BoundNamesUncovered`), at most 100; `detail` gives the count. */

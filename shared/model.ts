@@ -1,7 +1,8 @@
 /**
- * The records the API keeps: a ccs-id's desired state, its hosts and its operations. They hold
- * Key Vault references only, never a secret value.
+ * The records the API keeps: a ccs-id's desired state, its hosts, its operations, the audit log
+ * and the certificate inventory. They hold Key Vault references only, never a secret value.
  */
+import type { InventoryFile } from './certificates/metadata.js';
 import type { ActualState, DesiredState, HostError } from './messages.js';
 
 /** The desired state of one ccs-id and the generation every accepted change increments. */
@@ -76,4 +77,98 @@ export const TERMINAL: readonly OperationStatus[] = ['Succeeded', 'Failed', 'Can
 
 export function isTerminal(status: OperationStatus): boolean {
   return TERMINAL.includes(status);
+}
+
+// ── audit ────────────────────────────────────────────────────────────────────────────────────
+export type AuditValue = string | boolean | null;
+
+/** One changed field of a desired state; a secret field shows `{HIDDEN}`, never a value. */
+export interface AuditChange {
+  field: string;
+  from: AuditValue;
+  to: AuditValue;
+}
+
+/**
+ * One accepted change. Written before its operation starts; `status` follows the operation
+ * (written again when it ends), everything else never changes.
+ */
+export interface AuditEntry {
+  id: string;
+  /** When the change was accepted: the operation's `createdAt`. */
+  at: string;
+  /** The caller: `access-token:<name>` or `entra:<name>`. */
+  who: string;
+  ccsId: string;
+  operationId: string;
+  kind: OperationKind;
+  changes: AuditChange[];
+  /** The operation's status when it was last written here (Running until it ends). */
+  status: OperationStatus;
+}
+
+// ── inventory ────────────────────────────────────────────────────────────────────────────────
+/** The scanner election of one ccs-id (shared/services/inventory-service.ts). */
+export interface InventoryLease {
+  ccsId: string;
+  /** The elected scanner, or null until one is elected. */
+  holder: string | null;
+  /** The first scan issued to the current holder: older scans of it are fenced out. */
+  holderSince: number;
+  /** The last scan issued (0: none yet). */
+  scanSeq: number;
+  /** Whether `scanSeq` is a full scan. */
+  full: boolean;
+  /** The desired-state generation `scanSeq` was issued for. */
+  generation: number;
+  requestedAt: string | null;
+  /** The last scan that reported (a scan is outstanding while `reportedSeq < scanSeq`). */
+  reportedSeq: number;
+  lastReportAt: string | null;
+  /** The last full scan whose every chunk arrived, the generation it scanned, and when. */
+  completedFullSeq: number;
+  completedFullGeneration: number;
+  lastFullAt: string | null;
+  /** The file count of the last report. */
+  files: number | null;
+  lastError: HostError | null;
+  /** Hosts passed over at the next election (they went silent or failed to scan). */
+  excluded: string[];
+}
+
+export function emptyLease(ccsId: string): InventoryLease {
+  return {
+    ccsId,
+    holder: null,
+    holderSince: 0,
+    scanSeq: 0,
+    full: false,
+    generation: 0,
+    requestedAt: null,
+    reportedSeq: 0,
+    lastReportAt: null,
+    completedFullSeq: 0,
+    completedFullGeneration: 0,
+    lastFullAt: null,
+    files: null,
+    lastError: null,
+    excluded: [],
+  };
+}
+
+/** One file of a share, as the inventory knows it. Metadata only: never key material. */
+export interface CertificateRow {
+  ccsId: string;
+  /** certificateIdOf(ccsId, file name). */
+  id: string;
+  /** The CCS path (as the API stores it) the file was scanned under. */
+  path: string;
+  scanSeq: number;
+  deleted: boolean;
+  file: InventoryFile;
+  /** The file's previous name when the scanner saw it renamed. */
+  renamedFrom: string | null;
+  /** When the file was first inventoried under this id. */
+  firstSeen: string;
+  updatedAt: string;
 }

@@ -10,10 +10,17 @@
  * The check is lexical, as Windows' own path resolution and IIS Administration's `files.locations`
  * are: junctions and symbolic links inside an allowed location are the administrator's business.
  */
-import type { AllowedLocation } from './config.js';
+import { z } from 'zod';
 import { DomainError, forbiddenPath, invalid } from './errors.js';
 
 export type PathClaim = 'read' | 'write';
+
+/** One IIS Administration `files.locations` entry: a place CCS may point at, and its claims. */
+export const AllowedLocationSchema = z.object({
+  path: z.string().min(1),
+  claims: z.array(z.enum(['read', 'write'])).default(['read']),
+});
+export type AllowedLocation = z.infer<typeof AllowedLocationSchema>;
 
 /** MAX_PATH (260) minus the terminating NUL: the limit of the CCS provider and older Win32 APIs. */
 export const MAX_CCS_PATH_LENGTH = 259;

@@ -1,8 +1,24 @@
 /**
- * Ports: what the domain needs from the outside world. Adapters in shared/adapters/ implement
- * them with the Azure SDK clients (the same code against Azure and the local emulators).
+ * Ports: what the domain needs from the outside world. Services (shared/services/) depend on
+ * these only; adapters in shared/adapters/ implement them with the Azure SDK clients (the same
+ * code against Azure and the local emulators), and tests implement them in memory.
+ *
+ * One convention for conditional writes: they take the ETag the record was read at and return
+ * the record's new ETag, or `null` when another writer changed (or created) it first — nothing
+ * was written then. Losing such a race is an expected outcome, never an exception.
  */
-import type { AgentCommand, SecretRef } from './messages.js';
+import type { AgentCommand, HostError, SecretRef } from './messages.js';
+import type {
+  AuditEntry,
+  CcsRecord,
+  CertificateRow,
+  HostRecord,
+  HostStepStatus,
+  InventoryLease,
+  OperationHostRecord,
+  OperationRecord,
+  OperationStatus,
+} from './model.js';
 
 export interface SecretStore {
   /** Store a new version of `name`; returns the reference to exactly that version. */
@@ -21,8 +37,119 @@ export interface CommandBus {
   ready?(): Promise<void>;
 }
 
+/** Where a report that can never be folded (malformed) is set aside, unchanged. */
+export interface PoisonQueue {
+  add(messageText: string): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** A record and the ETag it was read at: the token its conditional write needs. */
+export interface Versioned<T> {
+  record: T;
+  etag: string;
+}
+
+/** The desired state of every ccs-id (one record each). */
+export interface DesiredStateRepository {
+  get(ccsId: string): Promise<Versioned<CcsRecord> | null>;
+  /** Every ccs-id ever configured, enabled or not. */
+  list(): Promise<CcsRecord[]>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  save(record: CcsRecord, etag: string | null): Promise<string | null>;
+}
+
+/** The enrolled hosts of each ccs-id, as their agents last reported. */
+export interface HostRepository {
+  get(ccsId: string, host: string): Promise<HostRecord | null>;
+  list(ccsId: string): Promise<HostRecord[]>;
+  /** Create or replace: a host row is written only from that host's own reports. */
+  put(record: HostRecord): Promise<void>;
+}
+
+/** The two steps a host takes for an operation. */
+export type HostStep = 'preflight' | 'apply';
+
+/** Operations, their per-host rows, and the index of the ones still running. */
+export interface OperationRepository {
+  /** Record a new operation and its host rows; returns its ETag. A running one joins the active index. */
+  create(operation: OperationRecord, hosts: OperationHostRecord[]): Promise<string>;
+  get(id: string): Promise<Versioned<OperationRecord> | null>;
+  /** Replace conditionally; null when another writer won. An ended operation leaves the active index. */
+  save(operation: OperationRecord, etag: string): Promise<string | null>;
+  /** The ids of the running operations (what the sweeper advances). */
+  activeIds(): Promise<string[]>;
+  /** Every host row of an operation, in host order. */
+  hosts(id: string): Promise<OperationHostRecord[]>;
+  /** One host's row (a point read), or null. */
+  host(id: string, host: string): Promise<OperationHostRecord | null>;
+  /**
+   * The first `max` host rows (in host order) whose `step` has `status`: "is any host still
+   * pending?" costs one small query, not a read of every row.
+   */
+  hostsWhere(
+    id: string,
+    step: HostStep,
+    status: HostStepStatus,
+    max?: number,
+  ): Promise<OperationHostRecord[]>;
+  /** Create or replace one host row. */
+  putHost(record: OperationHostRecord): Promise<void>;
+  /**
+   * Set one step's result on an existing host row without reading it first (the other step and,
+   * when `error` is undefined, the error are kept). False when the row does not exist.
+   */
+  setHostStep(
+    id: string,
+    host: string,
+    step: HostStep,
+    status: HostStepStatus,
+    error: HostError | null | undefined,
+    updatedAt: string,
+  ): Promise<boolean>;
+}
+
+/** The audit log: one entry per accepted change, newest first. */
+export interface AuditRepository {
+  append(entry: AuditEntry): Promise<void>;
+  /** Write the status its operation ended with on an entry (found by its operation and `at`). */
+  setStatus(entry: Pick<AuditEntry, 'operationId' | 'at'>, status: OperationStatus): Promise<void>;
+  /** The newest `top` entries, of one ccs-id when `ccsId` is given: one query. */
+  list(query: { ccsId?: string; top: number }): Promise<AuditEntry[]>;
+}
+
+/** The certificate inventory of each ccs-id: the scanner lease, the files, full-scan receipts. */
+export interface InventoryRepository {
+  /** The lease (an empty one, etag null, before the first election). */
+  getLease(ccsId: string): Promise<{ lease: InventoryLease; etag: string | null }>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  saveLease(lease: InventoryLease, etag: string | null): Promise<string | null>;
+  listCertificates(ccsId: string): Promise<CertificateRow[]>;
+  getCertificate(ccsId: string, id: string): Promise<CertificateRow | null>;
+  /** Write `rows` unless a newer scan already wrote them; returns how many were written. */
+  putCertificates(rows: CertificateRow[]): Promise<number>;
+  /** Tombstone the named rows (scan `scanSeq` saw them gone), unless a newer scan wrote them. */
+  removeCertificates(ccsId: string, ids: string[], scanSeq: number, at: string): Promise<void>;
+  /**
+   * After a full scan: every live row no scan since `scanSeq` wrote is a file that is gone
+   * (tombstoned); tombstones older than `purgeBefore` are deleted for good.
+   */
+  sweepAfterFullScan(ccsId: string, scanSeq: number, at: string, purgeBefore: string): Promise<void>;
+  /** Record that chunk `index` of full scan `scanSeq` was folded; returns how many of its chunks were. */
+  recordChunk(ccsId: string, scanSeq: number, index: number): Promise<number>;
+  /** Drop the receipts of full scans before `scanSeq`. */
+  dropReceiptsBefore(ccsId: string, scanSeq: number): Promise<void>;
+}
+
+/** Every store the API keeps, one port each (shared/adapters/table-stores.ts in Azure). */
+export interface Stores {
+  desired: DesiredStateRepository;
+  hosts: HostRepository;
+  operations: OperationRepository;
+  audit: AuditRepository;
+  inventory: InventoryRepository;
+}

@@ -33,8 +33,6 @@ describe.concurrent('benchmarks, smoke size', () => {
       expect(c.agentBreakdown['agent.queue.delete']).toBeGreaterThanOrEqual(c.roundTrips);
       expect(c.agentBreakdown['agent.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
       expect(c.apiBreakdown['api.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
-      expect(c.p50Ms).toBeLessThanOrEqual(c.p99Ms);
-      expect(c.p99Ms).toBeLessThanOrEqual(c.maxMs);
       expect(c.requests).toBeGreaterThan(0);
       expect(errorsIn(c.problems)).toEqual([]);
     }

@@ -32,7 +32,7 @@ import { createSecretClient, KeyVaultSecretStore } from '../../shared/adapters/k
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
 import { decodeMessageText } from '../../shared/messages.js';
 import { commandQueueName, REPORTS_QUEUE } from '../../shared/names.js';
-import type { AllowedLocation } from '../../shared/config.js';
+import type { AllowedLocation } from '../../shared/paths.js';
 import { problemLog, type ProblemLog } from './problems.js';
 import type { System } from './system.js';
 

@@ -19,9 +19,11 @@ import {
   startTimers,
   type RunningTrigger,
 } from '../../local/queue-host.js';
-import { createAppContext, setAppContext } from '../../functions/app-context.js';
+import { createAppWiring, setAppContext } from '../../functions/app-context.js';
+import { TABLE_NAMES } from '../../shared/adapters/table-support.js';
 import { queueRoutes, timerRoutes } from '../../functions/index.js';
-import { parseConfig, type AllowedLocation } from '../../shared/config.js';
+import { parseConfig } from '../../shared/config.js';
+import type { AllowedLocation } from '../../shared/paths.js';
 import { generateAccessToken, hashAccessToken } from '../../shared/auth/access-tokens.js';
 import { countStorageRequests } from './http-counter.js';
 import { problemLog } from './problems.js';
@@ -97,9 +99,10 @@ serveParent(
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds),
       CCS_OPERATION_TIMEOUT_SECONDS: String(options.operationTimeoutSeconds),
     });
-    const app = createAppContext(config, { log: problems });
-    setAppContext(app);
-    await app.repos.ensureTables();
+    const wiring = createAppWiring(config, { log: problems });
+    setAppContext(wiring.app);
+    // The tables exist before the first timed request, as they do in a warm Function App.
+    await Promise.all(Object.values(TABLE_NAMES).map((name) => wiring.storage.table(name).createTable()));
     const http = await startHttpHost({ port: 0, log: problems });
     server = http.server;
     if (options.reports) {
@@ -122,7 +125,7 @@ serveParent(
               }
             },
           },
-          app.storage,
+          wiring.storage,
           settings,
           problems,
         ),

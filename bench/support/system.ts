@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { connectionStringFor } from '../../local/azurite.js';
 import { seedDemoShare, type DemoShare } from '../../local/demo-share.js';
-import type { AllowedLocation } from '../../shared/config.js';
+import type { AllowedLocation } from '../../shared/paths.js';
 import { startChild, type Child } from './child.js';
 import type { HostInfo, HostOptions, HostStats } from './host-child.js';
 

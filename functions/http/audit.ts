@@ -1,14 +1,15 @@
 /**
  * `GET /api/audit`: the audit log (shared/services/audit-log.ts), newest first, for write-role
  * callers only — it shows who changed what. `?ccs_id=` narrows it to one ccs-id, `?top=` (1–500,
- * default 100) bounds it. Each entry carries its operation's current status.
+ * default 100) bounds it. Each entry carries its operation's current status (one query:
+ * shared/services/audit-log.ts).
  */
 import { invalid } from '../../shared/errors.js';
 import { isCcsId } from '../../shared/names.js';
 import { defineHttp } from '../route-table.js';
 import { guarded } from './guard.js';
 import { json } from './respond.js';
-import { ccsHref, operationHref } from './views.js';
+import { auditView } from './views.js';
 
 export const MAX_AUDIT_TOP = 500;
 
@@ -27,24 +28,7 @@ export const getAudit = guarded('write', async ({ app, request }) => {
   }
   const top = parseTop(request.query.get('top'));
   const entries = await app.audit.list({ ...(ccsId ? { ccsId } : {}), top });
-  const operations = await Promise.all(entries.map((e) => app.repos.getOperation(e.operationId)));
-  return json(200, {
-    entries: entries.map((e, i) => ({
-      id: e.id,
-      at: e.at,
-      who: e.who,
-      ccs_id: e.ccsId,
-      operation: {
-        id: e.operationId,
-        kind: e.kind,
-        status: operations[i]?.record.status ?? null,
-        href: operationHref(e.operationId),
-      },
-      changes: e.changes,
-      _links: { resource: { href: ccsHref(e.ccsId) } },
-    })),
-    _links: { self: { href: '/api/audit' } },
-  });
+  return json(200, auditView(entries));
 });
 
 defineHttp({ name: 'getAudit', route: 'audit', methods: ['GET'], handler: getAudit });

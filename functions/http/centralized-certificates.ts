@@ -1,45 +1,67 @@
-/** The `/api/webserver/centralized-certificates` resource: thin handlers over CcsService. */
+/**
+ * The `/api/webserver/centralized-certificates` resource: thin handlers over CcsService. They
+ * read the HTTP request (route, body, `If-Match`, `Prefer`) into typed values; the service
+ * decides.
+ */
+import { EnableBodySchema, parseBody, UpdateBodySchema } from '../../shared/api-schemas.js';
+import { invalid } from '../../shared/errors.js';
+import { assertCcsId } from '../../shared/names.js';
+import type { EnableRequest, UpdateRequest } from '../../shared/services/ccs-service.js';
 import { defineHttp } from '../route-table.js';
-import { etagOf } from '../../shared/services/ccs-service.js';
+import { etagOf, parseIfMatch } from './etag.js';
 import { guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 import { respondToOperation } from './operation-wait.js';
-import { ccsHref, ccsView, hostView } from './views.js';
+import { ccsListView, ccsView, hostListView } from './views.js';
 
 const ROUTE = 'webserver/centralized-certificates';
 
-const idOf = (call: Call): string => call.request.params.ccsId ?? '';
+/** The route's ccs-id, checked before the body is read (400 `id`). */
+const idOf = (call: Call): string => assertCcsId(call.request.params.ccsId ?? '');
+const ifMatchOf = (call: Call) => parseIfMatch(call.request.headers.get('if-match'));
 
 async function current(call: Call, status = 200) {
   const { record, hosts } = await call.app.ccs.get(idOf(call));
   return json(status, ccsView(record, hosts), { ETag: etagOf(record) });
 }
 
-export const listCcs = guarded('read', async ({ app }) => {
-  const records = await app.ccs.list();
-  return json(200, {
-    'centralized-certificates': records.map((r) => ({
-      id: r.ccsId,
-      path: r.desired.path,
-      _links: { self: { href: ccsHref(r.ccsId) } },
-    })),
-  });
-});
+/** POST body → EnableRequest (the schema has checked every field). */
+async function enableRequest(call: Call): Promise<EnableRequest> {
+  const body = parseBody(EnableBodySchema, await readJsonBody(call.request));
+  return {
+    path: body.path,
+    username: body.identity.username,
+    password: body.identity.password,
+    ...(body.private_key_password === undefined ? {} : { privateKeyPassword: body.private_key_password }),
+  };
+}
+
+/** PATCH body → UpdateRequest; the read-only fields of a GET body may come back (ignored), `id` must match. */
+async function updateRequest(call: Call, ccsId: string): Promise<UpdateRequest> {
+  const body = parseBody(UpdateBodySchema, await readJsonBody(call.request));
+  if (body.id !== undefined && body.id !== ccsId) throw invalid('id', 'id does not match the resource');
+  const request: UpdateRequest = {};
+  if (body.path !== undefined) request.path = body.path;
+  if (body.identity?.username !== undefined) request.username = body.identity.username;
+  if (body.identity?.password !== undefined) request.password = body.identity.password;
+  if (body.private_key_password !== undefined) request.privateKeyPassword = body.private_key_password;
+  return request;
+}
+
+export const listCcs = guarded('read', async ({ app }) => json(200, ccsListView(await app.ccs.list())));
 
 export const getCcs = guarded('read', (call) => current(call));
 
 export const enableCcs = guarded('write', async (call) => {
-  const body = await readJsonBody(call.request);
-  const op = await call.app.ccs.enable(idOf(call), body, { id: call.callerId });
+  const op = await call.app.ccs.enable(idOf(call), await enableRequest(call), { id: call.callerId });
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () => current(call));
 });
 
 export const updateCcs = guarded('write', async (call) => {
-  const body = await readJsonBody(call.request);
-  const result = await call.app.ccs.update(idOf(call), body, call.request.headers.get('if-match'), {
-    id: call.callerId,
-  });
+  const id = idOf(call);
+  const request = await updateRequest(call, id);
+  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId });
   if (result.kind === 'unchanged') return current(call);
   return respondToOperation(call.app, result.operation, preferredWaitSeconds(call.request), () =>
     current(call),
@@ -47,9 +69,7 @@ export const updateCcs = guarded('write', async (call) => {
 });
 
 export const disableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.disable(idOf(call), call.request.headers.get('if-match'), {
-    id: call.callerId,
-  });
+  const op = await call.app.ccs.disable(idOf(call), ifMatchOf(call), { id: call.callerId });
   if (!op) return { status: 204 };
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () =>
     Promise.resolve({ status: 204 }),
@@ -57,14 +77,9 @@ export const disableCcs = guarded('write', async (call) => {
 });
 
 export const listHosts = guarded('read', async (call) => {
-  const { record, hosts } = await call.app.ccs.hosts(idOf(call));
-  const generation = record?.generation ?? 0;
-  return json(200, {
-    id: idOf(call),
-    desired_generation: generation,
-    hosts: hosts.map((h) => hostView(h, generation)),
-    _links: { self: { href: `${ccsHref(idOf(call))}/hosts` }, resource: { href: ccsHref(idOf(call)) } },
-  });
+  const id = idOf(call);
+  const { record, hosts } = await call.app.ccs.hosts(id);
+  return json(200, hostListView(id, record, hosts));
 });
 
 defineHttp({ name: 'listCentralizedCertificates', route: ROUTE, methods: ['GET'], handler: listCcs });

@@ -6,6 +6,8 @@
  */
 import { STORE_NAME } from '../../shared/certificates/rules.js';
 import type { CertificateEntry, StoreState } from '../../shared/services/inventory-service.js';
+import type { z } from 'zod';
+import type { CertificateSchema, StoreRefSchema, StoreSchema } from '../openapi/certificate-schemas.js';
 import { API, ccsHref } from './views.js';
 
 export const certificatesHref = `${API}/certificates`;
@@ -40,17 +42,21 @@ export function fieldSelection(query: string | null, fallback: 'ref' | 'all'): F
   return new Set(names);
 }
 
-function pick(model: Record<string, unknown>, selection: FieldSelection): Record<string, unknown> {
+/** A certificate as the API shows it: every field but `id` and `_links` is selectable. */
+export type CertificateView = z.output<typeof CertificateSchema>;
+type FullCertificate = Required<CertificateView>;
+
+function pick(model: FullCertificate, selection: FieldSelection): CertificateView {
   if (selection === 'all') return model;
   const wanted = selection === 'ref' ? new Set(REF_FIELDS) : selection;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(model)) {
     if (key === 'id' || key === '_links' || wanted.has(key)) out[key] = value;
   }
-  return out;
+  return out as CertificateView;
 }
 
-export function storeRef(store: StoreState): Record<string, unknown> {
+export function storeRef(store: StoreState): z.output<typeof StoreRefSchema> {
   return { name: STORE_NAME, id: store.id, _links: { self: { href: storeHref(store.id) } } };
 }
 
@@ -63,7 +69,7 @@ export function inventoryStatus(store: StoreState): InventoryStatus {
   return lease.holder === null ? 'no_scanner' : 'scanning';
 }
 
-export function storeView(store: StoreState): Record<string, unknown> {
+export function storeView(store: StoreState): z.output<typeof StoreSchema> {
   const { lease } = store;
   return {
     name: STORE_NAME,
@@ -90,11 +96,11 @@ export function storeView(store: StoreState): Record<string, unknown> {
   };
 }
 
-export function certificateView(entry: CertificateEntry, selection: FieldSelection): Record<string, unknown> {
+export function certificateView(entry: CertificateEntry, selection: FieldSelection): CertificateView {
   const { row, store } = entry;
   const certificate = row.file.certificate;
   const pfx = row.file.pfx;
-  const model: Record<string, unknown> = {
+  const model: FullCertificate = {
     alias: row.file.name,
     id: row.id,
     issued_by: certificate?.issuer ?? null,

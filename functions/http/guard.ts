@@ -4,8 +4,11 @@
  * can leak an exception.
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { authorize, type Principal, type Role } from '../../shared/auth/authenticate.js';
-import { getAppContext, type AppContext } from '../app-context.js';
+import { authorize } from '../../shared/auth/authenticate.js';
+import type { Principal, Role } from '../../shared/auth/principal.js';
+import type { LogFields } from '../../shared/log.js';
+import { getAppContext, stderrLog, type AppContext } from '../app-context.js';
+import { inInvocation, invocationLogger } from '../invocation-log.js';
 import { failure } from './respond.js';
 
 export interface Call {
@@ -17,22 +20,32 @@ export interface Call {
   callerId: string;
 }
 
-export function guarded(role: Role, handler: (call: Call) => Promise<HttpResponseInit>): HttpHandler {
-  return async (request, context) => {
-    let app: AppContext | undefined;
-    try {
-      app = getAppContext();
-      const principal = await app.auth.authenticate((name) => request.headers.get(name));
-      authorize(principal, role);
-      return await handler({
-        request,
-        context,
-        app,
-        principal,
-        callerId: `${principal.kind}:${principal.name}`,
-      });
-    } catch (error) {
-      return failure(error, app?.log ?? { info: () => {}, warn: () => {}, error: (m) => context.error(m) });
-    }
+/** What a request's log lines carry: the ccs-id or operation its route names. */
+function routeFields(request: HttpRequest): LogFields {
+  const { ccsId, id } = request.params;
+  return {
+    ...(ccsId ? { ccsId: ccsId.slice(0, 64) } : {}),
+    ...(id && request.url.includes('/operations/') ? { operationId: id.slice(0, 64) } : {}),
   };
+}
+
+export function guarded(role: Role, handler: (call: Call) => Promise<HttpResponseInit>): HttpHandler {
+  return (request, context) =>
+    inInvocation(context, routeFields(request), async () => {
+      let app: AppContext | undefined;
+      try {
+        app = getAppContext();
+        const principal = await app.auth.authenticate((name) => request.headers.get(name));
+        authorize(principal, role);
+        return await handler({
+          request,
+          context,
+          app,
+          principal,
+          callerId: `${principal.kind}:${principal.name}`,
+        });
+      } catch (error) {
+        return failure(error, app?.log ?? invocationLogger(stderrLog));
+      }
+    });
 }

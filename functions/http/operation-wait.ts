@@ -9,6 +9,7 @@ import { DomainError, type ErrorKind } from '../../shared/errors.js';
 import type { OperationRecord } from '../../shared/model.js';
 import { isTerminal } from '../../shared/model.js';
 import type { AppContext } from '../app-context.js';
+import { operationHeaderCode } from '../../shared/services/operation-errors.js';
 import { errorResponse, json } from './respond.js';
 import { operationHref, operationView } from './views.js';
 
@@ -27,7 +28,7 @@ async function waitFor(app: AppContext, op: OperationRecord, seconds: number): P
   let current = op;
   while (!isTerminal(current.status) && Date.now() < deadline) {
     await delay(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
-    current = (await app.engine.advance(op.id)) ?? current;
+    current = (await app.operations.advance(op.id)) ?? current;
   }
   return current;
 }
@@ -47,8 +48,15 @@ export async function respondToOperation(
   }
   if (waitSeconds > 0 && final.status === 'Failed' && final.error) {
     const kind = KIND_BY_STATUS[final.error.status] ?? 'conflict';
+    // The header carries a code the API documents, never a host's own text (its code and detail
+    // are in the operation's body).
     const response = errorResponse(
-      new DomainError(kind, final.error.code, final.error.message, final.error.target ?? undefined),
+      new DomainError(
+        kind,
+        operationHeaderCode(final.error),
+        final.error.message,
+        final.error.target ?? undefined,
+      ),
     );
     return {
       ...response,
@@ -59,7 +67,7 @@ export async function respondToOperation(
       },
     };
   }
-  const hosts = await app.repos.operationHosts(op.id);
+  const hosts = await app.operations.hosts(op.id);
   return json(202, operationView(final, hosts), {
     'Operation-Location': operationHref(op.id),
     'Retry-After': '1',

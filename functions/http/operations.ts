@@ -5,7 +5,7 @@ import { json } from './respond.js';
 import { operationView } from './views.js';
 
 export const getOperation = guarded('read', async ({ app, request }) => {
-  const { operation, hosts } = await app.ccs.operation(request.params.id ?? '');
+  const { operation, hosts } = await app.operations.get(request.params.id ?? '');
   const running = operation.status === 'Running' || operation.status === 'NotStarted';
   return json(200, operationView(operation, hosts), running ? { 'Retry-After': '1' } : {});
 });

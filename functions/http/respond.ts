@@ -4,6 +4,7 @@
  * logged and answered with 503 (a dependency failed) — never with the error's own text.
  */
 import type { HttpResponseInit } from '@azure/functions';
+import { isRestError } from '@azure/core-rest-pipeline';
 import { DomainError, ensureError, type ErrorKind } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 
@@ -54,6 +55,5 @@ export function failure(thrown: unknown, log: Logger): HttpResponseInit {
 }
 
 function statusOf(thrown: unknown): number | undefined {
-  const status = (thrown as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
+  return isRestError(thrown) ? thrown.statusCode : undefined;
 }

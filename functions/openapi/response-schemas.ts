@@ -111,3 +111,40 @@ export const OperationSchema = z
     _links: z.object({ self: Link, resource: Link }),
   })
   .meta({ id: 'Operation', description: 'Azure long-running operation status with per-host results.' });
+
+const AuditValue = z.union([z.string(), z.boolean(), z.null()]);
+
+export const AuditEntrySchema = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    who: z.string().describe('`access-token:<name>` or `entra:<name>`'),
+    ccs_id: z.string(),
+    operation: z.object({
+      id: z.string(),
+      kind: z.enum(['enable', 'update', 'disable']),
+      status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
+      href: z.string(),
+    }),
+    changes: z.array(
+      z.object({
+        field: z.string(),
+        from: AuditValue.describe('A secret field shows `{HIDDEN}`, never a value'),
+        to: AuditValue,
+      }),
+    ),
+    _links: z.object({ resource: Link }),
+  })
+  .meta({ id: 'AuditEntry', description: 'One accepted change: who, when, what changed, and its outcome.' });
+
+export const AuditLogSchema = z
+  .object({ entries: z.array(AuditEntrySchema), _links: z.object({ self: Link }) })
+  .meta({ id: 'AuditLog', description: 'Accepted changes, newest first.' });
+
+export const OpenApiDocumentSchema = z
+  .looseObject({
+    openapi: z.string(),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.1 document (this one).' });

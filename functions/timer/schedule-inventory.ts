@@ -5,15 +5,21 @@
  * CCS_INVENTORY_INTERVAL_SECONDS.
  */
 import type { InvocationContext } from '@azure/functions';
-import { getAppContext } from '../app-context.js';
+import { appConfigured, getAppContext } from '../app-context.js';
+import { inInvocation } from '../invocation-log.js';
 import { defineTimer } from '../route-table.js';
 
 export async function scheduleInventory(_timer: unknown, context: InvocationContext): Promise<void> {
-  try {
-    await getAppContext().inventory.tick();
-  } catch {
-    context.warn('could not schedule inventory scans; the next run retries');
-  }
+  // With an invalid setting (logged once at start) there is nothing to schedule with.
+  if (!appConfigured()) return;
+  await inInvocation(context, {}, async () => {
+    const app = getAppContext();
+    try {
+      await app.inventory.tick();
+    } catch {
+      app.log.warn('could not schedule inventory scans; the next run retries');
+    }
+  });
 }
 
 defineTimer({

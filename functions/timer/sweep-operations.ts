@@ -3,19 +3,14 @@
  * marked unreachable, stuck commits resumed) even when no report or request arrives.
  */
 import type { InvocationContext } from '@azure/functions';
-import { getAppContext } from '../app-context.js';
+import { appConfigured, getAppContext } from '../app-context.js';
+import { inInvocation } from '../invocation-log.js';
 import { defineTimer } from '../route-table.js';
 
 export async function sweepOperations(_timer: unknown, context: InvocationContext): Promise<void> {
-  const app = getAppContext();
-  const ids = await app.repos.activeOperationIds();
-  for (const id of ids) {
-    try {
-      await app.engine.advance(id);
-    } catch {
-      context.warn(`could not advance operation ${id}; the next sweep retries`);
-    }
-  }
+  // With an invalid setting (logged once at start) there is nothing to sweep with.
+  if (!appConfigured()) return;
+  await inInvocation(context, {}, () => getAppContext().operations.sweep());
 }
 
 defineTimer({

@@ -126,7 +126,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
+      // No ftpsState: Flex Consumption sites have no FTP endpoint, and newer Flex stamps reject the
+      // property (ARM error 51021); Microsoft's Flex samples set none. FTP and SCM basic-auth
+      // publishing are off below, so nothing could log in over FTP anyway.
       http20Enabled: true
       appSettings: [
         // --- Functions host and shared/config.ts: storage, by identity (no connection string) ---

@@ -1,7 +1,8 @@
 // ================================================================================================
-// Log Analytics workspace + workspace-based Application Insights. Local (instrumentation-key)
-// ingestion is disabled: only Entra-authenticated telemetry is accepted, so the connection
-// string in the app settings is an address, not a credential.
+// Log Analytics workspace + workspace-based Application Insights. Local authentication is off on
+// both: the workspace takes no shared keys, and Application Insights accepts only
+// Entra-authenticated telemetry, so the connection string in the app settings is an address, not
+// a credential.
 // ================================================================================================
 
 @description('Required. Name of the Log Analytics workspace.')
@@ -32,6 +33,8 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
     retentionInDays: retentionInDays
     features: {
       enableLogAccessUsingOnlyResourcePermissions: true
+      // Queries and ingestion with Entra ID only: no workspace keys (shared keys) accepted.
+      disableLocalAuth: true
     }
   }
 }

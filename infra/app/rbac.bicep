@@ -52,7 +52,7 @@ var roles = {
 var hasAgents = !empty(agentPrincipalId)
 
 // ABAC conditions (role assignment conditions on queue names) narrow the agents' two
-// queue-service-wide assignments. Command queues are `<prefix><ccs-id>-<hash>`, their poison
+// account-wide queue assignments. Command queues are `<prefix><ccs-id>-<hash>`, their poison
 // queues `<that>-poison`; no command queue name ends in -poison (it ends in the hash).
 // 1. Peek/receive/delete only on queues that start with the command-queue prefix: an agent
 //    cannot drain the reports queue (or its poison queue).
@@ -178,11 +178,12 @@ resource apiMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
 // The agents (one Entra group, or one identity, for the whole fleet)
 // ------------------------------------------------------------------------------------------------
 
-// Peek, receive and delete messages on the command queues. Queue-service scope because the
-// per-host queues are created at run time; the condition keeps it to the command queues.
+// Peek, receive and delete messages on the command queues. Storage-account scope (a scope the
+// role assignment docs list) because the per-host queues are created at run time; the condition
+// on the queue name keeps it to the command queues.
 resource agentQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasAgents) {
-  name: guid(storage::queueService.id, agentPrincipalId, roles.storageQueueDataMessageProcessor)
-  scope: storage::queueService
+  name: guid(storage.id, agentPrincipalId, roles.storageQueueDataMessageProcessor)
+  scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId(
       'Microsoft.Authorization/roleDefinitions',
@@ -198,8 +199,8 @@ resource agentQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01
 // Set aside a poisoned command: send to `<command queue>-poison` only (condition 2 above). The
 // API creates each poison queue with its command queue.
 resource agentPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasAgents) {
-  name: guid(storage::queueService.id, agentPrincipalId, roles.storageQueueDataMessageSender)
-  scope: storage::queueService
+  name: guid(storage.id, agentPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId(
       'Microsoft.Authorization/roleDefinitions',

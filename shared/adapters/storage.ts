@@ -6,6 +6,7 @@
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
+import { isRestError } from '@azure/core-rest-pipeline';
 
 export type StorageSettings =
   | { connectionString: string }
@@ -55,7 +56,5 @@ export function createStorageClients(settings: StorageSettings): StorageClients 
 
 /** True when an Azure SDK error carries the given HTTP status. */
 export function hasStatus(error: unknown, status: number): boolean {
-  return (
-    typeof error === 'object' && error !== null && (error as { statusCode?: unknown }).statusCode === status
-  );
+  return isRestError(error) && error.statusCode === status;
 }

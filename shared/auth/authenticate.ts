@@ -13,15 +13,7 @@ import { ConfigError, type Config } from '../config.js';
 import { DomainError } from '../errors.js';
 import { findApiKey } from './access-tokens.js';
 import { createEntraVerifier } from './entra.js';
-
-export type Role = 'read' | 'write';
-
-export interface Principal {
-  kind: 'access-token' | 'entra';
-  /** The key's configured name, or the Entra user/app name (for logs and audit). */
-  name: string;
-  role: Role;
-}
+import type { Principal, Role } from './principal.js';
 
 export type AuthConfig = Pick<
   Config,

@@ -17,7 +17,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError } from '../config.js';
 import { DomainError } from '../errors.js';
-import type { Principal, Role } from './authenticate.js';
+import type { Principal, Role } from './principal.js';
 
 export interface EntraVerifierOptions {
   /** Directory (tenant) ID, a GUID: the `tid` claim must equal it. */

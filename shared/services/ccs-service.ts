@@ -1,17 +1,15 @@
 /**
- * The use cases of the centralized-certificates resource. HTTP handlers call these; so would
- * any other entry point. Passwords are written to Key Vault here and leave as references only.
+ * The use cases of the centralized-certificates resource. HTTP handlers parse requests into the
+ * typed inputs below and call these; so would any other entry point. Passwords are written to
+ * Key Vault here and leave as references only.
  */
-import { EnableBodySchema, UpdateBodySchema, parseBody } from '../api-schemas.js';
-import type { AllowedLocation } from '../config.js';
-import { DomainError, invalid, notFound } from '../errors.js';
-import { DISABLED_STATE, type DesiredState, type SecretRef } from '../messages.js';
-import type { CcsRecord, HostRecord, OperationHostRecord, OperationRecord } from '../model.js';
-import { assertCcsId, secretName, type SecretKind } from '../names.js';
-import { assertAllowed, normalizeCcsPath } from '../paths.js';
-import type { SecretStore } from '../ports.js';
-import type { TableRepositories } from '../adapters/table-repositories.js';
+import { DomainError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DISABLED_STATE, type DesiredState, type SecretRef } from '../messages.js';
+import type { CcsRecord, HostRecord, OperationRecord } from '../model.js';
+import { assertCcsId, secretName, type SecretKind } from '../names.js';
+import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.js';
+import type { SecretStore, Stores } from '../ports.js';
 import type { OperationEngine } from './operation-engine.js';
 
 /** The seed's 404: CCS is not enabled for this id (the IIS Administration API's exact body). */
@@ -19,22 +17,34 @@ export function notEnabled(): DomainError {
   return notFound('IIS Central Certificate Store', 'IIS feature not installed', 'CcsNotEnabled');
 }
 
-/** The HTTP entity tag of a ccs-id's desired state: every accepted change bumps the generation. */
-export function etagOf(record: CcsRecord): string {
-  return `"g${record.generation}"`;
-}
-
 export interface Caller {
   /** `access-token:<name>` or `entra:<subject>`: recorded on operations, never a credential. */
   id: string;
 }
+
+/** Enable: every field (`privateKeyPassword` empty or absent: PFX files without a password). */
+export interface EnableRequest {
+  path: string;
+  username: string;
+  password: string;
+  privateKeyPassword?: string;
+}
+
+/** Update: any subset. */
+export type UpdateRequest = Partial<EnableRequest>;
+
+/**
+ * A precondition on the current generation (HTTP `If-Match`): the generations the caller
+ * accepts, or null for none (no header, or `*`). An empty list matches nothing.
+ */
+export type ExpectedGenerations = readonly number[] | null;
 
 export type UpdateResult =
   { kind: 'operation'; operation: OperationRecord } | { kind: 'unchanged'; record: CcsRecord };
 
 export class CcsService {
   constructor(
-    private readonly repos: TableRepositories,
+    private readonly stores: Pick<Stores, 'desired' | 'hosts'>,
     private readonly secrets: SecretStore,
     private readonly engine: OperationEngine,
     private readonly allowedLocations: () => AllowedLocation[],
@@ -44,25 +54,24 @@ export class CcsService {
   /** The enabled state of a ccs-id, or the seed's 404. */
   async get(ccsId: string): Promise<{ record: CcsRecord; hosts: HostRecord[] }> {
     const record = await this.enabledRecord(assertCcsId(ccsId));
-    return { record, hosts: await this.repos.listHosts(ccsId) };
+    return { record, hosts: await this.stores.hosts.list(ccsId) };
   }
 
   async list(): Promise<CcsRecord[]> {
-    return (await this.repos.listCcs()).filter((r) => r.desired.enabled);
+    return (await this.stores.desired.list()).filter((r) => r.desired.enabled);
   }
 
   async hosts(ccsId: string): Promise<{ record: CcsRecord | null; hosts: HostRecord[] }> {
     assertCcsId(ccsId);
-    const current = await this.repos.getCcs(ccsId);
-    return { record: current?.record ?? null, hosts: await this.repos.listHosts(ccsId) };
+    const current = await this.stores.desired.get(ccsId);
+    return { record: current?.record ?? null, hosts: await this.stores.hosts.list(ccsId) };
   }
 
   /** POST: enable CCS for a ccs-id that is not enabled yet. */
-  async enable(ccsId: string, body: unknown, caller: Caller): Promise<OperationRecord> {
+  async enable(ccsId: string, input: EnableRequest, caller: Caller): Promise<OperationRecord> {
     assertCcsId(ccsId);
-    const input = parseBody(EnableBodySchema, body);
     const path = this.checkPath(input.path);
-    const current = await this.repos.getCcs(ccsId);
+    const current = await this.stores.desired.get(ccsId);
     if (current?.record.desired.enabled) {
       throw new DomainError(
         'conflict',
@@ -74,9 +83,9 @@ export class CcsService {
     const proposed: DesiredState = {
       enabled: true,
       path,
-      username: input.identity.username,
-      password: await this.store(ccsId, 'identity-password', input.identity.password),
-      privateKeyPassword: await this.storeOptional(ccsId, input.private_key_password),
+      username: input.username,
+      password: await this.store(ccsId, 'identity-password', input.password),
+      privateKeyPassword: await this.storeOptional(ccsId, input.privateKeyPassword),
     };
     return this.engine.start({
       ccsId,
@@ -88,11 +97,14 @@ export class CcsService {
     });
   }
 
-  /** PATCH: change any subset; the read-only fields of a GET body are tolerated. */
-  async update(ccsId: string, body: unknown, ifMatch: string | null, caller: Caller): Promise<UpdateResult> {
+  /** PATCH: change any subset; a change that changes nothing starts no operation. */
+  async update(
+    ccsId: string,
+    input: UpdateRequest,
+    ifMatch: ExpectedGenerations,
+    caller: Caller,
+  ): Promise<UpdateResult> {
     assertCcsId(ccsId);
-    const input = parseBody(UpdateBodySchema, body);
-    if (input.id !== undefined && input.id !== ccsId) throw invalid('id', 'id does not match the resource');
     const record = await this.enabledRecord(ccsId);
     checkIfMatch(record, ifMatch);
     const changed: string[] = [];
@@ -104,16 +116,16 @@ export class CcsService {
         changed.push('path');
       }
     }
-    if (input.identity?.username !== undefined && input.identity.username !== record.desired.username) {
-      proposed.username = input.identity.username;
+    if (input.username !== undefined && input.username !== record.desired.username) {
+      proposed.username = input.username;
       changed.push('identity.username');
     }
-    if (input.identity?.password !== undefined) {
-      proposed.password = await this.store(ccsId, 'identity-password', input.identity.password);
+    if (input.password !== undefined) {
+      proposed.password = await this.store(ccsId, 'identity-password', input.password);
       changed.push('identity.password');
     }
-    if (input.private_key_password !== undefined) {
-      proposed.privateKeyPassword = await this.storeOptional(ccsId, input.private_key_password);
+    if (input.privateKeyPassword !== undefined) {
+      proposed.privateKeyPassword = await this.storeOptional(ccsId, input.privateKeyPassword);
       changed.push('private_key_password');
     }
     if (changed.length === 0) return { kind: 'unchanged', record };
@@ -129,9 +141,13 @@ export class CcsService {
   }
 
   /** DELETE: disable; idempotent (null when CCS was not enabled). Secrets are soft-deleted. */
-  async disable(ccsId: string, ifMatch: string | null, caller: Caller): Promise<OperationRecord | null> {
+  async disable(
+    ccsId: string,
+    ifMatch: ExpectedGenerations,
+    caller: Caller,
+  ): Promise<OperationRecord | null> {
     assertCcsId(ccsId);
-    const current = await this.repos.getCcs(ccsId);
+    const current = await this.stores.desired.get(ccsId);
     if (!current?.record.desired.enabled) return null;
     checkIfMatch(current.record, ifMatch);
     const operation = await this.engine.start({
@@ -146,16 +162,8 @@ export class CcsService {
     return operation;
   }
 
-  /** An operation with its per-host results, advanced first so a reader never sees stale progress. */
-  async operation(id: string): Promise<{ operation: OperationRecord; hosts: OperationHostRecord[] }> {
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound('id', 'Operation not found', 'OperationNotFound');
-    const operation = await this.engine.advance(id);
-    if (!operation) throw notFound('id', 'Operation not found', 'OperationNotFound');
-    return { operation, hosts: await this.repos.operationHosts(id) };
-  }
-
   private async enabledRecord(ccsId: string): Promise<CcsRecord> {
-    const current = await this.repos.getCcs(ccsId);
+    const current = await this.stores.desired.get(ccsId);
     if (!current?.record.desired.enabled) throw notEnabled();
     return current.record;
   }
@@ -187,10 +195,8 @@ export class CcsService {
   }
 }
 
-function checkIfMatch(record: CcsRecord, ifMatch: string | null): void {
-  if (ifMatch === null) return;
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (tags.includes('*') || tags.includes(etagOf(record))) return;
+function checkIfMatch(record: CcsRecord, expected: ExpectedGenerations): void {
+  if (expected === null || expected.includes(record.generation)) return;
   throw new DomainError(
     'precondition',
     'PreconditionFailed',

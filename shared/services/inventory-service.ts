@@ -21,15 +21,10 @@ import {
 } from '../certificates/rules.js';
 import { PBES2_MIN_WINDOWS_BUILD, type Problem } from '../certificates/rules.js';
 import { MESSAGE_VERSION, type InventoryReport, type ScanCommand } from '../messages.js';
-import type { CcsRecord, HostRecord } from '../model.js';
-import type { Clock, CommandBus } from '../ports.js';
+import type { CcsRecord, CertificateRow, HostRecord, InventoryLease } from '../model.js';
+import type { Clock, CommandBus, Stores } from '../ports.js';
 import type { Logger } from '../log.js';
-import { ConcurrencyError, type TableRepositories } from '../adapters/table-repositories.js';
-import type {
-  CertificateRow,
-  InventoryLease,
-  InventoryRepository,
-} from '../adapters/inventory-repository.js';
+import { ConcurrencyError } from '../errors.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -154,20 +149,23 @@ export interface CertificateQuery {
 }
 
 export class InventoryService {
+  private readonly inventory: Stores['inventory'];
+
   constructor(
-    private readonly repos: TableRepositories,
-    private readonly inventory: InventoryRepository,
+    private readonly records: Pick<Stores, 'desired' | 'hosts' | 'inventory'>,
     private readonly bus: CommandBus,
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly options: InventoryOptions,
-  ) {}
+  ) {
+    this.inventory = records.inventory;
+  }
 
   // ── scheduling ───────────────────────────────────────────────────────────────────────────
   /** Ask the elected host of every enabled ccs-id to scan when one is due (run by a timer). */
   async tick(): Promise<number> {
     let requested = 0;
-    for (const record of await this.repos.listCcs()) {
+    for (const record of await this.records.desired.list()) {
       if (!record.desired.enabled) continue;
       try {
         if (await this.schedule(record)) requested++;
@@ -184,15 +182,11 @@ export class InventoryService {
   private async schedule(record: CcsRecord): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const { lease, etag } = await this.inventory.getLease(record.ccsId);
-      const hosts = await this.repos.listHosts(record.ccsId);
+      const hosts = await this.records.hosts.list(record.ccsId);
       const decision = nextScan(lease, record, hosts, this.clock.now(), this.options);
       if (!decision) return false;
-      try {
-        await this.inventory.saveLease(decision.lease, etag);
-      } catch (error) {
-        if (error instanceof ConcurrencyError) continue;
-        throw error;
-      }
+      // Lost to the report processor or another tick: decide again from what it wrote.
+      if ((await this.inventory.saveLease(decision.lease, etag)) === null) continue;
       const command: ScanCommand = {
         v: MESSAGE_VERSION,
         type: 'scan',
@@ -218,7 +212,7 @@ export class InventoryService {
 
   // ── folding reports ──────────────────────────────────────────────────────────────────────
   async fold(report: InventoryReport): Promise<void> {
-    const state = await this.repos.getCcs(report.ccsId);
+    const state = await this.records.desired.get(report.ccsId);
     const record = state?.record;
     if (!record?.desired.enabled || record.desired.path === null || report.generation !== record.generation) {
       this.log.info('inventory report for another generation ignored', {
@@ -306,12 +300,7 @@ export class InventoryService {
         next.lastFullAt = now;
         next.excluded = [];
       }
-      try {
-        await this.inventory.saveLease(next, etag);
-        return;
-      } catch (error) {
-        if (!(error instanceof ConcurrencyError)) throw error;
-      }
+      if ((await this.inventory.saveLease(next, etag)) !== null) return;
     }
     throw new ConcurrencyError();
   }
@@ -319,7 +308,7 @@ export class InventoryService {
   // ── reading ──────────────────────────────────────────────────────────────────────────────
   /** One store per ccs-id with CCS enabled, in ccs-id order. */
   async stores(): Promise<StoreState[]> {
-    const records = (await this.repos.listCcs())
+    const records = (await this.records.desired.list())
       .filter((r) => r.desired.enabled)
       .sort((a, b) => a.ccsId.localeCompare(b.ccsId));
     return Promise.all(records.map((record) => this.storeState(record)));
@@ -333,7 +322,7 @@ export class InventoryService {
   private async storeState(record: CcsRecord): Promise<StoreState> {
     const [{ lease }, hosts] = await Promise.all([
       this.inventory.getLease(record.ccsId),
-      this.repos.listHosts(record.ccsId),
+      this.records.hosts.list(record.ccsId),
     ]);
     return { ccsId: record.ccsId, id: storeIdOf(record.ccsId), record, lease, hosts };
   }

@@ -1,21 +1,40 @@
 /**
- * Runs a change across a fleet in two phases (README: "How a change travels"):
- * every targeted host preflights the proposed state; only when no reachable host failed does
- * the change commit (generation + 1, conditional on the generation it was computed from) and
- * the hosts apply it. Everything is level-triggered: `advance` can run any number of times,
- * from reports, the sweeper or a waiting request, and always moves the operation forward.
+ * Runs a change across a fleet in two phases (README: "How a change travels"): every targeted
+ * host preflights the proposed state; only when no reachable host failed does the change commit
+ * (generation + 1, conditional on the generation it was computed from) and the hosts apply it.
+ *
+ * This module is the I/O around the pure state machine of operation-machine.ts: read the facts
+ * the operation's phase needs, ask `next`, perform the step, repeat until it says wait. It is
+ * level-triggered: `advance` can run any number of times, from reports, the sweeper or a waiting
+ * request, in any process, and always moves the operation forward; a conditional write that
+ * loses to another process just means reading the operation again.
  */
 import { randomUUID } from 'node:crypto';
-import type { DesiredState, HostError } from '../messages.js';
-import { MESSAGE_VERSION } from '../messages.js';
-import type { CcsRecord, OperationHostRecord, OperationKind, OperationRecord } from '../model.js';
-import { isTerminal } from '../model.js';
-import type { Clock, CommandBus } from '../ports.js';
-import { ConcurrencyError, type TableRepositories } from '../adapters/table-repositories.js';
-import type { Logger } from '../log.js';
-import { describeChanges, type AuditSink } from './audit-log.js';
-import { hostErrorToOperationError, operationConflict, hostsUnreachable } from './operation-errors.js';
+import { Coalescer } from '../coalesce.js';
 import { eachLimited } from '../each-limited.js';
+import type { Logger } from '../log.js';
+import { MESSAGE_VERSION, type DesiredState, type HostError } from '../messages.js';
+import {
+  isTerminal,
+  type CcsRecord,
+  type HostStepStatus,
+  type OperationHostRecord,
+  type OperationKind,
+  type OperationRecord,
+} from '../model.js';
+import type { Clock, CommandBus, HostStep, Stores } from '../ports.js';
+import { describeChanges } from './audit-log.js';
+import { readFacts } from './operation-facts.js';
+import { recordHostResult } from './operation-results.js';
+import {
+  initialTransition,
+  next,
+  TRANSITIONS,
+  type MachinePolicy,
+  type OperationFacts,
+  type Step,
+  type TransitionId,
+} from './operation-machine.js';
 
 /** A commit left half-done is resumed by the sweeper or a report after this long by default. */
 const DEFAULT_STUCK_COMMIT_MS = 30_000;
@@ -24,49 +43,66 @@ const DEFAULT_STUCK_COMMIT_MS = 30_000;
  * thousand connections from one Function instance at once.
  */
 const FAN_OUT_CONCURRENCY = 256;
+/** Steps one advance takes at most (a full run is four); the rest waits for the next advance. */
+const MAX_STEPS = 8;
 
 export interface EngineOptions {
   preflightTimeoutMs: number;
   operationTimeoutMs: number;
   /** A commit left half-done (process died) is resumed after this long. */
   stuckCommitMs?: number;
-  /** Where every accepted change is recorded (shared/services/audit-log.ts) before it starts. */
-  audit?: AuditSink;
 }
 
+/** A change the API accepted, as the engine starts it. */
 export interface ChangeInput {
   ccsId: string;
   kind: OperationKind;
   proposed: DesiredState;
   changedFields: string[];
+  /** The desired state the change was computed from (null: never configured). */
   base: CcsRecord | null;
   requestedBy: string;
 }
 
+/** The engine's hold on an operation between steps. */
+interface Held {
+  op: OperationRecord;
+  etag: string;
+  /** Whether this engine holds the commit (see OperationFacts). */
+  claimed: boolean;
+}
+
 export class OperationEngine {
+  private readonly policy: MachinePolicy;
+
   constructor(
-    private readonly repos: TableRepositories,
+    private readonly stores: Pick<Stores, 'desired' | 'hosts' | 'operations' | 'audit'>,
     private readonly bus: CommandBus,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: EngineOptions,
-  ) {}
+  ) {
+    this.policy = { stuckCommitMs: options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS };
+  }
 
-  /** Record the operation, then start phase one (or commit at once: no hosts, or a disable). */
+  /**
+   * Record the operation (after its audit entry), then start it: send preflight to every host,
+   * or commit at once (no host enrolled, or a disable).
+   */
   async start(input: ChangeInput): Promise<OperationRecord> {
     // Nothing is recorded unless its commands can go out (a signing key at hand): no half-done work.
     await this.bus.ready?.();
     const now = this.clock.now();
-    const hosts = await this.repos.listHosts(input.ccsId);
+    const hosts = await this.stores.hosts.list(input.ccsId);
+    const via = initialTransition(input.kind, hosts.length);
+    const preflight = via === 'start-preflight';
     const baseGeneration = input.base?.generation ?? 0;
-    // Disabling cannot break access to a share, so it needs no preflight.
-    const preflight = hosts.length > 0 && input.kind !== 'disable';
     const op: OperationRecord = {
       id: randomUUID(),
       ccsId: input.ccsId,
       kind: input.kind,
       status: 'Running',
-      phase: preflight ? 'preflight' : 'committing',
+      phase: TRANSITIONS[via].to === 'preflight' ? 'preflight' : 'committing',
       baseGeneration,
       targetGeneration: baseGeneration + 1,
       proposed: input.proposed,
@@ -78,308 +114,231 @@ export class OperationEngine {
       deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
       error: null,
     };
-    await this.options.audit?.record({
+    // The audit entry comes first: a change without one cannot happen.
+    await this.stores.audit.append({
+      id: randomUUID(),
+      at: op.createdAt,
       who: input.requestedBy,
       ccsId: input.ccsId,
       operationId: op.id,
       kind: input.kind,
       changes: describeChanges(input.base?.desired ?? null, input.proposed),
+      status: 'Running',
     });
     const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
-    const etag = await this.repos.createOperation(op, rows);
+    const etag = await this.stores.operations.create(op, rows);
+    this.logTransition(op, via, { hosts: hosts.length });
     if (preflight) {
       await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
-      this.log.info('operation started', {
-        operationId: op.id,
-        ccsId: op.ccsId,
-        kind: op.kind,
-        hosts: hosts.length,
-      });
       return op;
     }
-    try {
-      await this.commitAndApply(op, etag);
-    } catch (error) {
-      // A fan-out slower than stuckCommitMs was taken over by the sweeper (or a report), which
-      // commits and applies it in its turn: the change is under way, not refused.
-      if (!(error instanceof ConcurrencyError)) throw error;
-    }
-    return (await this.repos.getOperation(op.id))?.record ?? op;
+    return this.drive({ op, etag, claimed: true });
   }
 
-  /** Advances running in this process, by operation id (see `advance`). */
-  private readonly advancing = new Map<
-    string,
-    { done: Promise<unknown>; again?: Promise<OperationRecord | null> }
-  >();
-
   /**
-   * Move an operation forward as far as the reports allow; returns its current record.
-   *
-   * Calls for one operation are coalesced in this process: while an advance runs, later callers
-   * share one more pass that starts after it, and so sees every result recorded before they
-   * called. A batch of reports of one operation then costs two advances, not one each.
+   * Move an operation forward as far as the reports allow; returns its current record (null: no
+   * such operation). Calls for one operation are coalesced in this process (shared/coalesce.ts):
+   * a batch of reports of one operation costs two advances, not one each.
    */
   advance(id: string): Promise<OperationRecord | null> {
-    const running = this.advancing.get(id);
-    if (running) {
-      running.again ??= running.done.then(
-        () => this.advance(id),
-        () => this.advance(id),
-      );
-      return running.again;
-    }
-    const pass = this.advanceOnce(id);
-    const entry = { done: pass as Promise<unknown> };
-    this.advancing.set(id, entry);
-    const clear = () => {
-      if (this.advancing.get(id) === entry) this.advancing.delete(id);
-    };
-    pass.then(clear, clear);
-    return pass;
+    return this.advances.call(id);
   }
 
-  private async advanceOnce(id: string): Promise<OperationRecord | null> {
-    const loaded = await this.repos.getOperation(id);
-    if (!loaded) return null;
-    const { record: op, etag } = loaded;
-    if (isTerminal(op.status)) return op;
-    let changed = true;
+  private readonly advances = new Coalescer(async (id: string) => {
+    const loaded = await this.stores.operations.get(id);
+    return loaded && this.drive({ op: loaded.record, etag: loaded.etag, claimed: false });
+  });
+
+  /** The loop: facts, decision, step — until the machine says wait or the operation ended. */
+  private async drive(start: Held): Promise<OperationRecord> {
+    let held = start;
+    for (let steps = 0; steps < MAX_STEPS && !isTerminal(held.op.status); steps++) {
+      const step = next(held.op, await this.facts(held), this.clock.now(), this.policy);
+      if (step.kind === 'wait') break;
+      const after = await this.perform(held, step);
+      if (after !== null) {
+        held = after;
+        continue;
+      }
+      // Another process wrote first: its result stands; carry on from what it wrote.
+      const reloaded = await this.stores.operations.get(held.op.id);
+      if (!reloaded) break;
+      held = { op: reloaded.record, etag: reloaded.etag, claimed: false };
+    }
+    return held.op;
+  }
+
+  private facts(held: Held): Promise<OperationFacts> {
+    return readFacts(this.stores, held.op, held.claimed, this.clock.now());
+  }
+
+  /** Perform one step; null when a conditional write lost to another process. */
+  private async perform(held: Held, step: Exclude<Step, { kind: 'wait' }>): Promise<Held | null> {
+    switch (step.kind) {
+      case 'finish':
+        return this.finish(held, step);
+      case 'close-preflight':
+        if (step.via === 'preflight-timed-out') await this.markSilentUnreachable(held.op);
+        return this.claim(held, step.via);
+      case 'take-over':
+        return this.claim(held, step.via);
+      case 'commit':
+        return this.commit(held, step.write);
+    }
+  }
+
+  private async finish(held: Held, step: Extract<Step, { kind: 'finish' }>): Promise<Held | null> {
+    const ended = await this.save(held, {
+      ...held.op,
+      status: step.status,
+      phase: 'done',
+      error: step.error,
+      updatedAt: this.now(),
+    });
+    if (!ended) return null;
+    this.logTransition(held.op, step.via, { status: step.status, code: step.error?.code });
     try {
-      if (op.phase === 'preflight') changed = await this.advancePreflight(op, etag);
-      else if (op.phase === 'committing') changed = await this.resumeCommit(op, etag);
-      else if (op.phase === 'apply') changed = (await this.advanceApply(op, etag)) !== etag;
-    } catch (error) {
-      // Another invocation advanced it first; its result stands.
-      if (!(error instanceof ConcurrencyError)) throw error;
+      await this.stores.audit.setStatus({ operationId: held.op.id, at: held.op.createdAt }, step.status);
+    } catch {
+      // The audit log reads the operation itself while its entry still says Running.
+      this.log.warn('audit status not written', { operationId: held.op.id, ccsId: held.op.ccsId });
     }
-    // Nothing written: the record just read is current.
-    if (!changed) return op;
-    return (await this.repos.getOperation(id))?.record ?? op;
+    return ended;
   }
 
-  /** Record one host's step result for an operation (from a `result` report). */
-  async recordHostResult(
-    id: string,
-    host: string,
-    phase: 'preflight' | 'apply',
-    outcome: 'succeeded' | 'failed' | 'superseded',
-    error: HostError | null,
-  ): Promise<void> {
-    const now = this.clock.now().toISOString();
-    // A real result is written at once, without reading the row: only a duplicate's
-    // `superseded` must look first (it never overwrites a settled step), and only a host with no
-    // row yet (not targeted when the operation started) needs one made.
-    let existing: OperationHostRecord | null;
-    if (outcome !== 'superseded') {
-      const stepError = outcome === 'failed' ? error : undefined;
-      if (await this.repos.setOperationHostStep(id, host, phase, outcome, stepError, now)) return;
-      existing = null; // the merge just found no row: no need to read it again
-    } else {
-      existing = await this.repos.getOperationHost(id, host);
-    }
-    // A report naming an operation that does not exist leaves no orphan row behind.
-    if (!existing && !(await this.repos.getOperation(id))) return;
-    // A duplicate delivery answers `superseded`: it never overwrites the step's real result.
-    const settled = existing?.[phase] === 'succeeded' || existing?.[phase] === 'failed';
-    if (outcome === 'superseded' && settled) return;
-    const row = existing ?? this.hostRow(id, host, 'skipped');
-    const updated: OperationHostRecord = {
-      ...row,
-      [phase]: outcome,
-      error: outcome === 'failed' ? error : row.error,
-      updatedAt: now,
-    };
-    await this.repos.upsertOperationHost(updated);
+  /** Silent hosts are marked unreachable; they preflight again (in the agent) when they return. */
+  private async markSilentUnreachable(op: OperationRecord): Promise<void> {
+    const now = this.now();
+    const silent = await this.stores.operations.hostsWhere(op.id, 'preflight', 'pending');
+    await Promise.all(
+      silent.map((r) => this.stores.operations.putHost({ ...r, preflight: 'unreachable', updatedAt: now })),
+    );
+  }
+
+  /** Claim the commit: the operation is committing, and its updatedAt says who holds it since when. */
+  private async claim(held: Held, via: TransitionId): Promise<Held | null> {
+    const claimed = await this.save(held, { ...held.op, phase: 'committing', updatedAt: this.now() });
+    if (claimed) this.logTransition(held.op, via);
+    return claimed && { ...claimed, claimed: true };
   }
 
   /**
-   * Runs on every preflight report, so it reads only the first failed and the first pending host
-   * row (two small queries), not every host's row: at N hosts that is O(N) per operation rather
-   * than O(N²). Returns whether it wrote anything.
+   * Commit the proposed state (a conditional write: a concurrent change makes it lose), make
+   * sure every host has a row, send `apply` to every host, and move to apply.
    */
-  private async advancePreflight(op: OperationRecord, etag: string): Promise<boolean> {
-    const [failed, pending] = await Promise.all([
-      this.repos.operationHostsWhere(op.id, 'preflight', 'failed', 1),
-      this.repos.operationHostsWhere(op.id, 'preflight', 'pending', 1),
-    ]);
-    if (failed.length > 0) {
-      // The first failed host's error decides (host order); read them all only if it has none.
-      const errors = failed[0]?.error
-        ? failed.map((r) => r.error)
-        : (await this.repos.operationHostsWhere(op.id, 'preflight', 'failed')).map((r) => r.error);
-      await this.finish(op, etag, 'Failed', hostErrorToOperationError(errors));
-      return true;
-    }
-    if (pending.length > 0) {
-      if (this.clock.now() < new Date(op.preflightDeadline)) return false;
-      // Silent hosts are marked unreachable; they preflight again (in the agent) when they return.
-      const now = this.clock.now().toISOString();
-      const silent = await this.repos.operationHostsWhere(op.id, 'preflight', 'pending');
-      await Promise.all(
-        silent.map((r) => this.repos.upsertOperationHost({ ...r, preflight: 'unreachable', updatedAt: now })),
+  private async commit(held: Held, write: { basedOn: string | null } | null): Promise<Held | null> {
+    const { op } = held;
+    if (write) {
+      const written = await this.stores.desired.save(
+        {
+          ccsId: op.ccsId,
+          desired: op.proposed,
+          generation: op.targetGeneration,
+          updatedAt: this.now(),
+          lastOperationId: op.id,
+        },
+        write.basedOn,
       );
+      // Lost to another change: the next facts say whether it was this one (resumed) or a conflict.
+      if (written === null) return held;
     }
-    const committing = { ...op, phase: 'committing' as const, updatedAt: this.clock.now().toISOString() };
-    const next = await this.repos.saveOperation(committing, etag);
-    await this.commitAndApply(committing, next);
-    return true;
-  }
-
-  private async resumeCommit(op: OperationRecord, etag: string): Promise<boolean> {
-    const stuckMs = this.options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS;
-    if (this.clock.now().getTime() - new Date(op.updatedAt).getTime() < stuckMs) return false;
-    const claimed = { ...op, updatedAt: this.clock.now().toISOString() };
-    await this.commitAndApply(claimed, await this.repos.saveOperation(claimed, etag));
-    return true;
-  }
-
-  /** Commit the proposed state if the base is still current, then send `apply` to every host. */
-  private async commitAndApply(op: OperationRecord, etag: string): Promise<string> {
-    if (!(await this.commit(op))) {
-      return this.finish(op, etag, 'Failed', operationConflict());
-    }
-    const hosts = await this.repos.listHosts(op.ccsId);
-    const known = new Set((await this.repos.operationHosts(op.id)).map((r) => r.host.toLowerCase()));
+    const hosts = await this.stores.hosts.list(op.ccsId);
+    const known = new Set((await this.stores.operations.hosts(op.id)).map((r) => r.host.toLowerCase()));
     await Promise.all(
       hosts
         .filter((h) => !known.has(h.host.toLowerCase()))
-        .map((h) => this.repos.upsertOperationHost(this.hostRow(op.id, h.host, 'skipped'))),
+        .map((h) => this.stores.operations.putHost(this.hostRow(op.id, h.host, 'skipped'))),
     );
     const claim = await this.fanOut(
-      op,
-      etag,
+      held,
       hosts.map((h) => h.host),
     );
-    const applying = { ...claim.op, phase: 'apply' as const, updatedAt: this.clock.now().toISOString() };
-    const next = await this.repos.saveOperation(applying, claim.etag);
-    this.log.info('operation committed', {
-      operationId: op.id,
-      ccsId: op.ccsId,
-      generation: op.targetGeneration,
-    });
-    return this.advanceApply(applying, next);
+    if (!claim) return null;
+    const applying = await this.save(claim, { ...claim.op, phase: 'apply', updatedAt: this.now() });
+    if (applying) this.logTransition(op, 'committed', { generation: op.targetGeneration });
+    return applying && { ...applying, claimed: false };
   }
 
   /**
-   * Send `apply` to every host, FAN_OUT_CONCURRENCY at a time, renewing this process's claim on
-   * the committing operation (its updatedAt) every third of stuckCommitMs. A fan-out slowed by
+   * Send `apply` to every host, FAN_OUT_CONCURRENCY at a time, renewing the claim on the
+   * committing operation (its updatedAt) every third of stuckCommitMs. A fan-out slowed by
    * storage (throttling, a thousand hosts) is then not mistaken for one whose process died and
-   * sent all over again by the sweeper or a report while it is still under way; if it was taken
-   * over all the same, it stops (ConcurrencyError) and leaves the rest to the new owner.
+   * sent all over again while it is still under way; if it was taken over all the same, it stops
+   * (null) and leaves the rest to the new owner.
    */
-  private async fanOut(
-    op: OperationRecord,
-    etag: string,
-    hosts: string[],
-  ): Promise<{ op: OperationRecord; etag: string }> {
-    const renewEveryMs = (this.options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS) / 3;
-    let claim = { op, etag };
+  private async fanOut(held: Held, hosts: string[]): Promise<Held | null> {
+    const renewEveryMs = this.policy.stuckCommitMs / 3;
+    let claim: Held | null = held;
     let renewedAt = this.clock.now().getTime();
     let renewing: Promise<void> | null = null;
     await eachLimited(hosts, FAN_OUT_CONCURRENCY, async (host) => {
-      await this.sendCommand('apply', op, host);
+      if (claim === null) return;
+      await this.sendCommand('apply', held.op, host);
       const now = this.clock.now().getTime();
-      if (renewing === null && now - renewedAt >= renewEveryMs) {
+      if (renewing === null && claim !== null && now - renewedAt >= renewEveryMs) {
         renewedAt = now;
-        const renewed = { ...claim.op, updatedAt: new Date(now).toISOString() };
-        renewing = this.repos.saveOperation(renewed, claim.etag).then((next) => {
-          claim = { op: renewed, etag: next };
-          renewing = null;
-        });
+        const current: Held = claim;
+        renewing = this.save(current, { ...current.op, updatedAt: new Date(now).toISOString() }).then(
+          (renewed) => {
+            claim = renewed && { ...renewed, claimed: true };
+            renewing = null;
+          },
+        );
       }
       if (renewing) await renewing;
     });
     return claim;
   }
 
-  private async commit(op: OperationRecord): Promise<boolean> {
-    const current = await this.repos.getCcs(op.ccsId);
-    if (current?.record.lastOperationId === op.id) return true; // a resumed commit that had landed
-    if ((current?.record.generation ?? 0) !== op.baseGeneration) return false;
-    try {
-      await this.repos.saveCcs(
-        {
-          ccsId: op.ccsId,
-          desired: op.proposed,
-          generation: op.targetGeneration,
-          updatedAt: this.clock.now().toISOString(),
-          lastOperationId: op.id,
-        },
-        current?.etag ?? null,
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConcurrencyError) return false;
-      throw error;
-    }
+  /** Record one host's step result for an operation (from a `result` report). */
+  recordHostResult(
+    id: string,
+    host: string,
+    step: HostStep,
+    outcome: 'succeeded' | 'failed' | 'superseded',
+    error: HostError | null,
+  ): Promise<void> {
+    return recordHostResult(this.stores.operations, { id, host, step, outcome, error, at: this.now() });
   }
 
-  private async advanceApply(op: OperationRecord, etag: string): Promise<string> {
-    // Runs on every apply report. While the first host row still pending belongs to a host that
-    // has not applied this generation, the phase cannot be over: answered with two small reads
-    // instead of reading every host row and every host (O(N²) over an operation).
-    if (this.clock.now() < new Date(op.deadline)) {
-      const [first] = await this.repos.operationHostsWhere(op.id, 'apply', 'pending', 1);
-      if (first) {
-        const host = await this.repos.getHost(op.ccsId, first.host);
-        if ((host?.appliedGeneration ?? 0) < op.targetGeneration) return etag;
-      }
-    }
-    const [rows, hosts] = await Promise.all([
-      this.repos.operationHosts(op.id),
-      this.repos.listHosts(op.ccsId),
-    ]);
-    // Level-triggered: a host that applied this generation or a newer one is done, whatever
-    // message told it to.
-    const applied = new Set(
-      hosts.filter((h) => h.appliedGeneration >= op.targetGeneration).map((h) => h.host.toLowerCase()),
-    );
-    const done = (r: OperationHostRecord) => applied.has(r.host.toLowerCase()) || r.apply !== 'pending';
-    const failed = rows.filter((r) => r.apply === 'failed' && !applied.has(r.host.toLowerCase()));
-    if (rows.every(done)) {
-      return failed.length > 0
-        ? this.finish(op, etag, 'Failed', hostErrorToOperationError(failed.map((r) => r.error)))
-        : this.finish(op, etag, 'Succeeded', null);
-    }
-    if (this.clock.now() >= new Date(op.deadline)) {
-      const silent = rows.filter((r) => !done(r)).map((r) => r.host);
-      return this.finish(op, etag, 'Failed', hostsUnreachable(silent));
-    }
-    return etag;
+  /** Write the operation conditionally; the new hold, or null when another process wrote first. */
+  private async save(held: Held, op: OperationRecord): Promise<Held | null> {
+    const etag = await this.stores.operations.save(op, held.etag);
+    return etag === null ? null : { op, etag, claimed: held.claimed };
   }
 
-  private async finish(
+  private logTransition(
     op: OperationRecord,
-    etag: string,
-    status: 'Succeeded' | 'Failed',
-    error: OperationRecord['error'],
-  ): Promise<string> {
-    const now = this.clock.now().toISOString();
-    this.log.info('operation finished', { operationId: op.id, ccsId: op.ccsId, status, code: error?.code });
-    return this.repos.saveOperation({ ...op, status, phase: 'done', error, updatedAt: now }, etag);
+    via: TransitionId,
+    fields: Record<string, string | number | undefined> = {},
+  ): void {
+    this.log.info('operation transition', {
+      operationId: op.id,
+      ccsId: op.ccsId,
+      via,
+      to: TRANSITIONS[via].to,
+      ...fields,
+    });
   }
 
-  private hostRow(operationId: string, host: string, preflight: 'pending' | 'skipped'): OperationHostRecord {
-    return {
-      operationId,
-      host,
-      preflight,
-      apply: 'pending',
-      error: null,
-      updatedAt: this.clock.now().toISOString(),
-    };
+  private now(): string {
+    return this.clock.now().toISOString();
   }
 
-  private async sendCommand(type: 'preflight' | 'apply', op: OperationRecord, host: string): Promise<void> {
-    const common = {
+  private hostRow(operationId: string, host: string, preflight: HostStepStatus): OperationHostRecord {
+    return { operationId, host, preflight, apply: 'pending', error: null, updatedAt: this.now() };
+  }
+
+  private async sendCommand(type: HostStep, op: OperationRecord, host: string): Promise<void> {
+    await this.bus.send({
       v: MESSAGE_VERSION,
+      type,
       ccsId: op.ccsId,
       host,
+      operationId: op.id,
       generation: op.targetGeneration,
       desired: op.proposed,
-      issuedAt: this.clock.now().toISOString(),
-    } as const;
-    await this.bus.send({ ...common, type, operationId: op.id });
+      issuedAt: this.now(),
+    });
   }
 }

@@ -2,6 +2,36 @@
 import type { HostError } from '../messages.js';
 import type { OperationError } from '../model.js';
 
+/**
+ * The codes an operation can end with that the API documents: the engine's own and the ones the
+ * agent reports (agent/preflight.ts, agent/reconcile.ts, agent/loop.ts). Only these are ever
+ * copied into an HTTP header; a host's other codes stay in the body (operationHeaderCode).
+ */
+export const OPERATION_ERROR_CODES: ReadonlySet<string> = new Set([
+  // The engine's
+  'Conflict',
+  'HostsDidNotReport',
+  'HostFailed',
+  // The agent's preflight and apply
+  'InvalidParameter',
+  'PathForbidden',
+  'PathNotFound',
+  'CannotAccessStore',
+  'InvalidPrivateKeyPassword',
+  'SecretUnavailable',
+  'ApplyFailed',
+  // The agent's refusals of a command
+  'CommandAbandoned',
+  'CommandUnsigned',
+  'InvalidSignature',
+  'CommandExpired',
+]);
+
+/** The `x-ms-error-code` of an operation's error: its code when the API documents it, else HostFailed. */
+export function operationHeaderCode(error: OperationError): string {
+  return OPERATION_ERROR_CODES.has(error.code) ? error.code : 'HostFailed';
+}
+
 /** The first host error decides the operation's error (hosts agree in practice: same share). */
 export function hostErrorToOperationError(errors: (HostError | null)[]): OperationError {
   const first = errors.find((e): e is HostError => e !== null);

@@ -7,8 +7,7 @@ import type { DriftReport, HelloReport, InventoryReport, Report, ResultReport } 
 import { MESSAGE_VERSION, ReportSchema } from '../messages.js';
 import { isCcsId, isHostName } from '../names.js';
 import type { HostRecord } from '../model.js';
-import type { Clock, CommandBus } from '../ports.js';
-import type { TableRepositories } from '../adapters/table-repositories.js';
+import type { Clock, CommandBus, PoisonQueue, Stores } from '../ports.js';
 import type { Logger } from '../log.js';
 import type { OperationEngine } from './operation-engine.js';
 
@@ -21,21 +20,26 @@ export type ReportOutcome = 'processed' | 'malformed';
 
 export class ReportService {
   constructor(
-    private readonly repos: TableRepositories,
+    private readonly stores: Pick<Stores, 'desired' | 'hosts'>,
     private readonly bus: CommandBus,
+    private readonly poison: PoisonQueue,
     private readonly engine: OperationEngine,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly inventory?: InventoryFolder,
   ) {}
 
-  /** Validate and fold one report; a malformed one is reported back for the poison queue. */
+  /**
+   * Validate and fold one report. A malformed one goes straight to the poison queue (retrying
+   * cannot fix it); a dependency failure throws, so the queue trigger retries the message.
+   */
   async handle(message: unknown): Promise<ReportOutcome> {
     const parsed = ReportSchema.safeParse(message);
     if (!parsed.success || !isCcsId(parsed.data.ccsId) || !isHostName(parsed.data.host)) {
-      this.log.warn('malformed report', {
+      this.log.warn('malformed report moved to the poison queue', {
         issue: parsed.success ? 'bad ccsId or host' : parsed.error.issues[0]?.message,
       });
+      await this.poison.add(typeof message === 'string' ? message : JSON.stringify(message ?? null));
       return 'malformed';
     }
     await this.fold(parsed.data);
@@ -52,9 +56,9 @@ export class ReportService {
   }
 
   private async hello(report: HelloReport): Promise<void> {
-    const existing = await this.repos.getHost(report.ccsId, report.host);
+    const existing = await this.stores.hosts.get(report.ccsId, report.host);
     await this.bus.ensureHostQueue(report.ccsId, report.host);
-    await this.repos.upsertHost({
+    await this.stores.hosts.put({
       ...this.base(report, existing),
       agentVersion: report.agentVersion,
       backend: report.backend,
@@ -62,7 +66,7 @@ export class ReportService {
       appliedGeneration: report.appliedGeneration,
     });
     if (!existing) this.log.info('host enrolled', { ccsId: report.ccsId, host: report.host });
-    const state = await this.repos.getCcs(report.ccsId);
+    const state = await this.stores.desired.get(report.ccsId);
     // A host behind the desired state (new, or back after an outage) gets it at once.
     if (state && report.appliedGeneration < state.record.generation) {
       await this.bus.send({
@@ -79,9 +83,9 @@ export class ReportService {
   }
 
   private async result(report: ResultReport): Promise<void> {
-    const existing = await this.repos.getHost(report.ccsId, report.host);
+    const existing = await this.stores.hosts.get(report.ccsId, report.host);
     const applied = report.phase === 'apply' && report.outcome === 'succeeded';
-    await this.repos.upsertHost({
+    await this.stores.hosts.put({
       ...this.base(report, existing),
       actual: report.actual ?? existing?.actual ?? null,
       appliedGeneration: Math.max(report.appliedGeneration, existing?.appliedGeneration ?? 0),
@@ -106,8 +110,8 @@ export class ReportService {
   }
 
   private async drift(report: DriftReport): Promise<void> {
-    const existing = await this.repos.getHost(report.ccsId, report.host);
-    await this.repos.upsertHost({
+    const existing = await this.stores.hosts.get(report.ccsId, report.host);
+    await this.stores.hosts.put({
       ...this.base(report, existing),
       actual: report.actual,
       appliedGeneration: Math.max(report.appliedGeneration, existing?.appliedGeneration ?? 0),

@@ -126,7 +126,7 @@ describe('the audit log', () => {
 
   it('records changes whose operation then fails, with the outcome', async () => {
     const failing = 'audit-b';
-    const host = new FakeHost(api.app.storage, failing, 'web01');
+    const host = new FakeHost(api.storage, failing, 'web01');
     await host.hello();
     await api.drainReports();
     const res = await api.request('POST', `${RESOURCE}/${failing}`, {

@@ -205,12 +205,14 @@ if (!cli && !required)
     );
   });
 
-  it('serves HTTPS only, TLS 1.2 or later, with FTP and basic publishing credentials off', () => {
+  it('serves HTTPS only, TLS 1.2 or later, with basic publishing credentials off and no ftpsState', () => {
     const site = one('Microsoft.Web/sites').resource;
     expect(get(site, 'properties.httpsOnly')).toBe(true);
     expect(get(site, 'properties.siteConfig.minTlsVersion')).toBe('1.2');
     expect(get(site, 'properties.siteConfig.scmMinTlsVersion')).toBe('1.2');
-    expect(get(site, 'properties.siteConfig.ftpsState')).toBe('Disabled');
+    // Flex Consumption has no FTP endpoint and newer Flex stamps refuse the property (ARM 51021).
+    expect(get(site, 'properties.siteConfig')).not.toHaveProperty('ftpsState');
+    expect(JSON.stringify(root.template)).not.toContain('ftpsState');
     const policies = ofType('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
     expect(policies.map((p) => get(p.resource, 'properties.allow'))).toEqual([false, false]);
   });
@@ -248,6 +250,13 @@ if (!cli && !required)
       'Microsoft.OperationalInsights/workspaces',
     );
     expect(get(one('Microsoft.Insights/components').resource, 'properties.DisableLocalAuth')).toBe(true);
+    const workspace = one('Microsoft.OperationalInsights/workspaces').resource;
+    expect(get(workspace, 'properties.features.disableLocalAuth')).toBe(true);
+  });
+
+  it('deploys the app after its role assignments, so its first package upload is authorized', () => {
+    const modules = root.template.resources as Record<string, Resource & { dependsOn?: string[] }>;
+    expect(modules.api?.dependsOn).toEqual(expect.arrayContaining(['rbac', 'storage']));
   });
 
   it('names every role assignment guid(scope, principal, role)', () => {
@@ -281,9 +290,9 @@ if (!cli && !required)
         `api ${ROLE.blobDataOwner} Microsoft.Storage/storageAccounts`,
         `api ${ROLE.secretsOfficer} Microsoft.KeyVault/vaults`,
         `api ${ROLE.metricsPublisher} Microsoft.Insights/components`,
-        `agent ${ROLE.queueMessageProcessor} Microsoft.Storage/storageAccounts/queueServices`,
+        `agent ${ROLE.queueMessageProcessor} Microsoft.Storage/storageAccounts`,
         `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts/queueServices/queues`,
-        `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts/queueServices`,
+        `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts`,
         `agent ${ROLE.secretsUser} Microsoft.KeyVault/vaults`,
       ].sort(),
     );
@@ -300,15 +309,15 @@ if (!cli && !required)
           String(get(f.resource, 'properties.roleDefinitionId')).includes(name) &&
           /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1] === scope,
       )!;
-    const queues = 'Microsoft.Storage/storageAccounts/queueServices';
+    const account = 'Microsoft.Storage/storageAccounts';
 
-    const reports = role('Sender', `${queues}/queues`);
+    const reports = role('Sender', `${account}/queueServices/queues`);
     expect(get(reports.resource, 'properties.condition')).toBeUndefined();
     const queueParam = /'default', parameters\('(\w+)'\)\)\]$/.exec(String(reports.resource.scope))?.[1];
     expect(resolve(reports.node, `[parameters('${queueParam}')]`)).toBe(REPORTS_QUEUE);
 
     const command = commandQueueName('fleet-a', 'web01.contoso.com');
-    const processor = conditionOf(role('Processor', queues));
+    const processor = conditionOf(role('Processor', account));
     expect(processor.text).toContain("queues/messages/read'");
     expect(processor.text).toContain("queues/messages/process/action'");
     const startsWith = /queues:name\] StringStartsWith '([^']+)'/.exec(processor.text)?.[1];
@@ -317,7 +326,7 @@ if (!cli && !required)
     expect(REPORTS_QUEUE.startsWith(startsWith!)).toBe(false);
     expect(poisonQueueName(REPORTS_QUEUE).startsWith(startsWith!)).toBe(false);
 
-    const poison = conditionOf(role('Sender', queues));
+    const poison = conditionOf(role('Sender', account));
     expect(poison.text).toContain("queues/messages/add/action'");
     const like = /queues:name\] StringLike '([^']+)'/.exec(poison.text)?.[1];
     const pattern = likeToRegExp(like!);

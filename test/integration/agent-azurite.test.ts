@@ -31,6 +31,7 @@ import {
   type Fleet,
   type RunningAgent,
 } from '../support/agent-azurite.js';
+import { agentQueueService, classify, recordAgentQueueCalls, refused } from '../support/queue-permissions.js';
 
 const run = promisify(execFile);
 let fleet: Fleet;
@@ -187,6 +188,54 @@ describe('agents over Azurite and the local Key Vault', () => {
       agents.flatMap((a) => a.logs),
       [password, rotated, fleet.share.privateKeyPassword],
     );
+  });
+
+  it('does only what its Azure role allows: receive and delete its commands, send reports and poison, never update a message', async () => {
+    const ccsId = uniqueCcsId('rbac');
+    const recorder = recordAgentQueueCalls();
+    try {
+      // The API has created the queues (hosts never create one in Azure: they have no right to).
+      await fleet.bus.ensureHostQueue(ccsId, 'web01');
+      const agent = await agentOn(ccsId, 'web01', {
+        queueService: agentQueueService(fleet.azurite.connectionString),
+        extra: { visibilityTimeoutSeconds: 3600 },
+      });
+      const { desired } = await enableState(ccsId);
+      await fleet.bus.send(preflightCommand(ccsId, 'web01', 1, desired));
+      await fleet.bus.send(applyCommand(ccsId, 'web01', 1, desired));
+      // A message that is not a command: set aside on the poison queue.
+      await fleet.queues
+        .getQueueClient(commandQueueName(ccsId, 'web01'))
+        .sendMessage(encodeMessage({} as never));
+      await waitFor(fleet, () => result(ccsId, 'web01', 1).length === 1, 'the apply');
+      await waitFor(
+        fleet,
+        async () => (await queueDepth(poisonQueueName(commandQueueName(ccsId, 'web01')))) === 1,
+        'poison',
+      );
+      await agent.stop();
+    } finally {
+      recorder.stop();
+    }
+    const operations = new Set(recorder.calls.map((c) => c.operation));
+    // The scenario made every kind of call an agent makes...
+    expect(operations).toEqual(new Set(['Get Messages', 'Delete Message', 'Put Message']));
+    expect(new Set(recorder.calls.map((c) => c.queue))).toEqual(
+      new Set([
+        commandQueueName(ccsId, 'web01'),
+        poisonQueueName(commandQueueName(ccsId, 'web01')),
+        'ccs-reports',
+      ]),
+    );
+    // ...and the role would have allowed each one. Update Message (keeping a message invisible)
+    // is what it lacks: the agent never sends it.
+    expect(refused(recorder.calls)).toEqual([]);
+    const update = classify(
+      'PUT',
+      `/devstoreaccount1/${commandQueueName(ccsId, 'web01')}/messages/m1?popreceipt=r`,
+    );
+    expect(update.operation).toBe('Update Message');
+    expect(refused([update])).toEqual([update]);
   });
 
   it('a failed preflight changes nothing on the host', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { FakeHost } from '../support/fake-host.js';
+import { ResultReportSchema } from '../../shared/messages.js';
 import {
   CentralizedCertificatesSchema,
   ErrorBodySchema,
@@ -132,16 +133,16 @@ describe('the centralized-certificates resource without hosts', () => {
   it('rotates a password as a new Key Vault version and a new generation', async () => {
     const id = newId();
     await api.request('POST', `/webserver/centralized-certificates/${id}`, { body: enableBody() });
-    const before = await api.app.repos.getCcs(id);
+    const before = await api.stores.desired.get(id);
     await api.request('PATCH', `/webserver/centralized-certificates/${id}`, {
       body: { identity: { password: 'rotated-Pa55-1' } },
     });
-    const after = await api.app.repos.getCcs(id);
+    const after = await api.stores.desired.get(id);
     expect(after!.record.generation).toBe(before!.record.generation + 1);
     expect(after!.record.desired.password!.name).toBe(before!.record.desired.password!.name);
     expect(after!.record.desired.password!.version).not.toBe(before!.record.desired.password!.version);
-    expect(await api.app.secrets.getSecret(after!.record.desired.password!)).toBe('rotated-Pa55-1');
-    expect(await api.app.secrets.getSecret(before!.record.desired.password!)).toBe(SHARE_PASSWORD);
+    expect(await api.secrets.getSecret(after!.record.desired.password!)).toBe('rotated-Pa55-1');
+    expect(await api.secrets.getSecret(before!.record.desired.password!)).toBe(SHARE_PASSWORD);
   });
 });
 
@@ -173,7 +174,7 @@ describe('validation and authentication', () => {
         name: field,
         status: 400,
       });
-      expect(await api.app.repos.getCcs(id)).toBeNull();
+      expect(await api.stores.desired.get(id)).toBeNull();
     });
   }
 
@@ -202,7 +203,7 @@ describe('validation and authentication', () => {
       body: { ...enableBody(), pad: 'x'.repeat(70_000) },
     });
     expect(big.status).toBe(413);
-    expect(await api.app.repos.getCcs(id)).toBeNull();
+    expect(await api.stores.desired.get(id)).toBeNull();
   });
 
   it('answers 401 without credentials and 403 for a read-only caller that writes', async () => {
@@ -222,13 +223,22 @@ describe('validation and authentication', () => {
       token: api.readToken,
     });
     expect(write.status).toBe(403);
-    expect(await api.app.repos.getCcs(id)).toBeNull();
+    expect(await api.stores.desired.get(id)).toBeNull();
   });
 });
 
 describe('fan-out to enrolled hosts in two phases', () => {
+  /** The host's commands, once the change has sent them (a request in flight sends them). */
+  async function waitForCommands(host: FakeHost): Promise<Awaited<ReturnType<FakeHost['commands']>>> {
+    for (;;) {
+      const commands = await host.commands();
+      if (commands.length > 0) return commands;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async function enrol(id: string, names: string[]): Promise<FakeHost[]> {
-    const hosts = names.map((n) => new FakeHost(api.app.storage, id, n));
+    const hosts = names.map((n) => new FakeHost(api.storage, id, n));
     await Promise.all(hosts.map((h) => h.hello()));
     await api.drainReports();
     return hosts;
@@ -267,6 +277,25 @@ describe('fan-out to enrolled hosts in two phases', () => {
     expect(list.hosts.every((h) => h.status === 'applied' && h.applied_generation === 1)).toBe(true);
   });
 
+  it("logs what a request did through its invocation's log, with the function and the ccs-id", async () => {
+    const id = newId();
+    await enrol(id, ['web-01']);
+    const res = await api.request('POST', `/webserver/centralized-certificates/${id}`, {
+      body: enableBody(),
+    });
+    const operationId = res.headers.get('operation-location')!.split('/').pop();
+    const lines = api.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'operation transition',
+        via: 'start-preflight',
+        function: 'enableCentralizedCertificates',
+        ccsId: id,
+        operationId,
+      }),
+    );
+  });
+
   it('changes nothing anywhere when one host fails preflight', async () => {
     const id = newId();
     const [a, b] = await enrol(id, ['web-01', 'web-02']);
@@ -287,6 +316,35 @@ describe('fan-out to enrolled hosts in two phases', () => {
     expect(op.error).toMatchObject({ target: 'identity', status: 400 });
     expect((await api.request('GET', `/webserver/centralized-certificates/${id}`)).status).toBe(404);
     expect(await a!.commands()).toEqual([]);
+  });
+
+  it('puts only codes it documents in x-ms-error-code, and refuses a report whose code is not a token', async () => {
+    const id = newId();
+    const [host] = await enrol(id, ['web-01']);
+    // A code with CR/LF would split the header: the report is refused at the schema (poison).
+    const hostile = { name: 'identity', code: 'Oops\r\nSet-Cookie: a=b', detail: 'x', status: 400 };
+    expect(ResultReportSchema.shape.error.safeParse(hostile).success).toBe(false);
+    // A well-formed code the API does not document reaches the body, never the header.
+    const answered = api.request('POST', `/webserver/centralized-certificates/${id}`, {
+      body: enableBody(),
+      headers: { Prefer: 'wait=10' },
+    });
+    const [preflight] = await waitForCommands(host!);
+    await host!.answer(preflight!, {
+      name: 'identity',
+      code: 'NewerAgentCode',
+      detail: 'Something new',
+      status: 400,
+    });
+    await api.drainReports();
+    const res = await answered;
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-ms-error-code')).toBe('HostFailed');
+    expect(await res.json()).toMatchObject({ name: 'identity', detail: 'Something new' });
+    const op = OperationSchema.parse(
+      await (await api.request('GET', res.headers.get('operation-location')!.replace(/^\/api/, ''))).json(),
+    );
+    expect(op.error).toMatchObject({ code: 'NewerAgentCode' });
   });
 
   it('marks silent hosts unreachable after the preflight timeout and commits for the rest', async () => {
@@ -331,7 +389,7 @@ describe('fan-out to enrolled hosts in two phases', () => {
     }
     await api.drainReports();
     for (const table of ['ccsstate', 'ccshosts', 'ccsoperations']) {
-      for await (const row of api.app.storage.table(table).listEntities()) seen.push(JSON.stringify(row));
+      for await (const row of api.storage.table(table).listEntities()) seen.push(JSON.stringify(row));
     }
     seen.push(...api.logs);
     const haystack = seen.join('\n');

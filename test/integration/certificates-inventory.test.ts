@@ -68,7 +68,7 @@ async function startHost(host: string, osVersion?: string): Promise<void> {
     }),
   );
   const config = loadAgentConfig({ file, env: {} });
-  const wired = await createAgent(config, { write: () => {}, secretStore: api.app.secrets });
+  const wired = await createAgent(config, { write: () => {}, secretStore: api.secrets });
   agents.set(host, { wired, done: wired.agent.run() });
 }
 
@@ -144,7 +144,7 @@ beforeAll(async () => {
   startPump();
   await startHost('web-01');
   await startHost('web-02', '10.0.14393'); // plays Windows Server 2016
-  await until('both hosts enrolled', async () => (await api.app.repos.listHosts(CCS_ID)).length === 2);
+  await until('both hosts enrolled', async () => (await api.stores.hosts.list(CCS_ID)).length === 2);
 }, 60_000);
 
 afterAll(async () => {
@@ -371,8 +371,7 @@ describe('the certificates API over the inventory of a simulated fleet', () => {
 
   it('never leaks the private-key password into a table row, a report or a log line', async () => {
     const rows: string[] = [];
-    for await (const row of api.app.storage.table('ccsinventory').listEntities())
-      rows.push(JSON.stringify(row));
+    for await (const row of api.storage.table('ccsinventory').listEntities()) rows.push(JSON.stringify(row));
     const all = rows.join('\n') + api.logs.join('\n');
     expect(all).toContain('www.contoso.com.pfx');
     expect(all).not.toContain(PASSWORD);

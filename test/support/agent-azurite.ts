@@ -173,13 +173,18 @@ export async function startAgent(
   fleet: Fleet,
   ccsId: string,
   host: string,
-  options: { secretStore?: SecretStore; extra?: Record<string, unknown> } = {},
+  options: {
+    secretStore?: SecretStore;
+    extra?: Record<string, unknown>;
+    queueService?: QueueServiceClient;
+  } = {},
 ): Promise<RunningAgent> {
   const { config, configFile } = await writeAgentConfig(fleet, ccsId, host, options.extra);
   const logs: string[] = [];
   const wired = await createAgent(config, {
     write: (line) => logs.push(line),
     secretStore: options.secretStore,
+    queueService: options.queueService,
   });
   const done = wired.agent.run();
   return {

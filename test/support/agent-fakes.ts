@@ -44,7 +44,8 @@ export class FakeQueue implements CommandQueue {
   }[] = [];
   readonly deleted: string[] = [];
   readonly poisoned: string[] = [];
-  readonly extended: string[] = [];
+  /** The visibility timeout of every receive. */
+  readonly receivedFor: number[] = [];
   missing = false;
   failReceive = 0;
 
@@ -60,7 +61,8 @@ export class FakeQueue implements CommandQueue {
     for (const m of this.messages) m.visible = true;
   }
 
-  receive(): Promise<ReceivedMessage | undefined> {
+  receive(visibilityTimeoutSeconds: number): Promise<ReceivedMessage | undefined> {
+    this.receivedFor.push(visibilityTimeoutSeconds);
     if (this.failReceive > 0) {
       this.failReceive -= 1;
       return Promise.reject(new Error('storage down'));
@@ -77,14 +79,6 @@ export class FakeQueue implements CommandQueue {
       text: m.text,
       dequeueCount: m.dequeueCount,
     });
-  }
-
-  extend(message: ReceivedMessage): Promise<ReceivedMessage> {
-    const m = this.messages.find((x) => x.id === message.id);
-    if (!m || m.popReceipt !== message.popReceipt) return Promise.reject(new Error('stale pop receipt'));
-    m.popReceipt = `${m.popReceipt}+`;
-    this.extended.push(message.id);
-    return Promise.resolve({ ...message, popReceipt: m.popReceipt });
   }
 
   delete(message: ReceivedMessage): Promise<void> {
@@ -131,7 +125,8 @@ export class FakeBackend implements Backend {
   /** path → file name → the password that opens it. */
   readonly pfx = new Map<string, Map<string, string>>();
   readonly applied: ResolvedDesired[] = [];
-  applyDelayMs = 0;
+  /** When set, every apply waits at this gate (the test sees it enter and decides when it goes on). */
+  applyGate: Gate | undefined;
   applyError: Error | undefined;
   /** What `readBindings` answers (or throws). */
   bindings: CcsBinding[] = [];
@@ -186,7 +181,7 @@ export class FakeBackend implements Backend {
     return this.bindingsError ? Promise.reject(this.bindingsError) : Promise.resolve([...this.bindings]);
   }
   async apply(desired: ResolvedDesired): Promise<void> {
-    if (this.applyDelayMs) await new Promise((r) => setTimeout(r, this.applyDelayMs));
+    if (this.applyGate) await this.applyGate.pass();
     if (this.applyError) throw this.applyError;
     this.applied.push(desired);
     this.actual = desired.enabled
@@ -211,12 +206,38 @@ export const fakeVerifyPfx = (pfx: Buffer, password: string): PfxCheck => {
   return opens === password ? 'ok' : 'wrong-password';
 };
 
+/**
+ * A point a fake's call waits at, so a test can act while the agent is in the middle of a step
+ * (stop it, abort it) without guessing how long the step takes: `entered` resolves when a call
+ * arrives, `release()` lets it (and every later one) through.
+ */
+export class Gate {
+  readonly entered: Promise<void>;
+  private enter!: () => void;
+  private open!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
+
+  constructor() {
+    this.entered = new Promise((resolve) => (this.enter = resolve));
+  }
+
+  async pass(): Promise<void> {
+    this.enter();
+    await this.opened;
+  }
+
+  release(): void {
+    this.open();
+  }
+}
+
 export class FakeSecretStore implements SecretStore {
   private readonly values = new Map<string, string>();
   readonly reads: SecretRef[] = [];
   private versions = 0;
   unavailable = false;
-  delayMs = 0;
+  /** When set, every read waits at this gate. */
+  gate: Gate | undefined;
 
   put(name: string, value: string): SecretRef {
     const ref = { name, version: `v${++this.versions}` };
@@ -228,7 +249,7 @@ export class FakeSecretStore implements SecretStore {
   }
   async getSecret(ref: SecretRef): Promise<string> {
     this.reads.push(ref);
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.gate) await this.gate.pass();
     const value = this.values.get(`${ref.name}/${ref.version}`);
     if (this.unavailable || value === undefined) {
       throw Object.assign(new Error('Key Vault getSecret failed (HTTP 404)'), { statusCode: 404 });

@@ -8,20 +8,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzuriteInProcess, type AzuriteEndpoints } from '../../local/azurite.js';
 import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
-import { createAppContext, setAppContext, type AppContext } from '../../functions/app-context.js';
-import { parseConfig, type AllowedLocation } from '../../shared/config.js';
+import { createAppWiring, setAppContext, type AppContext } from '../../functions/app-context.js';
+import type { StorageClients } from '../../shared/adapters/storage.js';
+import type { SecretStore, Stores } from '../../shared/ports.js';
+import { parseConfig } from '../../shared/config.js';
+import type { AllowedLocation } from '../../shared/paths.js';
 import { generateAccessToken, hashAccessToken } from '../../shared/auth/access-tokens.js';
 import { queueRoutes } from '../../functions/index.js';
 import { startHttpHost } from '../../local/http-host.js';
 import { startQueueTrigger, type RunningTrigger } from '../../local/queue-host.js';
 import { jsonLineLogger } from '../../shared/log.js';
 import { REPORTS_QUEUE } from '../../shared/names.js';
+import { checkedFetch } from './openapi-validator.js';
 
 export interface ApiHarness {
   url: string;
   writeToken: string;
   readToken: string;
   app: AppContext;
+  /** What the services run on: for assertions on stored state, never for driving the API. */
+  stores: Stores;
+  storage: StorageClients;
+  secrets: SecretStore;
   azurite: AzuriteEndpoints;
   vault: LocalKeyVault;
   /** Every log line the API wrote (for secret-leak checks). */
@@ -68,14 +76,14 @@ export async function startApiHarness(
   });
   const logs: string[] = [];
   const log = jsonLineLogger((line) => logs.push(line));
-  const app = createAppContext(config, { log });
+  const { app, stores, storage, secrets } = createAppWiring(config, { log });
   setAppContext(app);
   const host = await startHttpHost({ port: 0, log });
   const route = queueRoutes.find((r) => r.queueName === REPORTS_QUEUE);
   if (!route) throw new Error('reports queue trigger is not registered');
   const trigger: RunningTrigger = startQueueTrigger(
     route,
-    app.storage,
+    storage,
     { batchSize: 16, maxDequeueCount: 5, visibilityTimeoutSeconds: 0, maxPollingIntervalMs: 60_000 },
     log,
   );
@@ -85,6 +93,9 @@ export async function startApiHarness(
     writeToken,
     readToken,
     app,
+    stores,
+    storage,
+    secrets,
     azurite,
     vault,
     logs,
@@ -102,7 +113,7 @@ export async function startApiHarness(
         body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
         headers['Content-Type'] ??= 'application/json';
       }
-      return fetch(`${host.url}${path}`, { method, headers, body });
+      return checkedFetch(`${host.url}${path}`, { method, headers, body });
     },
     close: async () => {
       setAppContext(undefined);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StackInfo } from '../../local/stack.js';
+import { checkedFetch } from './openapi-validator.js';
 import { isAlive, listProcesses, type ProcessEntry } from '../../local/processes.js';
 
 /** Extra command-line arguments (`--reset`) and environment for `npm start`. */
@@ -100,7 +101,7 @@ export async function startStackProcess(
         body = JSON.stringify(init.body);
         headers['Content-Type'] = 'application/json';
       }
-      return fetch(`${info.api}${path}`, { method, headers, body });
+      return checkedFetch(`${info.api}${path}`, { method, headers, body });
     },
   };
 }

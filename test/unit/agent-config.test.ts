@@ -52,7 +52,7 @@ describe('agent configuration', () => {
       pollMaxSeconds: 30,
       helloIntervalSeconds: 300,
       driftIntervalSeconds: 60,
-      visibilityTimeoutSeconds: 60,
+      visibilityTimeoutSeconds: 3600,
       stateDir: join(dir, 'state'),
       keyVault: { caCertFile: join(dir, 'kv.pem') },
       simulated: { stateDir: join(dir, 'sim'), shareRoot: '/srv/shares' },

@@ -4,7 +4,7 @@ import { Backoff } from '../../agent/backoff.js';
 import { MAX_DEQUEUE_COUNT } from '../../agent/loop.js';
 import { AGENT_VERSION } from '../../agent/version.js';
 import { DISABLED_STATE, type DesiredState, type ResultReport } from '../../shared/messages.js';
-import { command, harness, HOST, type Harness } from '../support/agent-fakes.js';
+import { command, Gate, harness, HOST, type Harness } from '../support/agent-fakes.js';
 
 const SHARE = '\\\\files\\ccs';
 const USER = 'CONTOSO\\ccs-reader';
@@ -91,9 +91,9 @@ describe('agent loop', () => {
     const h = ready({ settings: { pollMinSeconds: 1, pollMaxSeconds: 8, driftIntervalSeconds: 3 } });
     const receive = h.queue.receive.bind(h.queue);
     let polls = 0;
-    h.queue.receive = () => {
+    h.queue.receive = (visibility) => {
       polls++;
-      return receive();
+      return receive(visibility);
     };
     const start = h.clock.time;
     h.clock.onSleep = () => {
@@ -255,22 +255,24 @@ describe('agent loop', () => {
       expect(h.backend.applied).toHaveLength(1);
     });
 
-    it('keeps a long-running message invisible and deletes it with the latest pop receipt', async () => {
-      const h = ready({ settings: { visibilityTimeoutSeconds: 1 } });
-      h.backend.applyDelayMs = 1300;
+    it('receives each command invisible for the configured time and never extends it', async () => {
+      const h = ready({ settings: { visibilityTimeoutSeconds: 3600 } });
       h.queue.push(command('apply', 1, h.desired));
       expect(await h.agent.pollOnce()).toBe('handled');
-      expect(h.queue.extended.length).toBeGreaterThanOrEqual(2);
+      expect(h.queue.receivedFor).toEqual([3600]);
+      // The port has no way to extend a message: the agent's role could not (docs/deploy.md).
+      expect('extend' in h.queue).toBe(false);
       expect(h.queue.deleted).toHaveLength(1);
     });
 
     it('stop() finishes the message in hand, then run() returns', async () => {
       const h = ready();
-      h.backend.applyDelayMs = 50;
+      h.backend.applyGate = new Gate();
       h.queue.push(command('apply', 1, h.desired));
       const running = h.agent.run();
-      await new Promise((r) => setTimeout(r, 10));
+      await h.backend.applyGate.entered;
       h.agent.stop();
+      h.backend.applyGate.release();
       await running;
       expect(results(h).map((r) => r.outcome)).toEqual(['succeeded']);
       expect(h.queue.messages).toHaveLength(0);
@@ -278,11 +280,12 @@ describe('agent loop', () => {
 
     it('abort() before the change leaves IIS untouched; the message stays on the queue', async () => {
       const h = ready();
-      h.store.delayMs = 50;
+      h.store.gate = new Gate();
       h.queue.push(command('apply', 1, h.desired));
       const running = h.agent.run();
-      await new Promise((r) => setTimeout(r, 10));
+      await h.store.gate.entered;
       h.agent.abort();
+      h.store.gate.release();
       await running;
       expect(h.backend.applied).toEqual([]);
       expect(h.state.record.appliedGeneration).toBe(0);
@@ -292,11 +295,12 @@ describe('agent loop', () => {
 
     it('abort() during the change abandons the message before its report; it stays on the queue', async () => {
       const h = ready();
-      h.backend.applyDelayMs = 50;
+      h.backend.applyGate = new Gate();
       h.queue.push(command('apply', 1, h.desired));
       const running = h.agent.run();
-      await new Promise((r) => setTimeout(r, 10));
+      await h.backend.applyGate.entered;
       h.agent.abort();
+      h.backend.applyGate.release();
       await running;
       expect(results(h)).toEqual([]);
       expect(h.queue.messages).toHaveLength(1);

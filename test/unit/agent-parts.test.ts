@@ -155,7 +155,7 @@ describe('ReadAhead (the inventory reading files ahead of their parsing)', () =>
     const readOne = async (name: string): Promise<Buffer> => {
       started.push(name);
       most = Math.max(most, ++inFlight);
-      await new Promise((r) => setTimeout(r, 1));
+      await new Promise((resolve) => setImmediate(resolve));
       inFlight--;
       if (name.startsWith('bad')) throw Object.assign(new Error('denied'), { code: 'EACCES' });
       return Buffer.from(name);

@@ -4,12 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApiKey, generateAccessToken, hashAccessToken } from '../../shared/auth/access-tokens.js';
-import {
-  authorize,
-  createAuthenticator,
-  type AuthConfig,
-  type Principal,
-} from '../../shared/auth/authenticate.js';
+import { authorize, createAuthenticator, type AuthConfig } from '../../shared/auth/authenticate.js';
+import type { Principal } from '../../shared/auth/principal.js';
 import { createEntraVerifier } from '../../shared/auth/entra.js';
 import { ConfigError, type ApiKey } from '../../shared/config.js';
 import { DomainError } from '../../shared/errors.js';

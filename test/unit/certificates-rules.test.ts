@@ -14,7 +14,7 @@ import {
   windowsBuild,
 } from '../../shared/certificates/rules.js';
 import type { InventoryFile } from '../../shared/certificates/metadata.js';
-import { emptyLease, type InventoryLease } from '../../shared/adapters/inventory-repository.js';
+import { emptyLease, type InventoryLease } from '../../shared/model.js';
 import { nextScan, type InventoryOptions } from '../../shared/services/inventory-service.js';
 import type { CcsRecord, HostRecord } from '../../shared/model.js';
 import { fieldSelection } from '../../functions/http/certificate-views.js';

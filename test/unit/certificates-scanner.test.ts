@@ -343,9 +343,7 @@ describe('a share of 10,000 files', () => {
 
     backend.reads = 0;
     parsed = 0;
-    const started = Date.now();
     const again = await scanner({ describe }).scan(scan());
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(backend.reads).toBe(0);
     expect(parsed).toBe(0);
     expect(again).toMatchObject({ reused: 10_000, upserts: 0, chunks: 1 });

@@ -99,7 +99,7 @@ describe('a failed stage (local/stages.ts)', () => {
   it('names the hosts that did not enrol and the first one’s log', async () => {
     const counts: number[] = [];
     const waiting = waitForEnrolment({
-      repos: { listHosts: () => Promise.resolve([{ host: 'WEB-01' }]) },
+      hostStore: { list: () => Promise.resolve([{ host: 'WEB-01' }]) },
       ccsId: 'default',
       hosts: ['web-01', 'web-02'],
       timeoutMs: 0,

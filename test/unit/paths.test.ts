@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AllowedLocation } from '../../shared/config.js';
+import type { AllowedLocation } from '../../shared/paths.js';
 import { DomainError } from '../../shared/errors.js';
 import {
   assertAllowed,

@@ -483,7 +483,6 @@ describe('PFX reader robustness (seeded mutations)', () => {
     const rand = prng(0x5eed_1234);
     const pick = (n: number): number => Math.floor(rand() * n);
     const outcomes: Record<string, number> = {};
-    const started = Date.now();
     for (let round = 0; round < 300; round++) {
       const src = sources[pick(sources.length)]!;
       let input: Buffer;
@@ -524,7 +523,6 @@ describe('PFX reader robustness (seeded mutations)', () => {
     }
     expect(outcomes['read:malformed']).toBeGreaterThan(50);
     expect(outcomes['read:wrong-password']).toBeGreaterThan(10);
-    expect(Date.now() - started).toBeLessThan(25_000);
   });
 });
 

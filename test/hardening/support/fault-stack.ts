@@ -32,9 +32,13 @@ import { createShareAccount } from '../../../agent/backends/simulated.js';
 import { freePort } from '../../../local/ports.js';
 import { startHttpHost } from '../../../local/http-host.js';
 import { startQueueTrigger, startTimers, type RunningTrigger } from '../../../local/queue-host.js';
-import { createAppContext, setAppContext, type AppContext } from '../../../functions/app-context.js';
+import { checkedFetch } from '../../support/openapi-validator.js';
+import { createAppWiring, setAppContext, type AppContext } from '../../../functions/app-context.js';
+import type { StorageClients } from '../../../shared/adapters/storage.js';
+import type { Stores } from '../../../shared/ports.js';
 import { queueRoutes, timerRoutes } from '../../../functions/index.js';
-import { parseConfig, type AllowedLocation } from '../../../shared/config.js';
+import { parseConfig } from '../../../shared/config.js';
+import type { AllowedLocation } from '../../../shared/paths.js';
 import { generateAccessToken, hashAccessToken } from '../../../shared/auth/access-tokens.js';
 import { jsonLineLogger } from '../../../shared/log.js';
 import { CRASH_ENV, CRASH_FILE_ENV, type CrashStep } from '../../../agent/crash-points.js';
@@ -61,6 +65,9 @@ export interface FaultStack {
   writeToken: string;
   readToken: string;
   app: AppContext;
+  /** What the services run on: for assertions and injected messages, never for driving the API. */
+  stores: Stores;
+  storage: StorageClients;
   vault: LocalKeyVault;
   vaultTokens: { api: string; agent: string };
   azurite: { connectionString: string; stop(): Promise<void>; start(): Promise<void> };
@@ -274,7 +281,7 @@ export async function startFaultStack(options: {
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 20),
       CCS_OPERATION_TIMEOUT_SECONDS: '90',
     });
-    const app = createAppContext(config, { log });
+    const { app, stores, storage } = createAppWiring(config, { log });
     setAppContext(app);
     const http: { server: Server; url: string } = await startHttpHost({ port: 0, log });
     cleanups.push(() => {
@@ -292,7 +299,7 @@ export async function startFaultStack(options: {
             return route.handler(message, context);
           },
         },
-        app.storage,
+        storage,
         { batchSize: 16, maxDequeueCount: 5, visibilityTimeoutSeconds: 1, maxPollingIntervalMs: 200 },
         log,
       ),
@@ -320,6 +327,8 @@ export async function startFaultStack(options: {
       writeToken,
       readToken,
       app,
+      stores,
+      storage,
       vault,
       vaultTokens,
       azurite: { connectionString, stop: stopAzurite, start: startAzurite },
@@ -341,7 +350,7 @@ export async function startFaultStack(options: {
           body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
           headers['Content-Type'] ??= 'application/json';
         }
-        const res = await fetch(`${http.url}${path}`, { method, headers, body });
+        const res = await checkedFetch(`${http.url}${path}`, { method, headers, body });
         const text = await res.text();
         responses.push(text);
         return {
@@ -392,7 +401,7 @@ export async function startFaultStack(options: {
     }
 
     await waitFor(
-      async () => (await app.repos.listHosts(ccsId)).length === options.hosts.length,
+      async () => (await stores.hosts.list(ccsId)).length === options.hosts.length,
       'every host to enrol',
       60_000,
     );
