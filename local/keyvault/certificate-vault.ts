@@ -44,22 +44,10 @@ import {
   type UpdateInput,
 } from './certificate-wire.js';
 import { issueSelfSigned } from './self-signed.js';
-import { VaultError, type Vault } from './vault.js';
+import { VaultError, nowSeconds, validateName, type Vault } from './vault.js';
 
-const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const RETENTION_DAYS = 90;
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 const seconds = (date: string): number => Math.floor(Date.parse(date) / 1000);
-
-function validateName(name: string): void {
-  if (!NAME.test(name)) {
-    throw new VaultError(
-      400,
-      'BadParameter',
-      'The request URI contains an invalid name: names are 1-127 characters of 0-9, a-z, A-Z and -.',
-    );
-  }
-}
 
 /** The real service's 404 text (SDK recording `can_get_a_certificate_non_existing`). */
 const notFound = (name: string): VaultError =>
