@@ -59,6 +59,29 @@ export function resultReport(
   });
 }
 
+/**
+ * An error of this host, tied to no operation: a refused command. Nothing of the refused message
+ * is in it (its operation, type and generation are unverified): the generations are this host's
+ * own, so the API records the error on the host row (`last_error`) and touches no operation.
+ */
+export function hostErrorReport(
+  ctx: ReportContext,
+  fields: { error: HostError; appliedGeneration: number },
+): ResultReport {
+  return checked({
+    ...header(ctx),
+    type: 'result',
+    operationId: null,
+    phase: 'apply',
+    generation: fields.appliedGeneration,
+    outcome: 'failed',
+    error: fields.error,
+    actual: null,
+    appliedGeneration: fields.appliedGeneration,
+    at: ctx.now().toISOString(),
+  });
+}
+
 export function driftReport(
   ctx: ReportContext,
   fields: {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { TokenCredential } from '@azure/core-auth';
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
+import { createKeyClient, KeyVaultCommandPublicKeys } from '../shared/adapters/keyvault-command-key.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { verifyPfxPassword } from '../shared/pkcs12/pfx.js';
 import type { SecretStore } from '../shared/ports.js';
@@ -17,12 +18,15 @@ import { agentLogger, stdoutWriter, type Logger } from './log.js';
 import { Agent, type AgentClock } from './loop.js';
 import { AzureCommandQueue, AzureReportSink, createQueueService } from './queue.js';
 import { SecretCache } from './secrets.js';
-import { CommandVerifier } from './command-signature.js';
+import { CommandVerifier, type CommandPublicKeySource } from './command-signature.js';
 import { FileStateStore, type StateStore } from './state.js';
 import { FileInventoryCache } from './inventory/cache.js';
 import { InventoryScanner } from './inventory/scanner.js';
 
-export async function createSecretStore(keyVault: AgentConfig['keyVault']): Promise<SecretStore> {
+/** How this agent reaches its vault: the credential, and the local endpoint's CA when local. */
+async function vaultAccess(
+  keyVault: AgentConfig['keyVault'],
+): Promise<{ credential: TokenCredential; caCertPem?: string }> {
   let caCertPem: string | undefined;
   if (keyVault.caCertFile) {
     try {
@@ -36,7 +40,20 @@ export async function createSecretStore(keyVault: AgentConfig['keyVault']): Prom
   const credential: TokenCredential = keyVault.localToken
     ? new StaticTokenCredential(keyVault.localToken)
     : await azureCredential();
-  return new KeyVaultSecretStore(createSecretClient({ vaultUrl: keyVault.url, credential, caCertPem }));
+  return { credential, ...(caCertPem !== undefined && { caCertPem }) };
+}
+
+export async function createSecretStore(keyVault: AgentConfig['keyVault']): Promise<SecretStore> {
+  const access = await vaultAccess(keyVault);
+  return new KeyVaultSecretStore(createSecretClient({ vaultUrl: keyVault.url, ...access }));
+}
+
+/** The public parts of the command-signing key's versions (read-only: agents cannot sign). */
+export async function createCommandPublicKeys(
+  keyVault: AgentConfig['keyVault'],
+): Promise<CommandPublicKeySource> {
+  const access = await vaultAccess(keyVault);
+  return new KeyVaultCommandPublicKeys(createKeyClient({ vaultUrl: keyVault.url, ...access }));
 }
 
 export interface WiringOverrides {
@@ -44,6 +61,8 @@ export interface WiringOverrides {
   write?: (line: string) => void;
   queueService?: QueueServiceClient;
   secretStore?: SecretStore;
+  /** Where the command-signing key's public parts come from (Key Vault by default). */
+  commandKeys?: CommandPublicKeySource;
   backend?: Backend;
   clock?: AgentClock;
 }
@@ -82,7 +101,10 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     queue: new AzureCommandQueue(queues, config.ccsId, config.hostName),
     reports,
     inventory,
-    verifier: new CommandVerifier(secrets, () => overrides.clock?.now() ?? Date.now()),
+    verifier: new CommandVerifier(
+      overrides.commandKeys ?? (await createCommandPublicKeys(config.keyVault)),
+      () => overrides.clock?.now() ?? Date.now(),
+    ),
     backend,
     secrets,
     state,

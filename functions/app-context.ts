@@ -9,7 +9,8 @@ import { getConfig, type Config } from '../shared/config.js';
 import { createStorageClients, type StorageClients } from '../shared/adapters/storage.js';
 import { TableRepositories } from '../shared/adapters/table-repositories.js';
 import { QueueCommandBus } from '../shared/adapters/queue-command-bus.js';
-import { CommandSigner, SigningCommandBus } from '../shared/signing.js';
+import { CommandSigner, SigningCommandBus, type CommandSigningKey } from '../shared/signing.js';
+import { commandSigningKey } from '../shared/adapters/keyvault-command-key.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { OperationEngine } from '../shared/services/operation-engine.js';
@@ -45,7 +46,7 @@ function azureCredential(config: Config): TokenCredential {
 
 export function createAppContext(
   config: Config,
-  overrides: { log?: Logger; secrets?: SecretStore } = {},
+  overrides: { log?: Logger; secrets?: SecretStore; signingKey?: CommandSigningKey } = {},
 ): AppContext {
   const log = overrides.log ?? jsonLineLogger((line) => process.stdout.write(line), { component: 'api' });
   const credential = azureCredential(config);
@@ -70,8 +71,9 @@ export function createAppContext(
         : createSecretClient({ vaultUrl: config.CCS_KEY_VAULT_URL, credential }),
     );
   const repos = new TableRepositories(storage);
-  // Every command is signed (shared/signing.ts); agents refuse what is not.
-  const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(secrets));
+  // Every command is signed with the Key Vault key (shared/signing.ts); agents refuse what is not.
+  const signingKey = overrides.signingKey ?? commandSigningKey(config, credential);
+  const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(signingKey));
   const audit = new AuditLog(storage, systemClock);
   const engine = new OperationEngine(repos, bus, systemClock, log, {
     audit,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
 import { startHttpHost } from '../../local/http-host.js';
 import {
   queueSettingsFromHostJson,
@@ -85,8 +86,9 @@ serveParent(
     vault = await startKeyVaultServer({
       port: 0,
       certDir: join(dir, 'certs'),
-      acceptedTokens: [apiVaultToken, agentVaultToken],
+      principals: fleetPrincipals({ api: apiVaultToken, agent: agentVaultToken }),
     });
+    await deployCommandSigningKey(vault);
     const config = parseConfig({
       AzureWebJobsStorage: options.connectionString,
       CCS_KEY_VAULT_URL: vault.url,

@@ -3,7 +3,7 @@
  * of a change, Key Vault throttling and failing, storage going away and coming back, fifty
  * concurrent changes — and, at the end, a canary scan of everything the run left behind.
  */
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,16 +13,18 @@ import {
   agentLogLines,
   drainVaultFaults,
   secretVersions,
-  vaultClient,
   startFaultStack,
   uniqueCanary,
   type FaultStack,
 } from './support/fault-stack.js';
 import { recordFigures, Tally } from './support/results.js';
-import { KeyVaultSecretStore } from '../../shared/adapters/keyvault-secret-store.js';
+import { CryptographyClient } from '@azure/keyvault-keys';
+import { ecdsaSign } from '../../local/keyvault/key-crypto.js';
+import { commandSigningKey, keyClientOptions } from '../../shared/adapters/keyvault-command-key.js';
+import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
 import { MESSAGE_VERSION, encodeMessage, type Command, type DesiredState } from '../../shared/messages.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
-import { CommandSigner, SIGNING_KEY_SECRET, signCommand } from '../../shared/signing.js';
+import { COMMAND_SIGNING_KEY, CommandSigner, signCommand } from '../../shared/signing.js';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { scanFiles, scanText, type Canary, type CanaryHit } from './support/canary.js';
 
@@ -161,8 +163,15 @@ describe('an agent killed (SIGKILL) at each step of a change', () => {
 });
 
 describe('duplicate, stale, expired, malformed, unsigned and poisoned messages', () => {
-  /** Commands signed as the API signs them (the test plays the API here, with its key). */
-  const signer = () => new CommandSigner(new KeyVaultSecretStore(vaultClient(stack)));
+  /** Commands signed as the API signs them (the test plays the API here, with its identity). */
+  const signer = () =>
+    new CommandSigner(
+      commandSigningKey({
+        CCS_KEY_VAULT_URL: stack.vault.url,
+        CCS_KEY_VAULT_CA_FILE: stack.vault.caCertPath,
+        CCS_KEY_VAULT_LOCAL_TOKEN: stack.vaultTokens.api,
+      }),
+    );
   const queueOf = (host: string) => stack.app.storage.queue(commandQueueName(stack.ccsId, host));
   const poisonOf = (host: string) =>
     stack.app.storage.queue(poisonQueueName(commandQueueName(stack.ccsId, host)));
@@ -206,6 +215,7 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
         host: string;
         outcome: string;
         generation: number;
+        operationId: string | null;
         error: { code: string } | null;
       } =>
         typeof r === 'object' &&
@@ -272,36 +282,61 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
     const poisoned = (await poisonTexts(host)).length;
     const seen = reportsFor(host).length;
     const sign = signer();
-    const attackerKey = {
-      version: (await sign.key()).version,
-      key: Buffer.from(uniqueCanary('attacker-key')),
+    const genuine = await sign.sign(command(host, generation + 1, desired));
+    // A key pair of the attacker's own, presented under the API key's version.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const d = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    const selfMade = {
+      sign: (digest: Buffer) =>
+        Promise.resolve({ kid: genuine.sig.kid, signature: ecdsaSign('P-256', d, digest) }),
     };
+    // The agents' own vault identity cannot sign with the API's key: Key Vault refuses it.
+    const agentCrypto = new CryptographyClient(
+      `${stack.vault.url}/keys/${COMMAND_SIGNING_KEY}/${genuine.sig.kid}`,
+      new StaticTokenCredential(stack.vaultTokens.agent),
+      keyClientOptions({
+        caCertPem: readFileSync(stack.vault.caCertPath, 'utf8'),
+        retryOptions: { maxRetries: 0 },
+      }),
+    );
+    const refused = await agentCrypto.sign('ES256', Buffer.alloc(32, 1)).then(
+      () => undefined,
+      (e: unknown) => e as { statusCode?: number; code?: string },
+    );
+    expect(refused).toMatchObject({ statusCode: 403, code: 'Forbidden' });
     const forged = [
       command(host, generation + 1, evil), // unsigned
-      signCommand(command(host, generation + 1, evil), attackerKey), // the right kid, a guessed key
-      { ...(await sign.sign(command(host, generation + 1, desired))), desired: evil }, // tampered after signing
+      {
+        ...command(host, generation + 1, evil),
+        sig: { alg: 'HMAC-SHA256', kid: genuine.sig.kid, mac: 'm'.repeat(43) },
+      }, // the previous scheme
+      await signCommand(command(host, generation + 1, evil), selfMade), // the right kid, a key of one's own
+      { ...genuine, desired: evil }, // tampered after signing
       await sign.sign({ ...command(host, generation + 1, evil), issuedAt: '2020-01-01T00:00:00.000Z' }), // expired
     ];
     for (const message of forged) await send(host, message);
     // A genuine command for another host, put on this host's queue.
     await send(host, await sign.sign(command(HOSTS[1]!, generation + 1, evil)));
     await stack.waitFor(
-      async () => (await poisonTexts(host)).length >= poisoned + 5,
-      'five messages in poison',
+      async () => (await poisonTexts(host)).length >= poisoned + forged.length + 1,
+      'six messages in poison',
     );
     const refusals = () =>
       reportsFor(host)
         .slice(seen)
         .filter((r) => r.outcome === 'failed');
-    await stack.waitFor(() => refusals().length >= 4, 'the four refusals to be reported');
+    await stack.waitFor(() => refusals().length >= forged.length, 'the five refusals to be reported');
     tally.add('forgedCommandsRefused', forged.length + 1);
     expect(registryText(host)).toBe(before);
     expect(refusals().map((r) => r.error?.code)).toEqual([
       'CommandUnsigned',
       'InvalidSignature',
       'InvalidSignature',
+      'InvalidSignature',
       'CommandExpired',
     ]);
+    // Host-level errors only: no operation, and the host's own generation, not the forged one.
+    for (const r of refusals()) expect(r).toMatchObject({ operationId: null, generation });
     const hosts = (await stack.request('GET', `${resource()}/hosts`)).json() as {
       hosts: {
         name: string;
@@ -587,12 +622,19 @@ describe('canaries: after all of the above, no secret value anywhere', () => {
     await stack.request('GET', resource());
     await stack.request('GET', `${resource()}/hosts`);
 
-    const signingKey = (await vaultClient(stack).getSecret(SIGNING_KEY_SECRET)).value!;
+    // The command-signing key's private scalar, from the vault's own store: it never leaves it.
+    const vaultData = JSON.parse(readFileSync(join(stack.dir, 'keyvault.json'), 'utf8')) as {
+      keys: { name: string; versions: { privateKey: string }[] }[];
+    };
+    const signingKey = vaultData.keys.find((k) => k.name === COMMAND_SIGNING_KEY)!.versions[0]!.privateKey;
     const passwords: Canary[] = [
       { label: 'share password', value: SHARE_PASSWORD },
       { label: 'private-key password', value: PRIVATE_KEY_PASSWORD },
       { label: 'a refused password', value: WRONG_PASSWORD },
-      { label: 'the command signing key', value: signingKey },
+      {
+        label: 'the command signing key (private)',
+        value: createPrivateKey(signingKey).export({ format: 'jwk' }).d!,
+      },
     ];
     const credentials: Canary[] = [
       { label: 'write access token', value: stack.writeToken },

@@ -283,8 +283,9 @@ describe('agents over Azurite and the local Key Vault', () => {
     const queue = fleet.queues.getQueueClient(queueName);
     await queue.sendMessage('this is not a command');
     await queue.sendMessage(encodeMessage(applyCommand(ccsId, 'web02', 1, DISABLED_STATE)));
-    // A command that already failed five times: received and released by "another agent".
-    await queue.sendMessage(encodeMessage(applyCommand(ccsId, 'web01', 7, DISABLED_STATE)));
+    // A command that already failed five times: received and released by "another agent". It is
+    // signed, so its failure is reported against its operation (an unsigned one would not be).
+    await queue.sendMessage(encodeMessage(await fleet.sign(applyCommand(ccsId, 'web01', 7, DISABLED_STATE))));
     for (let i = 0; i < 5; i++) {
       const { receivedMessageItems } = await queue.receiveMessages({
         numberOfMessages: 32,
