@@ -26,6 +26,7 @@ import {
   MESSAGE_VERSION,
   ReportSchema,
   type Command,
+  type CommandSignature,
   type DesiredState,
   type Report,
   type ResultReport,
@@ -47,7 +48,7 @@ export interface Fleet {
   /** The API's bus: commands are signed with the key in the local Key Vault, as the API signs them. */
   bus: SigningCommandBus;
   /** Sign a command by hand (for tests that put raw messages on a queue). */
-  sign<T extends Command>(command: T): Promise<T>;
+  sign<T extends Command>(command: T): Promise<T & { sig: CommandSignature }>;
   share: DemoShare;
   shareRoot: string;
   /** Every report read from the reports queue so far. */
