@@ -20,6 +20,7 @@ import {
   type AgentCommand,
   type Command,
   type HostError,
+  type HostPublicKey,
   type ScanCommand,
 } from '../shared/messages.js';
 import { normalizeHostName } from '../shared/names.js';
@@ -90,6 +91,8 @@ export interface AgentPorts {
   agentVersion?: string;
   /** Runs `scan` commands (agent/inventory/scanner.ts); without it they are acknowledged and dropped. */
   inventory?: { scan(command: ScanCommand): Promise<unknown> };
+  /** This host's public key and enrolment proof, announced in every hello (agent/host-key.ts). */
+  identity?: { hostKey: HostPublicKey; enrolmentProof?: string };
   /** Checks the API's signature on every command (agent/command-signature.ts); the service always sets it. */
   verifier?: { verify(raw: unknown): Promise<SignatureVerdict> };
 }
@@ -169,6 +172,7 @@ export class Agent {
           backend: this.ports.backend.name,
           actual,
           appliedGeneration: applied.appliedGeneration,
+          ...this.ports.identity,
         }),
       );
       this.ports.log.info('hello sent', {

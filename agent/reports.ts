@@ -11,6 +11,7 @@ import {
   type DriftReport,
   type HelloReport,
   type HostError,
+  type HostPublicKey,
   type Report,
   type ResultReport,
 } from '../shared/messages.js';
@@ -33,7 +34,14 @@ function checked<T extends Report>(report: T): T {
 
 export function helloReport(
   ctx: ReportContext,
-  fields: { agentVersion: string; backend: string; actual: ActualState; appliedGeneration: number },
+  fields: {
+    agentVersion: string;
+    backend: string;
+    actual: ActualState;
+    appliedGeneration: number;
+    hostKey?: HostPublicKey;
+    enrolmentProof?: string;
+  },
 ): HelloReport {
   return checked({ ...header(ctx), type: 'hello', ...fields, at: ctx.now().toISOString() });
 }

@@ -20,6 +20,10 @@ import { AzureCommandQueue, AzureReportSink, createQueueService } from './queue.
 import { SecretCache } from './secrets.js';
 import { CommandVerifier, type CommandPublicKeySource } from './command-signature.js';
 import { FileStateStore, type StateStore } from './state.js';
+import { dpapiProtector } from './dpapi.js';
+import { FILE_PERMISSIONS_ONLY, loadOrCreateHostKey, type HostKey, type KeyProtector } from './host-key.js';
+import { SigningReportSink } from './report-signing.js';
+import { enrolmentProof } from '../shared/enrolment.js';
 import { FileInventoryCache } from './inventory/cache.js';
 import { InventoryScanner } from './inventory/scanner.js';
 
@@ -56,11 +60,24 @@ export async function createCommandPublicKeys(
   return new KeyVaultCommandPublicKeys(createKeyClient({ vaultUrl: keyVault.url, ...access }));
 }
 
+/** The host key's protection as configured: DPAPI through the configured PowerShell, or file permissions. */
+function protectorFor(config: AgentConfig): KeyProtector {
+  if (config.hostKey.protection === 'file') return FILE_PERMISSIONS_ONLY;
+  return dpapiProtector({
+    ...(config.powershell?.executable !== undefined && { executable: config.powershell.executable }),
+    ...(config.powershell?.timeoutSeconds !== undefined && {
+      timeoutMs: config.powershell.timeoutSeconds * 1000,
+    }),
+  });
+}
+
 export interface WiringOverrides {
   /** Where log lines go (stdout by default). */
   write?: (line: string) => void;
   queueService?: QueueServiceClient;
   secretStore?: SecretStore;
+  /** How the host key is protected at rest (by default as `hostKey.protection` says). */
+  hostKeyProtector?: KeyProtector;
   /** Where the command-signing key's public parts come from (Key Vault by default). */
   commandKeys?: CommandPublicKeySource;
   backend?: Backend;
@@ -69,6 +86,8 @@ export interface WiringOverrides {
 
 export interface WiredAgent {
   agent: Agent;
+  /** This host's key (its public part and thumbprint; the private part stays in the process). */
+  hostKey: HostKey;
   backend: Backend;
   state: StateStore;
   secrets: SecretCache;
@@ -84,7 +103,19 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     host: config.hostName,
   });
   const queues = overrides.queueService ?? (await createQueueService(config.storage));
-  const reports = new AzureReportSink(queues);
+  const hostKey = await loadOrCreateHostKey(
+    config.stateDir,
+    overrides.hostKeyProtector ?? protectorFor(config),
+  );
+  log.info(hostKey.created ? 'host key created' : 'host key loaded', { thumbprint: hostKey.thumbprint });
+  // Every report, the loop's and the scanner's, is signed with this host's key.
+  const reports = new SigningReportSink(new AzureReportSink(queues), hostKey);
+  const identity = {
+    hostKey: hostKey.publicKey,
+    ...(config.enrolmentCode && {
+      enrolmentProof: enrolmentProof(config.enrolmentCode, config.ccsId, config.hostName, hostKey.publicKey),
+    }),
+  };
   const inventory = new InventoryScanner({
     ccsId: config.ccsId,
     hostName: config.hostName,
@@ -100,6 +131,7 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
   const agent = new Agent(config, {
     queue: new AzureCommandQueue(queues, config.ccsId, config.hostName),
     reports,
+    identity,
     inventory,
     verifier: new CommandVerifier(
       overrides.commandKeys ?? (await createCommandPublicKeys(config.keyVault)),
@@ -112,5 +144,5 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     log,
     clock: overrides.clock,
   });
-  return { agent, backend, state, secrets, log };
+  return { agent, hostKey, backend, state, secrets, log };
 }

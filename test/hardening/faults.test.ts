@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStoredPasswordsForTests } from '../../agent/backends/simulated.js';
 import { CRASH_STEPS, type CrashStep } from '../../agent/crash-points.js';
+import { HOST_KEY_FILE } from '../../agent/host-key.js';
 import {
   agentLogLines,
   drainVaultFaults,
@@ -636,13 +637,26 @@ describe('canaries: after all of the above, no secret value anywhere', () => {
         value: createPrivateKey(signingKey).export({ format: 'jwk' }).d!,
       },
     ];
+    // Each host's private key (its own key file holds it): it never leaves that file.
+    const hostKeys: Canary[] = HOSTS.map((host) => {
+      const file = join(stack.agents.get(host)!.stateDir, HOST_KEY_FILE);
+      const { privateKey } = JSON.parse(readFileSync(file, 'utf8')) as { privateKey: string };
+      const d = createPrivateKey({
+        key: Buffer.from(privateKey, 'base64'),
+        format: 'der',
+        type: 'pkcs8',
+      }).export({
+        format: 'jwk',
+      }).d!;
+      return { label: `host key of ${host}`, value: d };
+    });
     const credentials: Canary[] = [
       { label: 'write access token', value: stack.writeToken },
       { label: 'read access token', value: stack.readToken },
       { label: 'API vault token', value: stack.vaultTokens.api },
       { label: 'agent vault token', value: stack.vaultTokens.agent },
     ];
-    const canaries = [...passwords, ...credentials];
+    const canaries = [...passwords, ...hostKeys, ...credentials];
 
     // The scanner can fail: a planted canary is found.
     expect(
@@ -652,14 +666,20 @@ describe('canaries: after all of the above, no secret value anywhere', () => {
     const hits: CanaryHit[] = [];
     // Every file the run left: logs of every process life, Azurite's tables and queue extents,
     // agent state and simulated registries, share accounts. Exempt: the vault's own store, the
-    // simulated file server's record of its account, and each agent's config (its vault token).
+    // simulated file server's record of its account, each agent's config (its vault token) and
+    // each host's own key file (its private key).
     const files = scanFiles(
       stack.dir,
       canaries,
       (path, canary) =>
         path.endsWith('keyvault.json') ||
         path.endsWith(join('shares', 'demo.json')) ||
-        (path.endsWith('agent.json') && canary.label === 'agent vault token'),
+        (path.endsWith('agent.json') && canary.label === 'agent vault token') ||
+        HOSTS.some(
+          (host) =>
+            canary.label === `host key of ${host}` &&
+            path === join(stack.agents.get(host)!.stateDir, HOST_KEY_FILE),
+        ),
     );
     hits.push(...files.hits);
 
