@@ -24,6 +24,7 @@ import {
 } from '../../shared/signing.js';
 import { HOST, command, harness } from '../support/agent-fakes.js';
 import { FakeCommandKeys } from '../support/command-keys.js';
+import { leavesOf, withLeaf } from '../support/tamper.js';
 import { recordFigures, Tally } from './support/results.js';
 
 const tally = new Tally();
@@ -112,24 +113,12 @@ describe('the signature', () => {
 
   it('breaks when any field changes — a path, a host, a generation, a secret version, anything', async () => {
     const signed = raw(await signCommand(apply(), keys));
-    /** Every leaf of the message except the signature, as a path of keys. */
-    const leaves: string[][] = [];
-    const walk = (node: unknown, path: string[]) => {
-      if (node !== null && typeof node === 'object') {
-        for (const [k, v] of Object.entries(node))
-          if (!(path.length === 0 && k === 'sig')) walk(v, [...path, k]);
-      } else leaves.push(path);
-    };
-    walk(signed, []);
+    const leaves = leavesOf(signed);
     expect(leaves.length).toBeGreaterThan(10);
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...leaves), fc.jsonValue({ maxDepth: 1 }), async (path, value) => {
-        const tampered = structuredClone(signed);
-        let node = tampered;
-        for (const k of path.slice(0, -1)) node = node[k] as Record<string, unknown>;
-        const last = path[path.length - 1]!;
-        fc.pre(JSON.stringify(node[last]) !== JSON.stringify(value));
-        node[last] = value;
+        const tampered = withLeaf(signed, path, value);
+        fc.pre(tampered !== undefined);
         tally.add('tampered');
         expect(await check(tampered)).toMatchObject({ ok: false, code: 'InvalidSignature' });
       }),

@@ -18,8 +18,8 @@ import {
   readHostKeyThumbprint,
   type KeyProtector,
 } from '../../agent/host-key.js';
-import { MESSAGE_VERSION } from '../../shared/messages.js';
 import { signReport, verifyReportSignature } from '../../shared/report-signature.js';
+import { sampleHello } from '../support/sample-reports.js';
 import { findTool } from '../support/tools.js';
 
 let dir: string;
@@ -29,18 +29,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const hello = {
-  v: MESSAGE_VERSION,
-  ccsId: 'farm-a',
-  host: 'web01',
-  type: 'hello' as const,
-  agentVersion: '1',
-  backend: 'simulated',
-  actual: { enabled: false, path: null, username: null },
-  appliedGeneration: 0,
-  at: '2026-06-01T12:00:00.000Z',
-};
 
 /** Stands in for an encryption (a byte flip), to show the file holds what the protector made. */
 const flipping: KeyProtector = {
@@ -61,7 +49,7 @@ describe('the host key', () => {
     expect(second.thumbprint).toBe(first.thumbprint);
     expect(await readHostKeyThumbprint(dir)).toBe(first.thumbprint);
     // What the second start signs, the key the first start announced verifies.
-    const signed = JSON.parse(JSON.stringify(signReport(hello, second)));
+    const signed = JSON.parse(JSON.stringify(signReport(sampleHello(), second)));
     expect(verifyReportSignature(signed, first.publicKey)).toEqual({ ok: true });
   });
 

@@ -15,19 +15,15 @@ import {
   hashEnrolmentCode,
   verifyEnrolmentProof,
 } from '../../shared/enrolment.js';
-import {
-  HelloReportSchema,
-  MESSAGE_VERSION,
-  ReportSchema,
-  type HostPublicKey,
-  type ResultReport,
-} from '../../shared/messages.js';
+import { HelloReportSchema, ReportSchema, type HostPublicKey } from '../../shared/messages.js';
 import {
   jwkThumbprint,
   signReport,
   verifyReportSignature,
   type ReportSigner,
 } from '../../shared/report-signature.js';
+import { sampleHello, sampleResult } from '../support/sample-reports.js';
+import { leavesOf, withLeaf } from '../support/tamper.js';
 
 function hostKey(): ReportSigner {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -35,20 +31,7 @@ function hostKey(): ReportSigner {
   return { privateKey, publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! } };
 }
 
-const result = (): ResultReport => ({
-  v: MESSAGE_VERSION,
-  ccsId: 'farm-a',
-  host: 'web01',
-  type: 'result',
-  operationId: 'op-1',
-  phase: 'apply',
-  generation: 3,
-  outcome: 'succeeded',
-  error: null,
-  actual: { enabled: true, path: '\\\\files\\ccs', username: 'CONTOSO\\svc' },
-  appliedGeneration: 3,
-  at: '2026-06-01T12:00:00.000Z',
-});
+const result = sampleResult;
 const asReceived = (value: unknown) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
 
 describe('report signatures', () => {
@@ -70,22 +53,10 @@ describe('report signatures', () => {
 
   it('refuses any change to any member', () => {
     const signed = asReceived(signReport(result(), web01));
-    const leaves: string[][] = [];
-    const walk = (node: unknown, path: string[]) => {
-      if (node !== null && typeof node === 'object') {
-        for (const [k, v] of Object.entries(node))
-          if (!(path.length === 0 && k === 'sig')) walk(v, [...path, k]);
-      } else leaves.push(path);
-    };
-    walk(signed, []);
     fc.assert(
-      fc.property(fc.constantFrom(...leaves), fc.jsonValue({ maxDepth: 1 }), (path, value) => {
-        const tampered = structuredClone(signed);
-        let node = tampered;
-        for (const k of path.slice(0, -1)) node = node[k] as Record<string, unknown>;
-        const last = path[path.length - 1]!;
-        fc.pre(JSON.stringify(node[last]) !== JSON.stringify(value));
-        node[last] = value;
+      fc.property(fc.constantFrom(...leavesOf(signed)), fc.jsonValue({ maxDepth: 1 }), (path, value) => {
+        const tampered = withLeaf(signed, path, value);
+        fc.pre(tampered !== undefined);
         expect(verifyReportSignature(tampered, web01.publicKey)).toMatchObject({
           ok: false,
           code: 'InvalidReportSignature',
@@ -130,21 +101,7 @@ describe('report signatures', () => {
     expect(verifyReportSignature(newer, web01.publicKey)).toEqual({ ok: true });
     expect(verifyReportSignature({ ...newer, bindings: [] }, web01.publicKey)).toMatchObject({ ok: false });
     const olderHello = HelloReportSchema.omit({ sig: true, hostKey: true, enrolmentProof: true });
-    const hello = signReport(
-      {
-        v: MESSAGE_VERSION,
-        ccsId: 'farm-a',
-        host: 'web01',
-        type: 'hello' as const,
-        agentVersion: '1',
-        backend: 'simulated',
-        actual: { enabled: false, path: null, username: null },
-        appliedGeneration: 0,
-        at: '2026-06-01T12:00:00.000Z',
-        hostKey: web01.publicKey,
-      },
-      web01,
-    );
+    const hello = signReport(sampleHello({ hostKey: web01.publicKey }), web01);
     expect(olderHello.safeParse(asReceived(hello)).success).toBe(true);
   });
 });
