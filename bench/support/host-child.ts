@@ -48,6 +48,8 @@ export interface HostInfo {
   writeToken: string;
   vaultUrl: string;
   caCertPath: string;
+  /** The API's vault token (it writes secrets, signs commands); the bare calls play the API. */
+  apiVaultToken: string;
   agentVaultToken: string;
 }
 
@@ -136,6 +138,7 @@ serveParent(
       writeToken,
       vaultUrl: vault.url,
       caCertPath: vault.caCertPath,
+      apiVaultToken,
       agentVaultToken,
     };
     return {

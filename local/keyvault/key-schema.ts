@@ -5,7 +5,7 @@
  * bundle the SDK's recordings show). The public part is kept in JWK form, as it is served.
  */
 import { z } from 'zod';
-import { AttributesSchema } from './vault.js';
+import { AttributesSchema } from './attributes.js';
 
 /** The public JWK members of one version: `crv`, `x`, `y` (EC) or `n`, `e` (RSA), base64url. */
 const PublicMembers = z.union([

@@ -12,6 +12,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { CertificateSchema, type StoredCertificate } from './certificate-schema.js';
+import { AttributesSchema } from './attributes.js';
 import { KeySchema, type StoredKey } from './key-schema.js';
 
 /** A Key Vault-style failure; `message` never contains a secret value. */
@@ -27,14 +28,6 @@ export class VaultError extends Error {
   }
 }
 
-/** An object version's attributes (secrets, certificates and keys share them). */
-export const AttributesSchema = z.object({
-  enabled: z.boolean(),
-  nbf: z.number().int().optional(),
-  exp: z.number().int().optional(),
-  created: z.number().int(),
-  updated: z.number().int(),
-});
 const VersionSchema = z.object({
   version: z.string(),
   value: z.string(),
