@@ -17,8 +17,8 @@
  * - A soft-deleted name cannot be reused until recovered or purged (409, as for secrets).
  *
  * Limits of this stand-in: only the `Self` issuer (the create completes at once; its operation
- * then reads `completed`); no keys API (`kid` names a key nothing serves); no merge, backup,
- * restore, issuers or contacts.
+ * then reads `completed`); no key behind a certificate (`kid` names a key ./key-vault.ts does
+ * not have); no merge, backup, restore, issuers or contacts.
  */
 import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
 import {
