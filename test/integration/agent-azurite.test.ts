@@ -17,7 +17,7 @@ import {
 import { DISABLED_STATE, encodeMessage, type DesiredState, type SecretRef } from '../../shared/messages.js';
 import { commandQueueName, poisonQueueName, secretName } from '../../shared/names.js';
 import { generateEnrolmentCode, hashEnrolmentCode, verifyEnrolmentProof } from '../../shared/enrolment.js';
-import { verifyReportSignature } from '../../shared/report-signature.js';
+import { jwkThumbprint, verifyReportSignature } from '../../shared/report-signature.js';
 import type { SecretStore } from '../../shared/ports.js';
 import {
   applyCommand,
@@ -428,6 +428,9 @@ describe('agents over Azurite and the local Key Vault', () => {
         actual: { enabled: true, path: fleet.share.path, username: fleet.share.username },
         inSync: true,
       });
+      // The host key's thumbprint, as the hello announced the key (what an approver compares).
+      const hello = reportsOf(fleet, ccsId).find((r) => r.type === 'hello');
+      expect(hello?.type === 'hello' && hello.hostKey && jwkThumbprint(hello.hostKey)).toBe(parsed.hostKey);
       assertNoSecretsIn([status.stdout], [fleet.share.password, fleet.share.privateKeyPassword]);
       expect(config.stateDir).toBe(join(configFile, '..', 'state'));
     });
