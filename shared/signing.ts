@@ -20,6 +20,9 @@ import { canonicalJson } from './canonical-json.js';
 import { CommandSignatureSchema, type AgentCommand, type CommandSignature } from './messages.js';
 import type { CommandBus } from './ports.js';
 
+/** Also here: callers that canonicalise commands (e.g. the fuzz targets) found it here before. */
+export { canonicalJson } from './canonical-json.js';
+
 /** The Key Vault key commands are signed with. */
 export const COMMAND_SIGNING_KEY = 'ccs-command-signing';
 export const SIGNATURE_ALGORITHM = 'ES256';
