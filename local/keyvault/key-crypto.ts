@@ -68,18 +68,17 @@ function toBytes(value: bigint, width: number): Buffer {
 
 const mod = (a: bigint, n: bigint): bigint => ((a % n) + n) % n;
 
-function modPow(base: bigint, exponent: bigint, n: bigint): bigint {
-  let result = 1n;
-  let b = mod(base, n);
-  for (let e = exponent; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % n;
-    b = (b * b) % n;
+/** a⁻¹ mod n by the extended Euclidean algorithm (n is prime and a ≠ 0 mod n). */
+function modInverse(a: bigint, n: bigint): bigint {
+  let [r0, r1] = [mod(a, n), n];
+  let [s0, s1] = [1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
   }
-  return result;
+  return mod(s0, n);
 }
-
-/** n is prime, so a⁻¹ = a^(n-2) mod n (Fermat). */
-const modInverse = (a: bigint, n: bigint): bigint => modPow(a, n - 2n, n);
 
 /** The x coordinate of k·G on `curve` (k in [1, n-1]). */
 function baseMultipleX(curve: Curve, k: bigint): bigint {
