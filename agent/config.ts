@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../shared/config.js';
+import { ENROLMENT_CODE } from '../shared/enrolment.js';
 import { AllowedLocationSchema } from '../shared/paths.js';
 import { isCcsId, isHostName } from '../shared/names.js';
 
@@ -51,6 +52,14 @@ const PowerShellSchema = z.strictObject({
   scriptsDir: text.optional(),
 });
 
+const HostKeySchema = z.strictObject({
+  /**
+   * How the host key's private part is kept (agent/host-key.ts): `dpapi` (Windows data
+   * protection, LocalMachine; the default on Windows) or `file` (file permissions only).
+   */
+  protection: z.enum(['file', 'dpapi']).optional(),
+});
+
 export const AgentConfigSchema = z
   .strictObject({
     ccsId: z.string().refine(isCcsId, 'must be 1-32 lowercase letters, digits or single inner hyphens'),
@@ -79,6 +88,13 @@ export const AgentConfigSchema = z
     stateDir: text.optional(),
     simulated: SimulatedSchema.optional(),
     powershell: PowerShellSchema.optional(),
+    /** A one-time code from `POST …/{ccs-id}/enrolment-codes`; its proof goes in `hello`, never the code. */
+    enrolmentCode: z
+      .string()
+      .trim()
+      .regex(ENROLMENT_CODE, 'must be the 32-character code the API created')
+      .optional(),
+    hostKey: HostKeySchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.pollMaxSeconds < c.pollMinSeconds) {
@@ -91,10 +107,11 @@ export const AgentConfigSchema = z
 
 type ParsedConfig = z.infer<typeof AgentConfigSchema>;
 
-export interface AgentConfig extends Omit<ParsedConfig, 'backend' | 'environment' | 'stateDir'> {
+export interface AgentConfig extends Omit<ParsedConfig, 'backend' | 'environment' | 'stateDir' | 'hostKey'> {
   backend: BackendName;
   environment: Record<string, string | undefined>;
   stateDir: string;
+  hostKey: { protection: 'file' | 'dpapi' };
 }
 
 /** `CCS_AGENT_*` variable → setting path. Listed explicitly so the README and errors agree. */
@@ -120,6 +137,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   CCS_AGENT_POWERSHELL_EXECUTABLE: ['powershell', 'executable'],
   CCS_AGENT_POWERSHELL_TIMEOUT_SECONDS: ['powershell', 'timeoutSeconds'],
   CCS_AGENT_POWERSHELL_SCRIPTS_DIR: ['powershell', 'scriptsDir'],
+  CCS_AGENT_ENROLMENT_CODE: ['enrolmentCode'],
+  CCS_AGENT_HOST_KEY_PROTECTION: ['hostKey', 'protection'],
 };
 
 /** Settings holding JSON rather than a plain string when given through the environment. */
@@ -246,6 +265,7 @@ export function loadAgentConfig(options: LoadOptions = {}): AgentConfig {
     backend,
     environment: parsed.environment ?? env,
     stateDir: parsed.stateDir ?? defaultStateDir(platform, env),
+    hostKey: { protection: parsed.hostKey?.protection ?? (platform === 'win32' ? 'dpapi' : 'file') },
   };
   for (const path of PATH_SETTINGS) {
     const value = getAt(resolved as unknown as Record<string, unknown>, path);

@@ -21,6 +21,7 @@ import {
   type BindingsReport,
   type Command,
   type HostError,
+  type HostPublicKey,
   type ResultReport,
   type ScanCommand,
 } from '../shared/messages.js';
@@ -34,14 +35,29 @@ import type { SignatureVerdict } from './command-signature.js';
 import type { Logger } from './log.js';
 import type { PfxCheck } from './preflight.js';
 import type { CommandQueue, ReceivedMessage, ReportSink } from './queue.js';
-import { CommandAbandonedError, Reconciler, type CommandOutcome } from './reconcile.js';
-import { driftReport, helloReport, resultReport, type ReportContext } from './reports.js';
+import {
+  awaitsCurrentGeneration,
+  CommandAbandonedError,
+  Reconciler,
+  type CommandOutcome,
+} from './reconcile.js';
+import { driftReport, helloReport, hostErrorReport, resultReport, type ReportContext } from './reports.js';
 import type { SecretCache } from './secrets.js';
 import type { StateStore } from './state.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Deliveries after which a message is set aside: the sixth delivery goes to poison unprocessed. */
 export const MAX_DEQUEUE_COUNT = 5;
+
+/** A command delivered too often whose signature could not be confirmed: no field of it is reported. */
+function abandonedUnverified(): HostError {
+  return {
+    name: 'host',
+    code: 'CommandAbandoned',
+    detail: `A command failed ${MAX_DEQUEUE_COUNT} times on this host, its signature unconfirmed; it was moved to the poison queue`,
+    status: 500,
+  };
+}
 
 export interface AgentSettings {
   ccsId: string;
@@ -84,6 +100,8 @@ export interface AgentPorts {
   agentVersion?: string;
   /** Runs `scan` commands (agent/inventory/scanner.ts); without it they are acknowledged and dropped. */
   inventory?: { scan(command: ScanCommand): Promise<unknown> };
+  /** This host's public key and enrolment proof, announced in every hello (agent/host-key.ts). */
+  identity?: { hostKey: HostPublicKey; enrolmentProof?: string };
   /** Checks the API's signature on every command (agent/command-signature.ts); the service always sets it. */
   verifier?: { verify(raw: unknown): Promise<SignatureVerdict> };
   /** Reports the CCS bindings and checks they serve (agent/bindings/); without it no bindings are reported. */
@@ -92,7 +110,8 @@ export interface AgentPorts {
   boundNames?: BoundNamesGuard;
 }
 
-export type PollResult = 'empty' | 'handled' | 'failed';
+/** `deferred`: an apply left on the queue until this host knows the current generation (reconcile.ts). */
+export type PollResult = 'empty' | 'handled' | 'failed' | 'deferred';
 
 export class Agent {
   private readonly clock: AgentClock;
@@ -112,15 +131,19 @@ export class Agent {
    * report (a poll minimum is allowed for it). Polls before then would find nothing.
    */
   private applyNotBefore: number | null = null;
+  /** When this process started: the hello it sends then is what a host without state waits on. */
+  private readonly startedAt: number;
 
   constructor(
     private readonly settings: AgentSettings,
     private readonly ports: AgentPorts,
   ) {
     this.clock = ports.clock ?? systemAgentClock;
+    this.startedAt = this.clock.now();
     this.backoff = new Backoff(settings.pollMinSeconds * 1000, settings.pollMaxSeconds * 1000);
     this.ctx = { ccsId: settings.ccsId, hostName: settings.hostName, now: () => new Date(this.clock.now()) };
     this.reconciler = new Reconciler({
+      ccsId: settings.ccsId,
       backend: ports.backend,
       secrets: ports.secrets,
       state: ports.state,
@@ -166,6 +189,7 @@ export class Agent {
           actual,
           appliedGeneration: applied.appliedGeneration,
           ...(snapshot ? { bindings: snapshot.summary } : {}),
+          ...this.ports.identity,
         }),
       );
       if (snapshot) this.ports.bindings?.sent(snapshot.summary);
@@ -233,28 +257,33 @@ export class Agent {
     log.info('command received', { messageId: message.id, dequeueCount: message.dequeueCount });
 
     const command = this.parse(message);
-    if (message.dequeueCount > MAX_DEQUEUE_COUNT || !command) {
-      return this.setAside(message, command);
+    if (!command) return this.setAside(message, null);
+    if (message.dequeueCount > MAX_DEQUEUE_COUNT) {
+      // Reported against its operation only if the API signed it: whoever can merely write to
+      // this queue must not be able to fail (abort) someone else's change.
+      const verdict = await this.verify(message);
+      return this.setAside(message, verdict.ok ? { abandoned: command } : { refusal: abandonedUnverified() });
     }
-    if (this.ports.verifier) {
-      // Only what the API signed is ever acted on: a queue writer cannot redirect this host.
-      const verdict = await this.ports.verifier.verify(decodeMessageText(message.text));
-      if (!verdict.ok && !verdict.permanent) {
-        log.warn('command signature not verified yet; it will be redelivered', {
-          messageId: message.id,
-          detail: verdict.detail,
-        });
-        return 'failed';
-      }
-      if (!verdict.ok) {
-        log.warn('command refused: not signed by the API', { messageId: message.id, code: verdict.code });
-        return this.setAside(message, command, {
+    const verdict = await this.verify(message);
+    if (!verdict.ok && !verdict.permanent) {
+      log.warn('command signature not verified yet; it will be redelivered', {
+        messageId: message.id,
+        detail: verdict.detail,
+      });
+      return 'failed';
+    }
+    if (!verdict.ok) {
+      log.warn('command refused: not signed by the API', { messageId: message.id, code: verdict.code });
+      // A host-level error only: nothing of the refused message (operation, type, generation)
+      // reaches a report.
+      return this.setAside(message, {
+        refusal: {
           name: 'host',
           code: verdict.code,
           detail: `${verdict.detail}; it was moved to the poison queue`,
           status: 403,
-        });
-      }
+        },
+      });
     }
     crashPoint('after-receive', command);
     return this.handle(message, command);
@@ -293,33 +322,51 @@ export class Agent {
     return command;
   }
 
-  /** Move a message to the poison queue. A valid command that kept failing is reported failed first. */
+  /** Checks the API's signature (every message, when the agent verifies; none in unsigned tests). */
+  private async verify(message: ReceivedMessage): Promise<SignatureVerdict> {
+    if (!this.ports.verifier) return { ok: true };
+    try {
+      return await this.ports.verifier.verify(decodeMessageText(message.text));
+    } catch (error) {
+      this.ports.log.warn('command signature check failed', { error: this.describe(error) });
+      return { ok: false, permanent: false, detail: 'The command signature could not be checked' };
+    }
+  }
+
+  /**
+   * Move a message to the poison queue, after reporting why: a verified command that kept failing
+   * against its operation, a refused one as an error of this host only, a malformed one not at all.
+   */
   private async setAside(
     message: ReceivedMessage,
-    command: AgentCommand | undefined,
-    refusal?: HostError,
+    report: { abandoned: AgentCommand } | { refusal: HostError } | null,
   ): Promise<PollResult> {
     const { queue, log, reports } = this.ports;
     // A scan belongs to no operation: the API hands the lease over when it stays unanswered.
-    if (command && command.type !== 'scan') {
-      // Best effort: tells the operation why this host will not answer; the poisoning goes ahead regardless.
+    const abandoned =
+      report && 'abandoned' in report && report.abandoned.type !== 'scan' ? report.abandoned : null;
+    const refusal = report && 'refusal' in report ? report.refusal : null;
+    if (abandoned || refusal) {
+      // Best effort: tells the API why this host will not answer; the poisoning goes ahead regardless.
       try {
         const applied = await this.ports.state.load();
         await reports.send(
-          resultReport(this.ctx, command, {
-            outcome: 'failed',
-            error: refusal ?? {
-              name: 'host',
-              code: 'CommandAbandoned',
-              detail: `The command failed ${MAX_DEQUEUE_COUNT} times on this host and was moved to the poison queue`,
-              status: 500,
-            },
-            actual: null,
-            appliedGeneration: applied.appliedGeneration,
-          }),
+          abandoned
+            ? resultReport(this.ctx, abandoned, {
+                outcome: 'failed',
+                error: {
+                  name: 'host',
+                  code: 'CommandAbandoned',
+                  detail: `The command failed ${MAX_DEQUEUE_COUNT} times on this host and was moved to the poison queue`,
+                  status: 500,
+                },
+                actual: null,
+                appliedGeneration: applied.appliedGeneration,
+              })
+            : hostErrorReport(this.ctx, { error: refusal!, appliedGeneration: applied.appliedGeneration }),
         );
       } catch (error) {
-        log.warn('could not report an abandoned command', { error: this.describe(error) });
+        log.warn('could not report a command set aside', { error: this.describe(error) });
       }
     }
     try {
@@ -327,7 +374,7 @@ export class Agent {
       log.warn('message moved to poison queue', {
         messageId: message.id,
         dequeueCount: message.dequeueCount,
-        reason: refusal ? refusal.code : command ? 'too many attempts' : 'malformed',
+        reason: refusal ? refusal.code : report ? 'too many attempts' : 'malformed',
       });
       return 'handled';
     } catch (error) {
@@ -366,6 +413,20 @@ export class Agent {
 
   private async handleChange(message: ReceivedMessage, command: Command): Promise<PollResult> {
     const { queue, log, reports } = this.ports;
+    // Only signed issue times count, so only an agent that verifies signatures waits on them.
+    if (
+      this.ports.verifier &&
+      awaitsCurrentGeneration(await this.ports.state.load(), command, this.startedAt)
+    ) {
+      // Left invisible until its visibility timeout (never extended or shortened: no Update
+      // Message right): by then the API has answered this host's hello with the current state,
+      // and this older command is superseded.
+      log.warn('apply left for later: this host has no applied state and waits for the current generation', {
+        messageId: message.id,
+        generation: command.generation,
+      });
+      return 'deferred';
+    }
     try {
       const outcome = await this.reconciler.handle(command);
       if (this.aborted) {
@@ -440,7 +501,10 @@ export class Agent {
   /** How long until the next poll, after a poll with this result. */
   private pollDelay(result: PollResult): number {
     let delay: number;
-    if (result !== 'handled') {
+    if (result === 'deferred') {
+      // What this host waits for (the answer to its hello) may be next on the queue.
+      delay = this.backoff.afterActivity();
+    } else if (result !== 'handled') {
       delay = this.backoff.afterIdle();
     } else if (this.applyNotBefore !== null) {
       // Its apply cannot be queued yet (the API needs every host's report first): wait until it

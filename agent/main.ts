@@ -17,6 +17,7 @@ import { commandQueueName } from '../shared/names.js';
 import { matchesDesired } from './reconcile.js';
 import { createBackend } from './backends/index.js';
 import { FileStateStore } from './state.js';
+import { readHostKeyThumbprint } from './host-key.js';
 
 const USAGE = `Usage:
   ccs-agent [run] [--config <file>] [--once]
@@ -56,6 +57,8 @@ export async function status(config: AgentConfig): Promise<Record<string, unknow
     applied: applied.desired,
     actual,
     inSync: applied.desired ? matchesDesired(applied.desired, actual, config.environment) : null,
+    // What an administrator compares before approving this host (RFC 7638 thumbprint); null before enrolment.
+    hostKey: await readHostKeyThumbprint(config.stateDir),
   };
 }
 

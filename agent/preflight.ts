@@ -4,6 +4,7 @@
  * (`name` is the API field at fault), so the caller of the API sees the same error IIS
  * Administration would give for the same mistake:
  *
+ *   0. the secrets referenced are this ccs-id's own                             → field 403
  *   1. the path is inside this host's allowed locations after %VAR% expansion  → path 403
  *   2. the identity (its password fetched from Key Vault first) logs on, lists the folder and
  *      reads one .pfx, in a logon session of its own (Backend.checkStoreAccess):
@@ -25,6 +26,7 @@
 import type { AllowedLocation } from '../shared/paths.js';
 import type { DesiredState, HostError } from '../shared/messages.js';
 import { DomainError } from '../shared/errors.js';
+import { secretName } from '../shared/names.js';
 import {
   expandAllowedLocations,
   expandEnvironmentVariables,
@@ -37,6 +39,8 @@ import { SecretUnavailableError, type SecretCache } from './secrets.js';
 export type PfxCheck = 'ok' | 'wrong-password' | 'unprotected';
 
 export interface PreflightDeps {
+  /** This host's ccs-id: a command may reference only its secrets. */
+  ccsId: string;
   backend: Backend;
   secrets: SecretCache;
   allowedLocations: readonly AllowedLocation[];
@@ -97,6 +101,12 @@ export const hostErrors = {
     detail: 'The private key password does not open the certificates in the store',
     status: 400,
   }),
+  secretNotAllowed: (name: string): HostError => ({
+    name,
+    code: 'SecretNotAllowed',
+    detail: "The secret referenced is not this host's ccs-id's",
+    status: 403,
+  }),
   secretUnavailable: (name: string, error: SecretUnavailableError): HostError => ({
     name,
     code: 'SecretUnavailable',
@@ -120,6 +130,32 @@ export function resolveLocalPath(
     if (error instanceof DomainError) return { error: hostErrors.invalid('path', error.message) };
     throw error;
   }
+}
+
+/**
+ * The secrets a desired state references must be this ccs-id's — exactly the names the API gives
+ * them (shared/names.ts `secretName`). A prefix check would not do: `ccs-a-` is also the start of
+ * ccs-id `a-b`'s secret names.
+ */
+export function checkSecretNames(desired: DesiredState, ccsId: string): HostError | null {
+  if (desired.password && desired.password.name !== secretName(ccsId, 'identity-password')) {
+    return hostErrors.secretNotAllowed('identity.password');
+  }
+  if (
+    desired.privateKeyPassword &&
+    desired.privateKeyPassword.name !== secretName(ccsId, 'private-key-password')
+  ) {
+    return hostErrors.secretNotAllowed('private_key_password');
+  }
+  return null;
+}
+
+/** The path (expanded on this host) against this host's allowed locations, as expanded here. */
+export function isAllowedHere(
+  path: string,
+  deps: Pick<PreflightDeps, 'allowedLocations' | 'environment'>,
+): boolean {
+  return isInsideAllowedLocations(path, expandAllowedLocations(deps.allowedLocations, deps.environment));
 }
 
 /** `resolveLocalPath` for comparisons: null when the path does not resolve on this host. */
@@ -241,14 +277,16 @@ export async function preflight(
     };
   }
 
+  // 0. Only this ccs-id's secrets, before any is fetched.
+  const names = checkSecretNames(desired, deps.ccsId);
+  if (names) return { ok: false, error: names };
+
   // 1. Allowed locations, checked again here with this host's own list, both sides expanded
   //    with this host's environment (%SystemDrive% may differ from host to host).
   const local = resolveLocalPath(desired.path, deps.environment);
   if ('error' in local) return { ok: false, error: local.error };
   const path = local.path;
-  if (!isInsideAllowedLocations(path, expandAllowedLocations(deps.allowedLocations, deps.environment))) {
-    return { ok: false, error: hostErrors.pathForbidden() };
-  }
+  if (!isAllowedHere(path, deps)) return { ok: false, error: hostErrors.pathForbidden() };
 
   // 2. As the identity IIS will use, in its own logon session: logs on, lists, reads one .pfx.
   const password = await fetchSecret(deps, 'identity', desired.password);

@@ -11,16 +11,30 @@
  *   state on redelivery, which is idempotent.
  * - Drift: when IIS no longer matches the last applied state (someone edited it by hand), the
  *   applied state is restored without a new preflight — it is already the committed desired
- *   state, and restoring it is the best this host can do.
+ *   state, and restoring it is the best this host can do — but only within this host's allowed
+ *   locations and with this ccs-id's secrets, checked as an apply checks them (the allow-list
+ *   may have changed since, or the state file been edited).
+ * - A host without applied state (new, or rebuilt) applies no command issued before it announced
+ *   itself: it waits for the API's answer to its hello (the current generation, issued after it),
+ *   so a replayed older command cannot roll it back. See `awaitsCurrentGeneration`.
  */
 import type { ActualState, Command, DesiredState, HostError } from '../shared/messages.js';
 import { normalizeCcsPath } from '../shared/paths.js';
+import { CLOCK_SKEW_SECONDS } from '../shared/signing.js';
 import type { Logger } from './log.js';
 import { crashPoint } from './crash-points.js';
 import type { ResolvedDesired } from './backends/backend.js';
-import { hostErrors, localPath, preflight, type PreflightDeps } from './preflight.js';
+import {
+  checkSecretNames,
+  hostErrors,
+  isAllowedHere,
+  localPath,
+  preflight,
+  resolveLocalPath,
+  type PreflightDeps,
+} from './preflight.js';
 import { SecretUnavailableError } from './secrets.js';
-import type { StateStore } from './state.js';
+import type { AppliedRecord, StateStore } from './state.js';
 
 export interface ReconcilerDeps extends PreflightDeps {
   state: StateStore;
@@ -81,6 +95,24 @@ export function matchesDesired(
   if (!desired.enabled) return !actual.enabled;
   const expected = desired.path === null ? null : (localPath(desired.path, environment) ?? desired.path);
   return actual.enabled && samePath(expected, actual.path) && sameUser(desired.username, actual.username);
+}
+
+/**
+ * Whether an apply must wait: this host has applied nothing (no state file — a new or rebuilt
+ * host) and the command was issued before this agent started and said hello, less the clock skew
+ * signatures allow. The API answers a hello from a host behind the desired state with the
+ * current state, issued after the hello; until that is applied, older commands — a replay of a
+ * genuine, still unexpired one included — are not. Preflights and scans change nothing and are
+ * not held back.
+ */
+export function awaitsCurrentGeneration(
+  applied: AppliedRecord,
+  command: Command,
+  startedAtMs: number,
+): boolean {
+  if (command.type !== 'apply' || applied.appliedGeneration > 0 || applied.desired !== null) return false;
+  const issued = Date.parse(command.issuedAt);
+  return !(issued >= startedAtMs - CLOCK_SKEW_SECONDS * 1000);
 }
 
 export class Reconciler {
@@ -168,11 +200,17 @@ export class Reconciler {
     };
   }
 
-  /** Secrets and path for re-applying the stored desired state (no preflight, see above). */
+  /** Secrets and path for re-applying the stored desired state (no preflight, but an apply's checks: see above). */
   private async resolve(desired: DesiredState): Promise<ResolvedDesired | HostError> {
     if (!desired.enabled) return { enabled: false };
-    const path = desired.path === null ? null : localPath(desired.path, this.deps.environment);
-    if (path === null) return hostErrors.invalid('path', 'the applied path cannot be resolved on this host');
+    const names = checkSecretNames(desired, this.deps.ccsId);
+    if (names) return names;
+    if (desired.path === null)
+      return hostErrors.invalid('path', 'the applied path cannot be resolved on this host');
+    const local = resolveLocalPath(desired.path, this.deps.environment);
+    if ('error' in local) return local.error;
+    const path = local.path;
+    if (!isAllowedHere(path, this.deps)) return hostErrors.pathForbidden();
     if (!desired.username || !desired.password) {
       return hostErrors.invalid('identity', 'the applied identity is incomplete');
     }

@@ -14,6 +14,7 @@ import {
   type DriftReport,
   type HelloReport,
   type HostError,
+  type HostPublicKey,
   type Report,
   type ResultReport,
   type ServingCheck,
@@ -43,6 +44,8 @@ export function helloReport(
     actual: ActualState;
     appliedGeneration: number;
     bindings?: BindingsSummary;
+    hostKey?: HostPublicKey;
+    enrolmentProof?: string;
   },
 ): HelloReport {
   return checked({ ...header(ctx), type: 'hello', ...fields, at: ctx.now().toISOString() });
@@ -67,6 +70,29 @@ export function resultReport(
     phase: command.type,
     generation: command.generation,
     ...fields,
+    at: ctx.now().toISOString(),
+  });
+}
+
+/**
+ * An error of this host, tied to no operation: a refused command. Nothing of the refused message
+ * is in it (its operation, type and generation are unverified): the generations are this host's
+ * own, so the API records the error on the host row (`last_error`) and touches no operation.
+ */
+export function hostErrorReport(
+  ctx: ReportContext,
+  fields: { error: HostError; appliedGeneration: number },
+): ResultReport {
+  return checked({
+    ...header(ctx),
+    type: 'result',
+    operationId: null,
+    phase: 'apply',
+    generation: fields.appliedGeneration,
+    outcome: 'failed',
+    error: fields.error,
+    actual: null,
+    appliedGeneration: fields.appliedGeneration,
     at: ctx.now().toISOString(),
   });
 }

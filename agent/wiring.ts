@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { TokenCredential } from '@azure/core-auth';
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
+import { createKeyClient, KeyVaultCommandPublicKeys } from '../shared/adapters/keyvault-command-key.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { verifyPfxPassword } from '../shared/pkcs12/pfx.js';
 import type { SecretStore } from '../shared/ports.js';
@@ -17,8 +18,12 @@ import { agentLogger, stdoutWriter, type Logger } from './log.js';
 import { Agent, type AgentClock } from './loop.js';
 import { AzureCommandQueue, AzureReportSink, createQueueService } from './queue.js';
 import { SecretCache } from './secrets.js';
-import { CommandVerifier } from './command-signature.js';
+import { CommandVerifier, type CommandPublicKeySource } from './command-signature.js';
 import { FileStateStore, type StateStore } from './state.js';
+import { dpapiProtector } from './dpapi.js';
+import { FILE_PERMISSIONS_ONLY, loadOrCreateHostKey, type HostKey, type KeyProtector } from './host-key.js';
+import { SigningReportSink } from './report-signing.js';
+import { enrolmentProof } from '../shared/enrolment.js';
 import { FileInventoryCache } from './inventory/cache.js';
 import { InventoryScanner } from './inventory/scanner.js';
 import { BoundNamesGuard } from './bindings/bound-names.js';
@@ -26,7 +31,10 @@ import { HostBindings } from './bindings/host-bindings.js';
 import { tlsProbe } from './serving/probe.js';
 import { leafThumbprint } from './serving/leaf.js';
 
-export async function createSecretStore(keyVault: AgentConfig['keyVault']): Promise<SecretStore> {
+/** How this agent reaches its vault: the credential, and the local endpoint's CA when local. */
+async function vaultAccess(
+  keyVault: AgentConfig['keyVault'],
+): Promise<{ credential: TokenCredential; caCertPem?: string }> {
   let caCertPem: string | undefined;
   if (keyVault.caCertFile) {
     try {
@@ -40,7 +48,31 @@ export async function createSecretStore(keyVault: AgentConfig['keyVault']): Prom
   const credential: TokenCredential = keyVault.localToken
     ? new StaticTokenCredential(keyVault.localToken)
     : await azureCredential();
-  return new KeyVaultSecretStore(createSecretClient({ vaultUrl: keyVault.url, credential, caCertPem }));
+  return { credential, ...(caCertPem !== undefined && { caCertPem }) };
+}
+
+export async function createSecretStore(keyVault: AgentConfig['keyVault']): Promise<SecretStore> {
+  const access = await vaultAccess(keyVault);
+  return new KeyVaultSecretStore(createSecretClient({ vaultUrl: keyVault.url, ...access }));
+}
+
+/** The public parts of the command-signing key's versions (read-only: agents cannot sign). */
+export async function createCommandPublicKeys(
+  keyVault: AgentConfig['keyVault'],
+): Promise<CommandPublicKeySource> {
+  const access = await vaultAccess(keyVault);
+  return new KeyVaultCommandPublicKeys(createKeyClient({ vaultUrl: keyVault.url, ...access }));
+}
+
+/** The host key's protection as configured: DPAPI through the configured PowerShell, or file permissions. */
+function protectorFor(config: AgentConfig): KeyProtector {
+  if (config.hostKey.protection === 'file') return FILE_PERMISSIONS_ONLY;
+  return dpapiProtector({
+    ...(config.powershell?.executable !== undefined && { executable: config.powershell.executable }),
+    ...(config.powershell?.timeoutSeconds !== undefined && {
+      timeoutMs: config.powershell.timeoutSeconds * 1000,
+    }),
+  });
 }
 
 export interface WiringOverrides {
@@ -48,12 +80,18 @@ export interface WiringOverrides {
   write?: (line: string) => void;
   queueService?: QueueServiceClient;
   secretStore?: SecretStore;
+  /** How the host key is protected at rest (by default as `hostKey.protection` says). */
+  hostKeyProtector?: KeyProtector;
+  /** Where the command-signing key's public parts come from (Key Vault by default). */
+  commandKeys?: CommandPublicKeySource;
   backend?: Backend;
   clock?: AgentClock;
 }
 
 export interface WiredAgent {
   agent: Agent;
+  /** This host's key (its public part and thumbprint; the private part stays in the process). */
+  hostKey: HostKey;
   backend: Backend;
   state: StateStore;
   secrets: SecretCache;
@@ -69,7 +107,19 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     host: config.hostName,
   });
   const queues = overrides.queueService ?? (await createQueueService(config.storage));
-  const reports = new AzureReportSink(queues);
+  const hostKey = await loadOrCreateHostKey(
+    config.stateDir,
+    overrides.hostKeyProtector ?? protectorFor(config),
+  );
+  log.info(hostKey.created ? 'host key created' : 'host key loaded', { thumbprint: hostKey.thumbprint });
+  // Every report, the loop's and the scanner's, is signed with this host's key.
+  const reports = new SigningReportSink(new AzureReportSink(queues), hostKey);
+  const identity = {
+    hostKey: hostKey.publicKey,
+    ...(config.enrolmentCode && {
+      enrolmentProof: enrolmentProof(config.enrolmentCode, config.ccsId, config.hostName, hostKey.publicKey),
+    }),
+  };
   const inventory = new InventoryScanner({
     ccsId: config.ccsId,
     hostName: config.hostName,
@@ -112,8 +162,12 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     ...bindings,
     queue: new AzureCommandQueue(queues, config.ccsId, config.hostName),
     reports,
+    identity,
     inventory,
-    verifier: new CommandVerifier(secrets, () => overrides.clock?.now() ?? Date.now()),
+    verifier: new CommandVerifier(
+      overrides.commandKeys ?? (await createCommandPublicKeys(config.keyVault)),
+      () => overrides.clock?.now() ?? Date.now(),
+    ),
     backend,
     secrets,
     state,
@@ -121,5 +175,5 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     log,
     clock: overrides.clock,
   });
-  return { agent, backend, state, secrets, log };
+  return { agent, hostKey, backend, state, secrets, log };
 }

@@ -116,7 +116,7 @@ export async function runApi(options: ApiOptions = {}): Promise<ApiResult> {
       new KeyVaultSecretStore(
         createSecretClient({
           vaultUrl: system.host.vaultUrl,
-          credential: new StaticTokenCredential(system.host.agentVaultToken),
+          credential: new StaticTokenCredential(system.host.apiVaultToken),
           caCertPem: system.caCertPem,
         }),
       ),

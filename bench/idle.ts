@@ -155,6 +155,7 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
     // Let every agent back off to the idle interval (the fast sequence sums to about 2·max) and
     // the elected host finish the scan that follows an enable.
     await sleepFor(Math.max(((3 * settings.pollMaxSeconds) / scale) * 1000, 1500));
+    await settled(counter, ((2 * settings.pollMaxSeconds) / scale) * 1000);
     log(`  idle: ${hosts} hosts enabled; measuring ${simulatedSeconds / 60} simulated minutes`);
 
     const firstEvent = running.events.length;
@@ -249,6 +250,26 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
     await fleet?.stop();
     counter.stop();
     await system.close();
+  }
+}
+
+/**
+ * Waits until the agents send nothing but polls and hellos for `quietMs` (at most a minute): on a
+ * loaded machine the enable's serving checks, bindings reports and the scan that follows it can
+ * outlast the fixed wait above, and would be counted as idle traffic.
+ */
+async function settled(counter: { snapshot(): Counts }, quietMs: number): Promise<void> {
+  const busy = (counts: Counts) =>
+    total(onlyParty(counts, 'agent.')) -
+    (counts['agent.queue.receive'] ?? 0) -
+    (counts['agent.queue.send'] ?? 0);
+  const deadline = Date.now() + 60_000;
+  let last = busy(counter.snapshot());
+  while (Date.now() < deadline) {
+    await sleepFor(Math.max(quietMs, 200));
+    const now = busy(counter.snapshot());
+    if (now === last) return;
+    last = now;
   }
 }
 

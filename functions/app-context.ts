@@ -12,7 +12,8 @@ import { createStorageClients, type StorageClients } from '../shared/adapters/st
 import { createTableStores } from '../shared/adapters/table-stores.js';
 import { QueueCommandBus } from '../shared/adapters/queue-command-bus.js';
 import { StoragePoisonQueue } from '../shared/adapters/queue-poison.js';
-import { CommandSigner, SigningCommandBus } from '../shared/signing.js';
+import { CommandSigner, SigningCommandBus, type CommandSigningKey } from '../shared/signing.js';
+import { commandSigningKey } from '../shared/adapters/keyvault-command-key.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { OperationEngine } from '../shared/services/operation-engine.js';
@@ -60,7 +61,7 @@ function azureCredential(config: Config): TokenCredential {
 
 export function createAppWiring(
   config: Config,
-  overrides: { log?: Logger; secrets?: SecretStore } = {},
+  overrides: { log?: Logger; secrets?: SecretStore; signingKey?: CommandSigningKey } = {},
 ): AppWiring {
   // Inside an invocation every line goes to its context.log (Application Insights), else here.
   const log = invocationLogger(
@@ -88,8 +89,9 @@ export function createAppWiring(
         : createSecretClient({ vaultUrl: config.CCS_KEY_VAULT_URL, credential }),
     );
   const stores = createTableStores(storage);
-  // Every command is signed (shared/signing.ts); agents refuse what is not.
-  const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(secrets));
+  // Every command is signed with the Key Vault key (shared/signing.ts); agents refuse what is not.
+  const signingKey = overrides.signingKey ?? commandSigningKey(config, credential);
+  const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(signingKey));
   const engine = new OperationEngine(stores, bus, systemClock, log, {
     preflightTimeoutMs: config.CCS_PREFLIGHT_TIMEOUT_SECONDS * 1000,
     operationTimeoutMs: config.CCS_OPERATION_TIMEOUT_SECONDS * 1000,

@@ -204,11 +204,15 @@ module storage 'app/storage.bicep' = {
   }
 }
 
+// The key that signs commands to agents (COMMAND_SIGNING_KEY in shared/signing.ts).
+var commandSigningKeyName = 'ccs-command-signing'
+
 module keyVault 'app/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
     name: keyVaultName
+    commandSigningKeyName: commandSigningKeyName
     location: location
     tags: allTags
     workspaceId: monitoring.outputs.workspaceId
@@ -265,6 +269,7 @@ module rbac 'app/rbac.bicep' = {
     storageAccountName: storageAccountName
     reportsQueueName: reportsQueueName
     keyVaultName: keyVaultName
+    commandSigningKeyName: commandSigningKeyName
     applicationInsightsName: applicationInsightsName
     // Known only once the identity exists; role assignment names need it (guid(scope, principal,
     // role)), which costs What-If precision on these assignments and nothing else.

@@ -9,6 +9,7 @@ import { chmodSync, createWriteStream, mkdirSync, readdirSync, writeFileSync } f
 import { join, resolve } from 'node:path';
 import { spawnAzurite } from './azurite.js';
 import { startKeyVaultServer } from './keyvault/server.js';
+import { deployCommandSigningKey, fleetPrincipals } from './keyvault/fleet-roles.js';
 import { seedDemoShare } from './demo-share.js';
 import { loadOrCreateStackSecrets } from './stack-secrets.js';
 import { portOr } from './ports.js';
@@ -99,13 +100,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stages,
       'Key Vault',
       apiLogFile,
-      () =>
-        startKeyVaultServer({
+      async () => {
+        // The API and the agents each have their own token and roles: agents cannot sign commands.
+        const started = await startKeyVaultServer({
           port: options.keyVaultPort ?? 0,
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
-          acceptedTokens: [secrets.apiVaultToken, secrets.agentVaultToken],
-        }),
+          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }),
+        });
+        await deployCommandSigningKey(started).catch(async (error: unknown) => {
+          await started.close();
+          throw error;
+        });
+        return started;
+      },
       (started) => started.url,
     );
     cleanups.push(() => vault.close());

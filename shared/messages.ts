@@ -77,6 +77,37 @@ const header = {
   host: z.string().min(1).max(253),
 };
 
+const base64url = (chars: number) => z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${chars}}$`));
+
+/**
+ * A host's public key (JWK, EC P-256), made by its agent at enrolment (agent/host-key.ts); the
+ * private key never leaves the host. Sent in `hello`; the API registers it and from then on folds
+ * only reports this key signed (shared/report-signature.ts).
+ */
+export const HostPublicKeySchema = z.strictObject({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: base64url(43),
+  y: base64url(43),
+});
+export type HostPublicKey = z.infer<typeof HostPublicKeySchema>;
+
+/**
+ * A host's signature on a report (shared/report-signature.ts): ES256 (`r || s`, base64url) over
+ * the canonical JSON of every other member of the report; `kid` is the RFC 7638 thumbprint of the
+ * host's public key. `v` versions the envelope. Optional, so reports of older agents still parse;
+ * an API that requires signatures refuses a report without one.
+ */
+export const ReportSignatureSchema = z.strictObject({
+  v: z.literal(1),
+  alg: z.literal('ES256'),
+  kid: base64url(43),
+  sig: base64url(86),
+});
+export type ReportSignature = z.infer<typeof ReportSignatureSchema>;
+
+const signed = { sig: ReportSignatureSchema.optional() };
+
 /** Phase one of a change: check it on the host, change nothing. */
 export const PreflightCommandSchema = z.object({
   ...header,
@@ -214,6 +245,7 @@ export type ServingCheck = z.infer<typeof ServingCheckSchema>;
 
 export const HelloReportSchema = z.object({
   ...header,
+  ...signed,
   type: z.literal('hello'),
   agentVersion: z.string().max(64),
   backend: z.string().max(32),
@@ -222,10 +254,18 @@ export const HelloReportSchema = z.object({
   at: z.string(),
   /** The host's CCS bindings. Optional: agents that predate them send none. */
   bindings: BindingsSummarySchema.optional(),
+  /** This host's public key (agents that sign their reports send it in every hello). */
+  hostKey: HostPublicKeySchema.optional(),
+  /**
+   * Proof of a one-time enrolment code (shared/report-signature.ts `enrolmentProof`): binds the
+   * code to this host and `hostKey` without sending the code itself.
+   */
+  enrolmentProof: base64url(43).optional(),
 });
 
 export const ResultReportSchema = z.object({
   ...header,
+  ...signed,
   type: z.literal('result'),
   operationId: z.string().max(64).nullable(),
   phase: z.enum(['preflight', 'apply']),
@@ -244,6 +284,7 @@ export const ResultReportSchema = z.object({
 /** Someone changed IIS by hand; the agent noticed (and, when `repaired`, re-applied). */
 export const DriftReportSchema = z.object({
   ...header,
+  ...signed,
   type: z.literal('drift'),
   generation: z.number().int().nonnegative(),
   found: ActualStateSchema,
@@ -262,6 +303,7 @@ export const DriftReportSchema = z.object({
  */
 export const InventoryReportSchema = z.object({
   ...header,
+  ...signed,
   type: z.literal('inventory'),
   scanSeq: z.number().int().positive(),
   generation: z.number().int().nonnegative(),
@@ -285,6 +327,7 @@ export type InventoryReport = z.infer<typeof InventoryReportSchema>;
  */
 export const BindingsReportSchema = z.object({
   ...header,
+  ...signed,
   type: z.literal('bindings'),
   digest: BindingsDigestSchema.nullable(),
   total: z.number().int().nonnegative(),
@@ -321,14 +364,15 @@ export function decodeMessageText(text: string): unknown {
 }
 
 /**
- * The API's signature on a command (shared/signing.ts): HMAC-SHA256 with the signing key kept in
- * Key Vault, over the canonical JSON of every other field of the message. `kid` is the key's
- * secret version, so an agent fetches exactly that version (and caches it). Optional in the
- * schemas above only so that an unsigned command still parses — agents refuse it.
+ * The API's signature on a command (shared/signing.ts): ES256 with the Key Vault key
+ * `ccs-command-signing` (`r || s`, base64url, as Key Vault's `sign` returns it), over the
+ * canonical JSON of every other field of the message. `kid` is the key's version, so an agent
+ * fetches exactly that version's public key (and caches it). Not part of the command schemas:
+ * it is read from the raw message, so an unsigned command still parses — agents refuse it.
  */
 export const CommandSignatureSchema = z.strictObject({
-  alg: z.literal('HMAC-SHA256'),
+  alg: z.literal('ES256'),
   kid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  mac: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  sig: base64url(86),
 });
 export type CommandSignature = z.infer<typeof CommandSignatureSchema>;

@@ -16,6 +16,7 @@
  * The shared queue client is wrapped: every receive (empty or not) and every report sent is
  * recorded with its time, so convergence and pickup delays are measured where they happen.
  */
+import { createKeyClient, KeyVaultCommandPublicKeys } from '../../shared/adapters/keyvault-command-key.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -310,6 +311,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       caCertPem: options.caCertPem,
     }),
   );
+  // One client for every agent of the process; each agent still reads each key version once.
+  const commandKeys = new KeyVaultCommandPublicKeys(
+    createKeyClient({
+      vaultUrl: options.vaultUrl,
+      credential: new StaticTokenCredential(options.vaultToken),
+      caCertPem: options.caCertPem,
+    }),
+  );
   const shared = new SharedHostWork();
   const clocks = new Map<string, AgentClock>();
   const clockNow = (host: string): number => clocks.get(host)?.now() ?? now();
@@ -356,6 +365,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       write,
       queueService: queues,
       secretStore: store,
+      commandKeys,
       backend: withSharedWork(new SimulatedBackend(config.simulated!), shared),
       clock: clocks.get(host),
     });

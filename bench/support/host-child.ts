@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
 import { startHttpHost } from '../../local/http-host.js';
 import {
   queueSettingsFromHostJson,
@@ -49,6 +50,8 @@ export interface HostInfo {
   writeToken: string;
   vaultUrl: string;
   caCertPath: string;
+  /** The API's vault token (it writes secrets, signs commands); the bare calls play the API. */
+  apiVaultToken: string;
   agentVaultToken: string;
 }
 
@@ -87,8 +90,9 @@ serveParent(
     vault = await startKeyVaultServer({
       port: 0,
       certDir: join(dir, 'certs'),
-      acceptedTokens: [apiVaultToken, agentVaultToken],
+      principals: fleetPrincipals({ api: apiVaultToken, agent: agentVaultToken }),
     });
+    await deployCommandSigningKey(vault);
     const config = parseConfig({
       AzureWebJobsStorage: options.connectionString,
       CCS_KEY_VAULT_URL: vault.url,
@@ -137,6 +141,7 @@ serveParent(
       writeToken,
       vaultUrl: vault.url,
       caCertPath: vault.caCertPath,
+      apiVaultToken,
       agentVaultToken,
     };
     return {

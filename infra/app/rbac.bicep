@@ -3,9 +3,11 @@
 // finds the same assignment instead of failing on a duplicate. Data-plane roles only: neither
 // principal gets any management right (no keys, no account or vault settings).
 //   API:    queues + tables (data contributor), blobs (host + deployment package), secrets
-//           (officer), telemetry (metrics publisher).
+//           (officer), sign with the command-signing key (crypto user on that key only),
+//           telemetry (metrics publisher).
 //   Agents: receive/delete on command queues, send to the reports queue and to command queues'
-//           poison queues, read secrets. Never send to a command queue, never touch tables.
+//           poison queues, read secrets, read the command-signing key's public part (reader on
+//           that key only: no sign). Never send to a command queue, never touch tables.
 // What a compromised agent can and cannot do with these roles: docs/deploy.md.
 // ================================================================================================
 
@@ -17,6 +19,9 @@ param reportsQueueName string
 
 @description('Required. Name of the Key Vault.')
 param keyVaultName string
+
+@description('Required. Name of the key that signs commands (keyvault.bicep).')
+param commandSigningKeyName string
 
 @description('Required. Name of the Application Insights component.')
 param applicationInsightsName string
@@ -46,6 +51,8 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7' // Key Vault Secrets Officer
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
+  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424' // Key Vault Crypto User
+  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2' // Key Vault Reader
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
 }
 
@@ -97,6 +104,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
+
+  resource commandSigningKey 'keys' existing = {
+    name: commandSigningKeyName
+  }
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -155,6 +166,18 @@ resource apiSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: apiPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Sign commands to agents (Key Vault's `sign`, and `get` to find the newest version), on the
+// command-signing key only: no other key, no create, no delete.
+resource apiCommandSigner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault::commandSigningKey.id, apiPrincipalId, roles.keyVaultCryptoUser)
+  scope: vault::commandSigningKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
     principalId: apiPrincipalId
     principalType: 'ServicePrincipal'
   }
@@ -234,6 +257,18 @@ resource agentSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: agentPrincipalId
+    principalType: agentPrincipalType
+  }
+}
+
+// Verify commands: the command-signing key's public part (`keys/read`), on that key only. Key
+// Vault Reader grants no sign, wrap or decrypt, so no agent can sign a command.
+resource agentCommandKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasAgents) {
+  name: guid(vault::commandSigningKey.id, agentPrincipalId, roles.keyVaultReader)
+  scope: vault::commandSigningKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultReader)
     principalId: agentPrincipalId
     principalType: agentPrincipalType
   }

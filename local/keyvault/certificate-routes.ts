@@ -17,7 +17,7 @@ import {
   policyBody,
 } from './certificate-wire.js';
 import { ok, page } from './paging.js';
-import type { RequestContext, RouteTable } from './routes.js';
+import type { RequestContext, RouteTable } from './route-types.js';
 
 export type CertificateOperationId =
   | 'importCertificate'
@@ -53,7 +53,7 @@ const updateCertificate = {
   },
 } as const;
 
-export const certificateRoutes: RouteTable = {
+export const certificateRoutes: RouteTable<CertificateOperationId> = {
   certificates: {
     GET: {
       operation: 'getCertificates',

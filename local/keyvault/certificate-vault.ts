@@ -17,8 +17,8 @@
  * - A soft-deleted name cannot be reused until recovered or purged (409, as for secrets).
  *
  * Limits of this stand-in: only the `Self` issuer (the create completes at once; its operation
- * then reads `completed`); no keys API (`kid` names a key nothing serves); no merge, backup,
- * restore, issuers or contacts.
+ * then reads `completed`); no key behind a certificate (`kid` names a key ./key-vault.ts does
+ * not have); no merge, backup, restore, issuers or contacts.
  */
 import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
 import {
@@ -44,22 +44,10 @@ import {
   type UpdateInput,
 } from './certificate-wire.js';
 import { issueSelfSigned } from './self-signed.js';
-import { VaultError, type Vault } from './vault.js';
+import { VaultError, nowSeconds, validateName, type Vault } from './vault.js';
 
-const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const RETENTION_DAYS = 90;
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 const seconds = (date: string): number => Math.floor(Date.parse(date) / 1000);
-
-function validateName(name: string): void {
-  if (!NAME.test(name)) {
-    throw new VaultError(
-      400,
-      'BadParameter',
-      'The request URI contains an invalid name: names are 1-127 characters of 0-9, a-z, A-Z and -.',
-    );
-  }
-}
 
 /** The real service's 404 text (SDK recording `can_get_a_certificate_non_existing`). */
 const notFound = (name: string): VaultError =>

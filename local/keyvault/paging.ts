@@ -2,7 +2,7 @@
  * Key Vault's list paging: at most 25 items a page (`maxresults` 1-25), and a `nextLink` back to
  * the same list with a `$skiptoken`, as the secrets and certificates lists both page.
  */
-import type { Reply, RequestContext } from './routes.js';
+import type { Reply, RequestContext } from './route-types.js';
 import { VaultError } from './vault.js';
 
 /** Azure's page size limit for secret lists. */

@@ -1,13 +1,14 @@
 /**
  * The Key Vault secrets REST surface: which method and path is which operation, and what each
- * does to the vault; the certificate routes are in ./certificate-routes.ts and resolved here too.
+ * does to the vault; the certificate and key routes are in ./certificate-routes.ts and
+ * ./key-routes.ts and resolved here too.
  * Transport concerns (TLS, auth, faults, body limits) live in server.ts.
  * Operation names are the REST API's operation ids, which the stats are keyed by.
  */
-import type { CertificateVault } from './certificate-vault.js';
 import { certificateRoutes, type CertificateOperationId } from './certificate-routes.js';
+import { keyRoutes, type KeyOperationId } from './key-routes.js';
 import { ok, page } from './paging.js';
-import type { Vault } from './vault.js';
+import type { Reply, Route as GenericRoute, RouteTable as GenericRouteTable } from './route-types.js';
 import {
   deletedBundle,
   deletedItem,
@@ -31,34 +32,12 @@ export type KeyVaultOperation =
   | 'getDeletedSecrets'
   | 'purgeDeletedSecret'
   | 'recoverDeletedSecret'
+  | KeyOperationId
   | CertificateOperationId;
 
-export interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface RequestContext {
-  vault: Vault;
-  certificates: CertificateVault;
-  /** The vault URL ids are built from, without a trailing slash. */
-  base: string;
-  name: string;
-  version: string;
-  query: Map<string, string>;
-  /** The parsed JSON body, `undefined` when the request had none. */
-  body: unknown;
-}
-
-export interface Route {
-  operation: KeyVaultOperation;
-  /** Whether the operation reads a JSON body (others ignore theirs, as Azure does). */
-  takesBody: boolean;
-  run(ctx: RequestContext): Promise<Reply> | Reply;
-}
-
-export type RouteTable = Record<string, Partial<Record<string, Route>>>;
+export type { Reply, RequestContext } from './route-types.js';
+export type Route = GenericRoute<KeyVaultOperation>;
+export type RouteTable = GenericRouteTable<KeyVaultOperation>;
 
 const secretRoutes: RouteTable = {
   secrets: {
@@ -169,7 +148,7 @@ const secretRoutes: RouteTable = {
   },
 };
 
-const routes: RouteTable = { ...secretRoutes, ...certificateRoutes };
+const routes: RouteTable = { ...secretRoutes, ...certificateRoutes, ...keyRoutes };
 
 /** Third path segments that name an action or sub-resource rather than a version, per collection. */
 const ACTIONS: Readonly<Record<string, readonly string[]>> = {
@@ -177,23 +156,42 @@ const ACTIONS: Readonly<Record<string, readonly string[]>> = {
   deletedsecrets: ['recover'],
   certificates: ['versions', 'policy', 'pending', 'import', 'create'],
   deletedcertificates: ['recover'],
+  keys: ['versions', 'create'],
 };
 /** Collections whose `{collection}/{name}/{x}` is a version when `x` is not an action. */
-const VERSIONED = new Set(['secrets', 'certificates']);
+const VERSIONED = new Set(['secrets', 'certificates', 'keys']);
+/** Operations on one version of a key: `keys/{name}/{version}/sign` (an empty version: the newest). */
+const KEY_VERSION_ACTIONS = ['sign', 'verify'];
+
+interface Template {
+  key: string;
+  collection: string;
+  name: string;
+  version: string;
+}
 
 /** The route template for decoded path segments, with the name and version it carries. */
-function template(segments: string[]): { key: string; name: string; version: string } | undefined {
+function template(segments: string[]): Template | undefined {
   // One trailing slash is insignificant (`getSecret(name)` asks for `/secrets/{name}/`).
   const parts = segments.at(-1) === '' && segments.length > 1 ? segments.slice(0, -1) : segments;
-  const [collection = '', name = '', third] = parts.map((p, i) => (i === 0 ? p.toLowerCase() : p));
-  if (parts.length === 1) return { key: collection, name: '', version: '' };
-  if (parts.length === 2) return { key: `${collection}/{name}`, name, version: '' };
-  if (parts.length !== 3 || third === undefined) return undefined;
+  const [collection = '', name = '', third, fourth] = parts.map((p, i) => (i === 0 ? p.toLowerCase() : p));
+  const at = (key: string, version = ''): Template => ({ key, collection, name, version });
+  if (parts.length === 1) return at(collection);
+  if (parts.length === 2) return at(`${collection}/{name}`);
+  if (third === undefined) return undefined;
+  if (
+    parts.length === 4 &&
+    collection === 'keys' &&
+    KEY_VERSION_ACTIONS.includes(fourth?.toLowerCase() ?? '')
+  ) {
+    return at(`keys/{name}/{version}/${fourth?.toLowerCase()}`, third);
+  }
+  if (parts.length !== 3) return undefined;
   const action = third.toLowerCase();
   if (Object.hasOwn(ACTIONS, collection) && ACTIONS[collection]?.includes(action)) {
-    return { key: `${collection}/{name}/${action}`, name, version: '' };
+    return at(`${collection}/{name}/${action}`);
   }
-  if (VERSIONED.has(collection)) return { key: `${collection}/{name}/{version}`, name, version: third };
+  if (VERSIONED.has(collection)) return at(`${collection}/{name}/{version}`, third);
   return undefined;
 }
 
@@ -201,7 +199,7 @@ function template(segments: string[]): { key: string; name: string; version: str
 export function resolve(
   method: string,
   segments: string[],
-): { route: Route; name: string; version: string } | Reply {
+): { route: Route; collection: string; name: string; version: string } | Reply {
   const match = template(segments);
   // Own properties only: a path like `/constructor` must not find Object.prototype members.
   const methods = match && Object.hasOwn(routes, match.key) ? routes[match.key] : undefined;
@@ -216,5 +214,5 @@ export function resolve(
       headers: { allow: Object.keys(methods).join(', ') },
     };
   }
-  return { route, name: match.name, version: match.version };
+  return { route, collection: match.collection, name: match.name, version: match.version };
 }

@@ -1,10 +1,11 @@
 /**
- * A local, Azure Key Vault–compatible secrets and certificates endpoint that the real
- * `@azure/keyvault-secrets` SecretClient and `@azure/keyvault-certificates` CertificateClient
- * talk to over HTTPS. This file is the transport: TLS, the bearer challenge,
- * token checks, injected faults, per-operation counts, body limits, and a guarantee that no
- * input crashes the process. The REST surface is in routes.ts, the state in vault.ts.
- * Nothing here logs: request bodies carry secret values.
+ * A local, Azure Key Vault–compatible secrets, keys and certificates endpoint that the real
+ * `@azure/keyvault-secrets` SecretClient, `@azure/keyvault-keys` KeyClient/CryptographyClient and
+ * `@azure/keyvault-certificates` CertificateClient talk to over HTTPS. This file is the
+ * transport: TLS, the bearer challenge, token checks, the role check (rbac.ts), injected faults,
+ * per-operation counts, body limits, and a guarantee that no input crashes the process. The REST
+ * surface is in routes.ts, the state in vault.ts. Nothing here logs: request bodies carry secret
+ * values.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,11 +14,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ensureSelfSignedCertificate } from './certificate.js';
 import { CertificateVault } from './certificate-vault.js';
+import { VaultKeys } from './key-vault.js';
+import { keyBundle, parseCreateKeyBody } from './key-wire.js';
+import {
+  ADMINISTRATOR,
+  dataActionOf,
+  forbiddenByRbac,
+  isAllowed,
+  requestScope,
+  type VaultPrincipal,
+} from './rbac.js';
 import { resolve, type Reply } from './routes.js';
 import { Vault, VaultError } from './vault.js';
 import { errorBody } from './wire.js';
 
 export type { KeyVaultOperation } from './routes.js';
+export type { RoleAssignment, VaultPrincipal } from './rbac.js';
 
 export interface KeyVaultServerOptions {
   /** 0 (the default) picks an ephemeral port. */
@@ -27,8 +39,10 @@ export interface KeyVaultServerOptions {
   dataFile?: string;
   /** Where the self-signed certificate is kept (generated on first use). */
   certDir: string;
-  /** Bearer tokens this vault accepts (compare StaticTokenCredential). */
-  acceptedTokens: string[];
+  /** Bearer tokens with every data-plane right (Key Vault Administrator on the vault). */
+  acceptedTokens?: string[];
+  /** Callers with their own role assignments (rbac.ts): an agent that may read but not sign. */
+  principals?: VaultPrincipal[];
   /** The tenant named in the challenge's authorization URL. */
   tenantId?: string;
 }
@@ -41,6 +55,15 @@ export interface KeyVaultFault {
   times: number;
 }
 
+/** A key as a deployment creates it (Bicep `Microsoft.KeyVault/vaults/keys`), not a data-plane call. */
+export interface KeyDeployment {
+  name: string;
+  kty: 'EC' | 'RSA';
+  crv?: 'P-256' | 'P-384' | 'P-521';
+  keySize?: 2048 | 3072 | 4096;
+  keyOps?: string[];
+}
+
 export interface LocalKeyVault {
   /** `https://127.0.0.1:PORT` (covered by the certificate's IP SAN), no trailing slash. */
   url: string;
@@ -48,12 +71,18 @@ export interface LocalKeyVault {
   caCertPath: string;
   /**
    * Authenticated requests per operation (faulted ones included), plus `challenged` (no token:
-   * the SDK's first, body-less probe) and `rejected` (a token that is not accepted).
+   * the SDK's first, body-less probe), `rejected` (a token that is not accepted) and `forbidden`
+   * (a caller whose roles do not allow the operation).
    */
   stats(): Record<string, number>;
   resetStats(): void;
   /** Queues a fault; faults are served in the order they were injected. */
   injectFaults(fault: KeyVaultFault): void;
+  /**
+   * Creates a key if the vault has none of that name, as a deployment would (the management
+   * plane: no token, no role check); returns its newest version's `kid`.
+   */
+  deployKey(key: KeyDeployment): Promise<{ kid: string; version: string }>;
   close(): Promise<void>;
 }
 
@@ -61,7 +90,15 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_TENANT = '00000000-0000-0000-0000-000000000000';
 
 export async function startKeyVaultServer(options: KeyVaultServerOptions): Promise<LocalKeyVault> {
-  if (options.acceptedTokens.length === 0 || options.acceptedTokens.some((t) => t === '')) {
+  const principals: VaultPrincipal[] = [
+    ...(options.acceptedTokens ?? []).map((token, i) => ({
+      name: `administrator-${i + 1}`,
+      token,
+      roles: ADMINISTRATOR,
+    })),
+    ...(options.principals ?? []),
+  ];
+  if (principals.length === 0 || principals.some((p) => p.token === '')) {
     throw new Error('startKeyVaultServer needs at least one non-empty accepted token');
   }
   const host = options.host ?? '127.0.0.1';
@@ -69,16 +106,17 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   const [key, cert] = await Promise.all([readFile(keyPath), readFile(certPath)]);
   const vault = await Vault.open(options.dataFile);
   const certificates = new CertificateVault(vault);
+  const keys = new VaultKeys(vault);
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId ?? DEFAULT_TENANT}", resource="https://vault.azure.net"`;
-  const tokens = options.acceptedTokens.map(sha256);
+  const callers = principals.map((p) => ({ principal: p, digest: sha256(p.token) }));
   const counts = new Map<string, number>();
   const faults: { status: 429 | 503; retryAfterSeconds?: number; remaining: number }[] = [];
   const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
   let base = '';
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const auth = authenticate(req.headers.authorization, tokens);
-    if (auth !== 'ok') {
+    const auth = authenticate(req.headers.authorization, callers);
+    if (typeof auth === 'string') {
       // Answered before the body is read; Node discards the unread body itself.
       count(auth);
       const message =
@@ -94,7 +132,15 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const target = parseTarget(req.url ?? '');
     if (target instanceof VaultError) return send(res, failure(target));
     const found = resolve(req.method ?? '', target.segments);
-    if ('route' in found) count(found.route.operation);
+    if ('route' in found) {
+      count(found.route.operation);
+      const action = dataActionOf(found.route.operation);
+      const scope = requestScope(found.collection, found.name);
+      if (!isAllowed(auth.roles, action, scope)) {
+        count('forbidden');
+        return send(res, failure(forbiddenByRbac(auth.name, action, scope)));
+      }
+    }
 
     const fault = faults[0];
     if (fault) {
@@ -128,6 +174,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const reply = await found.route.run({
       vault,
       certificates,
+      keys,
       base,
       name: found.name,
       version: found.version,
@@ -183,6 +230,20 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
         remaining: fault.times,
       });
     },
+    deployKey: async (deployment) => {
+      let current;
+      try {
+        current = keys.get(deployment.name, '');
+      } catch (error) {
+        if (!(error instanceof VaultError) || error.status !== 404) throw error;
+        const { name, kty, crv, keySize, keyOps } = deployment;
+        current = await keys.create(
+          name,
+          parseCreateKeyBody({ kty, crv, key_size: keySize, key_ops: keyOps }),
+        );
+      }
+      return { kid: keyBundle(base, current.key, current.version).key.kid, version: current.version.version };
+    },
     close: async () => {
       const closed = new Promise<void>((done) => server.close(() => done()));
       // The SDK keeps connections alive; without this, close() would wait for them to idle out.
@@ -195,12 +256,15 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-function authenticate(header: string | undefined, accepted: Buffer[]): 'ok' | 'challenged' | 'rejected' {
+function authenticate(
+  header: string | undefined,
+  callers: { principal: VaultPrincipal; digest: Buffer }[],
+): VaultPrincipal | 'challenged' | 'rejected' {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!match?.[1]) return 'challenged';
   // Compare digests in constant time, so response timing does not reveal a token's prefix.
   const presented = sha256(match[1]);
-  return accepted.some((t) => timingSafeEqual(t, presented)) ? 'ok' : 'rejected';
+  return callers.find((c) => timingSafeEqual(c.digest, presented))?.principal ?? 'rejected';
 }
 
 /** Splits `/secrets/x/?api%2Dversion=7.6` into decoded segments and a decoded query. */

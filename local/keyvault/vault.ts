@@ -3,14 +3,17 @@
  * with Azure's rules (names are case-insensitive; a soft-deleted name cannot be reused until it
  * is recovered or purged), and the certificates' records (their operations are in
  * ./certificate-vault.ts; each certificate version's PFX or PEM is the value of a *managed*
- * secret of the same name and version, which the secret routes serve read-only). Optionally persisted to a JSON file (mode 0600: it holds secret
- * values) after every change, so a restart of the local stack loses nothing. No HTTP here.
+ * secret of the same name and version, which the secret routes serve read-only) and the keys'
+ * records (./key-vault.ts). Optionally persisted to a JSON file (mode 0600: it holds secret
+ * values and private keys) after every change, so a restart of the local stack loses nothing. No HTTP here.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { CertificateSchema, type StoredCertificate } from './certificate-schema.js';
+import { AttributesSchema } from './attributes.js';
+import { KeySchema, type StoredKey } from './key-schema.js';
 
 /** A Key Vault-style failure; `message` never contains a secret value. */
 export class VaultError extends Error {
@@ -25,13 +28,6 @@ export class VaultError extends Error {
   }
 }
 
-const AttributesSchema = z.object({
-  enabled: z.boolean(),
-  nbf: z.number().int().optional(),
-  exp: z.number().int().optional(),
-  created: z.number().int(),
-  updated: z.number().int(),
-});
 const VersionSchema = z.object({
   version: z.string(),
   value: z.string(),
@@ -50,9 +46,26 @@ const DataFileSchema = z.object({
   format: z.literal(1),
   secrets: z.array(SecretSchema),
   certificates: z.array(CertificateSchema).optional(),
+  keys: z.array(KeySchema).optional(),
 });
 
 export type StoredVersion = z.infer<typeof VersionSchema>;
+
+/** The attributes of a version created now (`enabled` defaults to true, as in Key Vault). */
+export function newAttributes(input: {
+  enabled?: boolean;
+  nbf?: number;
+  exp?: number;
+}): StoredVersion['attributes'] {
+  const now = nowSeconds();
+  return {
+    enabled: input.enabled ?? true,
+    ...(input.nbf !== undefined && { nbf: input.nbf }),
+    ...(input.exp !== undefined && { exp: input.exp }),
+    created: now,
+    updated: now,
+  };
+}
 export type StoredSecret = z.infer<typeof SecretSchema>;
 
 export interface SetInput {
@@ -68,9 +81,10 @@ export type UpdateInput = Omit<SetInput, 'value'>;
 const RETENTION_DAYS = 90;
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-function validateName(name: string): void {
+/** Key Vault object names: 1-127 of 0-9, a-z, A-Z and `-` (400 BadParameter otherwise). */
+export function validateName(name: string): void {
   if (!NAME.test(name)) {
     throw new VaultError(
       400,
@@ -110,6 +124,8 @@ export class Vault {
   private readonly secrets = new Map<string, StoredSecret>();
   /** Certificates by lower-cased name, kept and changed by ./certificate-vault.ts. */
   readonly certificates = new Map<string, StoredCertificate>();
+  /** Keys by lower-cased name, kept and changed by ./key-vault.ts. */
+  readonly keys = new Map<string, StoredKey>();
   private writes: Promise<void> = Promise.resolve();
 
   private constructor(private readonly dataFile: string | undefined) {}
@@ -138,6 +154,7 @@ export class Vault {
     }
     for (const secret of result.data.secrets) vault.secrets.set(secret.name.toLowerCase(), secret);
     for (const cert of result.data.certificates ?? []) vault.certificates.set(cert.name.toLowerCase(), cert);
+    for (const key of result.data.keys ?? []) vault.keys.set(key.name.toLowerCase(), key);
     return vault;
   }
 
@@ -153,19 +170,12 @@ export class Vault {
         'ObjectIsDeletedButRecoverable',
       );
     }
-    const now = nowSeconds();
     const version: StoredVersion = {
       version: randomBytes(16).toString('hex'),
       value: input.value,
       ...(input.contentType !== undefined && { contentType: input.contentType }),
       ...(input.tags !== undefined && { tags: input.tags }),
-      attributes: {
-        enabled: input.enabled ?? true,
-        ...(input.nbf !== undefined && { nbf: input.nbf }),
-        ...(input.exp !== undefined && { exp: input.exp }),
-        created: now,
-        updated: now,
-      },
+      attributes: newAttributes(input),
     };
     if (secret) secret.versions.push(version);
     else {
@@ -286,7 +296,7 @@ export class Vault {
     if (this.secrets.get(name.toLowerCase())?.managed) this.secrets.delete(name.toLowerCase());
   }
 
-  /** Writes the current state (see persist); for changes made through {@link certificates}. */
+  /** Writes the current state (see persist); for changes made through {@link certificates} or {@link keys}. */
   commit(): Promise<void> {
     return this.persist();
   }
@@ -318,6 +328,7 @@ export class Vault {
       format: 1,
       secrets: [...this.secrets.values()],
       certificates: [...this.certificates.values()],
+      keys: [...this.keys.values()],
     });
     const write = this.writes.then(async () => {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });

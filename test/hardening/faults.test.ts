@@ -5,26 +5,29 @@
  * enabled ccs-id are shared (started once: processes are expensive); each test sets up what it
  * relies on itself and leaves no host paused, so any one of them can run alone.
  */
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStoredPasswordsForTests } from '../../agent/backends/simulated.js';
 import { CRASH_STEPS, type CrashStep } from '../../agent/crash-points.js';
+import { HOST_KEY_FILE } from '../../agent/host-key.js';
 import {
   agentLogLines,
   drainVaultFaults,
   secretVersions,
-  vaultClient,
   startFaultStack,
   uniqueCanary,
   type FaultStack,
 } from './support/fault-stack.js';
 import { recordFigures, Tally } from './support/results.js';
-import { KeyVaultSecretStore } from '../../shared/adapters/keyvault-secret-store.js';
+import { CryptographyClient } from '@azure/keyvault-keys';
+import { ecdsaSign } from '../../local/keyvault/key-crypto.js';
+import { commandSigningKey, keyClientOptions } from '../../shared/adapters/keyvault-command-key.js';
+import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
 import { MESSAGE_VERSION, encodeMessage, type Command, type DesiredState } from '../../shared/messages.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
-import { CommandSigner, SIGNING_KEY_SECRET, signCommand } from '../../shared/signing.js';
+import { COMMAND_SIGNING_KEY, CommandSigner, signCommand } from '../../shared/signing.js';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { scanFiles, scanText, type Canary, type CanaryHit } from './support/canary.js';
 
@@ -163,8 +166,15 @@ describe('an agent killed (SIGKILL) at each step of a change', () => {
 });
 
 describe('duplicate, stale, expired, malformed, unsigned and poisoned messages', () => {
-  /** Commands signed as the API signs them (the test plays the API here, with its key). */
-  const signer = () => new CommandSigner(new KeyVaultSecretStore(vaultClient(stack)));
+  /** Commands signed as the API signs them (the test plays the API here, with its identity). */
+  const signer = () =>
+    new CommandSigner(
+      commandSigningKey({
+        CCS_KEY_VAULT_URL: stack.vault.url,
+        CCS_KEY_VAULT_CA_FILE: stack.vault.caCertPath,
+        CCS_KEY_VAULT_LOCAL_TOKEN: stack.vaultTokens.api,
+      }),
+    );
   const queueOf = (host: string) => stack.storage.queue(commandQueueName(stack.ccsId, host));
   const poisonOf = (host: string) =>
     stack.storage.queue(poisonQueueName(commandQueueName(stack.ccsId, host)));
@@ -208,6 +218,7 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
         host: string;
         outcome: string;
         generation: number;
+        operationId: string | null;
         error: { code: string } | null;
       } =>
         typeof r === 'object' &&
@@ -265,36 +276,61 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
     const poisoned = (await poisonTexts(host)).length;
     const seen = reportsFor(host).length;
     const sign = signer();
-    const attackerKey = {
-      version: (await sign.key()).version,
-      key: Buffer.from(uniqueCanary('attacker-key')),
+    const genuine = await sign.sign(command(host, generation + 1, desired));
+    // A key pair of the attacker's own, presented under the API key's version.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const d = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    const selfMade = {
+      sign: (digest: Buffer) =>
+        Promise.resolve({ kid: genuine.sig.kid, signature: ecdsaSign('P-256', d, digest) }),
     };
+    // The agents' own vault identity cannot sign with the API's key: Key Vault refuses it.
+    const agentCrypto = new CryptographyClient(
+      `${stack.vault.url}/keys/${COMMAND_SIGNING_KEY}/${genuine.sig.kid}`,
+      new StaticTokenCredential(stack.vaultTokens.agent),
+      keyClientOptions({
+        caCertPem: readFileSync(stack.vault.caCertPath, 'utf8'),
+        retryOptions: { maxRetries: 0 },
+      }),
+    );
+    const refused = await agentCrypto.sign('ES256', Buffer.alloc(32, 1)).then(
+      () => undefined,
+      (e: unknown) => e as { statusCode?: number; code?: string },
+    );
+    expect(refused).toMatchObject({ statusCode: 403, code: 'Forbidden' });
     const forged = [
       command(host, generation + 1, evil), // unsigned
-      signCommand(command(host, generation + 1, evil), attackerKey), // the right kid, a guessed key
-      { ...(await sign.sign(command(host, generation + 1, desired))), desired: evil }, // tampered after signing
+      {
+        ...command(host, generation + 1, evil),
+        sig: { alg: 'HMAC-SHA256', kid: genuine.sig.kid, mac: 'm'.repeat(43) },
+      }, // the previous scheme
+      await signCommand(command(host, generation + 1, evil), selfMade), // the right kid, a key of one's own
+      { ...genuine, desired: evil }, // tampered after signing
       await sign.sign({ ...command(host, generation + 1, evil), issuedAt: '2020-01-01T00:00:00.000Z' }), // expired
     ];
     for (const message of forged) await send(host, message);
     // A genuine command for another host, put on this host's queue.
     await send(host, await sign.sign(command(HOSTS[1]!, generation + 1, evil)));
     await stack.waitFor(
-      async () => (await poisonTexts(host)).length >= poisoned + 5,
-      'five messages in poison',
+      async () => (await poisonTexts(host)).length >= poisoned + forged.length + 1,
+      'six messages in poison',
     );
     const refusals = () =>
       reportsFor(host)
         .slice(seen)
         .filter((r) => r.outcome === 'failed');
-    await stack.waitFor(() => refusals().length >= 4, 'the four refusals to be reported');
+    await stack.waitFor(() => refusals().length >= forged.length, 'the five refusals to be reported');
     tally.add('forgedCommandsRefused', forged.length + 1);
     expect(registryText(host)).toBe(before);
     expect(refusals().map((r) => r.error?.code)).toEqual([
       'CommandUnsigned',
       'InvalidSignature',
       'InvalidSignature',
+      'InvalidSignature',
       'CommandExpired',
     ]);
+    // Host-level errors only: no operation, and the host's own generation, not the forged one.
+    for (const r of refusals()) expect(r).toMatchObject({ operationId: null, generation });
     const hosts = (await stack.request('GET', `${resource()}/hosts`)).json() as {
       hosts: {
         name: string;
@@ -625,20 +661,40 @@ describe('canaries: no secret value anywhere', () => {
     await stack.request('GET', resource());
     await stack.request('GET', `${resource()}/hosts`);
 
-    const signingKey = (await vaultClient(stack).getSecret(SIGNING_KEY_SECRET)).value!;
+    // The command-signing key's private scalar, from the vault's own store: it never leaves it.
+    const vaultData = JSON.parse(readFileSync(join(stack.dir, 'keyvault.json'), 'utf8')) as {
+      keys: { name: string; versions: { privateKey: string }[] }[];
+    };
+    const signingKey = vaultData.keys.find((k) => k.name === COMMAND_SIGNING_KEY)!.versions[0]!.privateKey;
     const passwords: Canary[] = [
       { label: 'share password', value: SHARE_PASSWORD },
       { label: 'private-key password', value: PRIVATE_KEY_PASSWORD },
       { label: 'a refused password', value: WRONG_PASSWORD },
-      { label: 'the command signing key', value: signingKey },
+      {
+        label: 'the command signing key (private)',
+        value: createPrivateKey(signingKey).export({ format: 'jwk' }).d!,
+      },
     ];
+    // Each host's private key (its own key file holds it): it never leaves that file.
+    const hostKeys: Canary[] = HOSTS.map((host) => {
+      const file = join(stack.agents.get(host)!.stateDir, HOST_KEY_FILE);
+      const { privateKey } = JSON.parse(readFileSync(file, 'utf8')) as { privateKey: string };
+      const d = createPrivateKey({
+        key: Buffer.from(privateKey, 'base64'),
+        format: 'der',
+        type: 'pkcs8',
+      }).export({
+        format: 'jwk',
+      }).d!;
+      return { label: `host key of ${host}`, value: d };
+    });
     const credentials: Canary[] = [
       { label: 'write access token', value: stack.writeToken },
       { label: 'read access token', value: stack.readToken },
       { label: 'API vault token', value: stack.vaultTokens.api },
       { label: 'agent vault token', value: stack.vaultTokens.agent },
     ];
-    const canaries = [...passwords, ...credentials];
+    const canaries = [...passwords, ...hostKeys, ...credentials];
 
     // The scanner can fail: a planted canary is found.
     expect(
@@ -648,14 +704,20 @@ describe('canaries: no secret value anywhere', () => {
     const hits: CanaryHit[] = [];
     // Every file the run left: logs of every process life, Azurite's tables and queue extents,
     // agent state and simulated registries, share accounts. Exempt: the vault's own store, the
-    // simulated file server's record of its account, and each agent's config (its vault token).
+    // simulated file server's record of its account, each agent's config (its vault token) and
+    // each host's own key file (its private key).
     const files = scanFiles(
       stack.dir,
       canaries,
       (path, canary) =>
         path.endsWith('keyvault.json') ||
         path.endsWith(join('shares', 'demo.json')) ||
-        (path.endsWith('agent.json') && canary.label === 'agent vault token'),
+        (path.endsWith('agent.json') && canary.label === 'agent vault token') ||
+        HOSTS.some(
+          (host) =>
+            canary.label === `host key of ${host}` &&
+            path === join(stack.agents.get(host)!.stateDir, HOST_KEY_FILE),
+        ),
     );
     hits.push(...files.hits);
 

@@ -25,7 +25,7 @@ import {
   PATH_ALLOWED,
   PATH_ATTACKS,
 } from '../fixtures/path-attacks.js';
-import { FakeBackend, FakeSecretStore, command, fakeVerifyPfx } from '../support/agent-fakes.js';
+import { CCS_ID, FakeBackend, FakeSecretStore, command, fakeVerifyPfx } from '../support/agent-fakes.js';
 import { readJson, startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { recordFigures, Tally } from './support/results.js';
 import { diffState, StateProbe, vaultWrites } from './support/state.js';
@@ -145,6 +145,7 @@ describe("the agent's own check refuses every path of the corpus", () => {
     const secrets = new SecretCache(store);
     const password = store.put('ccs-farm-a-identity-password', 'agent-Pa55');
     const reconciler = new Reconciler({
+      ccsId: CCS_ID,
       backend,
       secrets,
       state: new MemoryStateStore(),

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_SETTINGS } from '../../shared/config.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
+import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import { findTool, toolRequired } from '../support/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,6 +45,8 @@ const ROLE = {
   queueMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed',
   queueMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
   secretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
+  cryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424',
+  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2',
 };
 
 interface Param {
@@ -259,6 +262,25 @@ if (!cli && !required)
     expect(modules.api?.dependsOn).toEqual(expect.arrayContaining(['rbac', 'storage']));
   });
 
+  it('creates the command-signing key the code signs with: EC P-256, sign and verify, not exportable; only the API may sign', () => {
+    const { node, resource } = one('Microsoft.KeyVault/vaults/keys');
+    expect(String(resource.name)).toContain("parameters('commandSigningKeyName')");
+    expect(resolve(node, "[parameters('commandSigningKeyName')]")).toBe(COMMAND_SIGNING_KEY);
+    expect(get(resource, 'properties.kty')).toBe('EC');
+    expect(get(resource, 'properties.curveName')).toBe('P-256');
+    expect(get(resource, 'properties.keyOps')).toEqual(['sign', 'verify']);
+    expect(get(resource, 'properties.attributes.exportable')).toBe(false);
+    // Both role assignments on the key name this key, the API's grants sign, the agents' does not.
+    const onKey = ofType('Microsoft.Authorization/roleAssignments').filter((f) =>
+      String(f.resource.scope).includes('Microsoft.KeyVault/vaults/keys'),
+    );
+    expect(onKey).toHaveLength(2);
+    for (const { node: rbacNode, resource: assignment } of onKey) {
+      expect(String(assignment.scope)).toContain("parameters('commandSigningKeyName')");
+      expect(resolve(rbacNode, "[parameters('commandSigningKeyName')]")).toBe(COMMAND_SIGNING_KEY);
+    }
+  });
+
   it('names every role assignment guid(scope, principal, role)', () => {
     const assignments = ofType('Microsoft.Authorization/roleAssignments');
     expect(assignments.length).toBeGreaterThan(0);
@@ -289,11 +311,13 @@ if (!cli && !required)
         `api ${ROLE.tableDataContributor} Microsoft.Storage/storageAccounts`,
         `api ${ROLE.blobDataOwner} Microsoft.Storage/storageAccounts`,
         `api ${ROLE.secretsOfficer} Microsoft.KeyVault/vaults`,
+        `api ${ROLE.cryptoUser} Microsoft.KeyVault/vaults/keys`,
         `api ${ROLE.metricsPublisher} Microsoft.Insights/components`,
         `agent ${ROLE.queueMessageProcessor} Microsoft.Storage/storageAccounts`,
         `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts/queueServices/queues`,
         `agent ${ROLE.queueMessageSender} Microsoft.Storage/storageAccounts`,
         `agent ${ROLE.secretsUser} Microsoft.KeyVault/vaults`,
+        `agent ${ROLE.keyVaultReader} Microsoft.KeyVault/vaults/keys`,
       ].sort(),
     );
   });

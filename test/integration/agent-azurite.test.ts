@@ -16,6 +16,8 @@ import {
 } from '../../agent/backends/simulated.js';
 import { DISABLED_STATE, encodeMessage, type DesiredState, type SecretRef } from '../../shared/messages.js';
 import { commandQueueName, poisonQueueName, secretName } from '../../shared/names.js';
+import { generateEnrolmentCode, hashEnrolmentCode, verifyEnrolmentProof } from '../../shared/enrolment.js';
+import { jwkThumbprint, verifyReportSignature } from '../../shared/report-signature.js';
 import type { SecretStore } from '../../shared/ports.js';
 import {
   applyCommand,
@@ -325,6 +327,32 @@ describe('agents over Azurite and the local Key Vault', () => {
     expect(await queueDepth(commandQueueName(ccsId, 'web01'))).toBe(0);
   });
 
+  it('signs every report with the host key it announced at enrolment, with a proof of its enrolment code', async () => {
+    const ccsId = uniqueCcsId('signed');
+    const code = generateEnrolmentCode();
+    const agent = await agentOn(ccsId, 'web01', { extra: { enrolmentCode: code } });
+    await fleet.bus.ensureHostQueue(ccsId, 'web01');
+    const { desired } = await enableState(ccsId);
+    await fleet.bus.send(applyCommand(ccsId, 'web01', 1, desired));
+    await waitFor(fleet, () => result(ccsId, 'web01', 1).length === 1, 'apply');
+    const hello = reportsOf(fleet, ccsId, 'web01').find((r) => r.type === 'hello');
+    if (hello?.type !== 'hello' || !hello.hostKey || !hello.enrolmentProof)
+      expect.unreachable('a hello with a key');
+    expect(hello.hostKey).toEqual(agent.wired.hostKey.publicKey);
+    expect(
+      verifyEnrolmentProof(hello.enrolmentProof, hashEnrolmentCode(code), ccsId, 'web01', hello.hostKey),
+    ).toBe(true);
+    expect(JSON.stringify(fleet.reports)).not.toContain(code);
+    for (const report of reportsOf(fleet, ccsId, 'web01')) {
+      expect(verifyReportSignature(report, hello.hostKey)).toEqual({ ok: true });
+    }
+    // Another host's key verifies none of them.
+    const other = await agentOn(ccsId, 'web02');
+    for (const report of reportsOf(fleet, ccsId, 'web01')) {
+      expect(verifyReportSignature(report, other.wired.hostKey.publicKey)).toMatchObject({ ok: false });
+    }
+  });
+
   it('moves malformed and over-delivered messages to the poison queue and keeps going', async () => {
     const ccsId = uniqueCcsId('poison');
     const queueName = commandQueueName(ccsId, 'web01');
@@ -332,8 +360,9 @@ describe('agents over Azurite and the local Key Vault', () => {
     const queue = fleet.queues.getQueueClient(queueName);
     await queue.sendMessage('this is not a command');
     await queue.sendMessage(encodeMessage(applyCommand(ccsId, 'web02', 1, DISABLED_STATE)));
-    // A command that already failed five times: received and released by "another agent".
-    await queue.sendMessage(encodeMessage(applyCommand(ccsId, 'web01', 7, DISABLED_STATE)));
+    // A command that already failed five times: received and released by "another agent". It is
+    // signed, so its failure is reported against its operation (an unsigned one would not be).
+    await queue.sendMessage(encodeMessage(await fleet.sign(applyCommand(ccsId, 'web01', 7, DISABLED_STATE))));
     for (let i = 0; i < 5; i++) {
       const { receivedMessageItems } = await queue.receiveMessages({
         numberOfMessages: 32,
@@ -448,6 +477,9 @@ describe('agents over Azurite and the local Key Vault', () => {
         actual: { enabled: true, path: fleet.share.path, username: fleet.share.username },
         inSync: true,
       });
+      // The host key's thumbprint, as the hello announced the key (what an approver compares).
+      const hello = reportsOf(fleet, ccsId).find((r) => r.type === 'hello');
+      expect(hello?.type === 'hello' && hello.hostKey && jwkThumbprint(hello.hostKey)).toBe(parsed.hostKey);
       assertNoSecretsIn([status.stdout], [fleet.share.password, fleet.share.privateKeyPassword]);
       expect(config.stateDir).toBe(join(configFile, '..', 'state'));
     });

@@ -55,7 +55,7 @@ async function startHost(host: string, osVersion?: string): Promise<void> {
       ccsId: CCS_ID,
       hostName: host,
       storage: { connectionString: api.azurite.connectionString },
-      keyVault: { url: api.vault.url },
+      keyVault: { url: api.vault.url, caCertFile: api.vault.caCertPath, localToken: api.agentVaultToken },
       backend: 'simulated',
       allowedLocations: [{ path: '\\\\localhost\\ccs', claims: ['read'] }],
       stateDir: 'state',
@@ -68,7 +68,7 @@ async function startHost(host: string, osVersion?: string): Promise<void> {
     }),
   );
   const config = loadAgentConfig({ file, env: {} });
-  const wired = await createAgent(config, { write: () => {}, secretStore: api.secrets });
+  const wired = await createAgent(config, { write: () => {} });
   agents.set(host, { wired, done: wired.agent.run() });
 }
 

@@ -77,10 +77,11 @@ describePwsh('drift on Windows: read from the registry, no process per check', {
       enabled: true,
       path: SHARE,
       username: USER,
-      password: store.put('identity', PASSWORD),
-      privateKeyPassword: store.put('pk', PFX_PASSWORD),
+      password: store.put('ccs-farm-a-identity-password', PASSWORD),
+      privateKeyPassword: store.put('ccs-farm-a-private-key-password', PFX_PASSWORD),
     };
     reconciler = new Reconciler({
+      ccsId: 'farm-a',
       backend: box.backend({ onSpawn: ({ script }) => spawns.push(script) }),
       secrets: new SecretCache(store),
       state: new MemoryStateStore(),

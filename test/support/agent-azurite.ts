@@ -14,6 +14,8 @@ import { createAgent, type WiredAgent } from '../../agent/wiring.js';
 import { startAzuriteInProcess, type AzuriteEndpoints } from '../../local/azurite.js';
 import { seedDemoShare, type DemoShare } from '../../local/demo-share.js';
 import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
+import { commandSigningKey } from '../../shared/adapters/keyvault-command-key.js';
 import { createSecretClient, KeyVaultSecretStore } from '../../shared/adapters/keyvault-secret-store.js';
 import { QueueCommandBus } from '../../shared/adapters/queue-command-bus.js';
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
@@ -24,6 +26,7 @@ import {
   MESSAGE_VERSION,
   ReportSchema,
   type Command,
+  type CommandSignature,
   type DesiredState,
   type Report,
   type ResultReport,
@@ -35,13 +38,17 @@ export interface Fleet {
   root: string;
   azurite: AzuriteEndpoints;
   vault: LocalKeyVault;
+  /** The agents' vault token: Secrets User, and Reader on the command-signing key (they cannot sign). */
   token: string;
+  /** The API's vault token: Secrets Officer, and Crypto User on the command-signing key. */
+  apiToken: string;
+  /** The API's secret store (it writes the passwords). */
   secrets: KeyVaultSecretStore;
   queues: QueueServiceClient;
   /** The API's bus: commands are signed with the key in the local Key Vault, as the API signs them. */
   bus: SigningCommandBus;
   /** Sign a command by hand (for tests that put raw messages on a queue). */
-  sign<T extends Command>(command: T): Promise<T>;
+  sign<T extends Command>(command: T): Promise<T & { sig: CommandSignature }>;
   share: DemoShare;
   shareRoot: string;
   /** Every report read from the reports queue so far. */
@@ -62,23 +69,32 @@ export interface RunningAgent {
 
 export async function startFleet(): Promise<Fleet> {
   const root = await mkdtemp(join(tmpdir(), 'agent-fleet-'));
-  const token = `token-${randomUUID()}`;
+  const token = `agent-token-${randomUUID()}`;
+  const apiToken = `api-token-${randomUUID()}`;
   const azurite = await startAzuriteInProcess();
   const vault = await startKeyVaultServer({
     port: 0,
     certDir: join(root, 'kv-cert'),
-    acceptedTokens: [token],
+    principals: fleetPrincipals({ api: apiToken, agent: token }),
   });
+  await deployCommandSigningKey(vault);
+  const caCertPem = await readFile(vault.caCertPath, 'utf8');
+  const apiCredential = new StaticTokenCredential(apiToken);
   const secrets = new KeyVaultSecretStore(
-    createSecretClient({
-      vaultUrl: vault.url,
-      credential: new StaticTokenCredential(token),
-      caCertPem: await readFile(vault.caCertPath, 'utf8'),
-    }),
+    createSecretClient({ vaultUrl: vault.url, credential: apiCredential, caCertPem }),
   );
   const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   await queues.getQueueClient(REPORTS_QUEUE).createIfNotExists();
-  const signer = new CommandSigner(secrets);
+  const signer = new CommandSigner(
+    commandSigningKey(
+      {
+        CCS_KEY_VAULT_URL: vault.url,
+        CCS_KEY_VAULT_CA_FILE: vault.caCertPath,
+        CCS_KEY_VAULT_LOCAL_TOKEN: apiToken,
+      },
+      apiCredential,
+    ),
+  );
   const bus = new SigningCommandBus(
     new QueueCommandBus(createStorageClients({ connectionString: azurite.connectionString })),
     signer,
@@ -107,6 +123,7 @@ export async function startFleet(): Promise<Fleet> {
     azurite,
     vault,
     token,
+    apiToken,
     secrets,
     queues,
     bus,

@@ -13,6 +13,7 @@ import { BoundNamesGuard } from '../../agent/bindings/bound-names.js';
 import { HostBindings } from '../../agent/bindings/host-bindings.js';
 import type { TlsProbe } from '../../agent/serving/probe.js';
 import { CommandVerifier } from '../../agent/command-signature.js';
+import { FakeCommandKeys } from './command-keys.js';
 import { agentLogger } from '../../agent/log.js';
 import { Agent, type AgentClock, type AgentSettings } from '../../agent/loop.js';
 import type { PfxCheck } from '../../agent/preflight.js';
@@ -329,13 +330,15 @@ export interface Harness {
   state: MemoryStateStore;
   clock: FakeClock;
   logs: string[];
+  /** The command-signing key: the API signs with it, the agent (with `verifySignatures`) verifies. */
+  commandKeys: FakeCommandKeys;
 }
 
 export function harness(
   options: {
     settings?: Partial<AgentSettings>;
     applied?: AppliedRecord;
-    /** Verify command signatures with the signing key in `store`, as a deployed agent does. */
+    /** Verify command signatures with `commandKeys`' public parts, as a deployed agent does. */
     verifySignatures?: boolean;
     /** Report bindings and check them (agent/bindings/), with this TLS probe. */
     probe?: TlsProbe;
@@ -349,6 +352,7 @@ export function harness(
   const state = new MemoryStateStore(options.applied);
   const clock = new FakeClock();
   const logs: string[] = [];
+  const commandKeys = new FakeCommandKeys();
   const log = agentLogger((line) => logs.push(line), secrets.redact);
   const agentSettings = settings(options.settings);
   const bindings = options.probe
@@ -384,7 +388,7 @@ export function harness(
     verifyPfx: fakeVerifyPfx,
     log,
     clock,
-    ...(options.verifySignatures ? { verifier: new CommandVerifier(secrets, () => clock.now()) } : {}),
+    ...(options.verifySignatures ? { verifier: new CommandVerifier(commandKeys, () => clock.now()) } : {}),
   });
-  return { agent, queue, reports, backend, store, secrets, state, clock, logs };
+  return { agent, queue, reports, backend, store, secrets, state, clock, logs, commandKeys };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzuriteInProcess, type AzuriteEndpoints } from '../../local/azurite.js';
 import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
 import { createAppWiring, setAppContext, type AppContext } from '../../functions/app-context.js';
 import type { StorageClients } from '../../shared/adapters/storage.js';
 import type { SecretStore, Stores } from '../../shared/ports.js';
@@ -32,6 +33,8 @@ export interface ApiHarness {
   secrets: SecretStore;
   azurite: AzuriteEndpoints;
   vault: LocalKeyVault;
+  /** The agents' vault token (Secrets User; Reader on the command-signing key: they cannot sign). */
+  agentVaultToken: string;
   /** Every log line the API wrote (for secret-leak checks). */
   logs: string[];
   drainReports(): Promise<number>;
@@ -55,12 +58,18 @@ export async function startApiHarness(
 ): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'ccs-api-'));
   const vaultToken = generateAccessToken();
+  const agentVaultToken = generateAccessToken();
   const writeToken = generateAccessToken();
   const readToken = generateAccessToken();
   const [azurite, vault] = await Promise.all([
     startAzuriteInProcess(),
-    startKeyVaultServer({ port: 0, certDir: join(dir, 'certs'), acceptedTokens: [vaultToken] }),
+    startKeyVaultServer({
+      port: 0,
+      certDir: join(dir, 'certs'),
+      principals: fleetPrincipals({ api: vaultToken, agent: agentVaultToken }),
+    }),
   ]);
+  await deployCommandSigningKey(vault);
   const config = parseConfig({
     AzureWebJobsStorage: azurite.connectionString,
     CCS_KEY_VAULT_URL: vault.url,
@@ -98,6 +107,7 @@ export async function startApiHarness(
     secrets,
     azurite,
     vault,
+    agentVaultToken,
     logs,
     drainReports: async () => {
       let total = 0;

@@ -33,10 +33,11 @@ function setup(
     enabled: true,
     path: SHARE,
     username: USER,
-    password: store.put('identity', 'pw'),
-    privateKeyPassword: store.put('pk', 'right'),
+    password: store.put('ccs-farm-a-identity-password', 'pw'),
+    privateKeyPassword: store.put('ccs-farm-a-private-key-password', 'right'),
   };
   const deps: PreflightDeps = {
+    ccsId: 'farm-a',
     backend,
     secrets: new SecretCache(store),
     allowedLocations: [{ path: SHARE, claims: ['read'] }],

@@ -41,10 +41,11 @@ describe('preflight with a file over the size limit on the share', () => {
         enabled: true,
         path: SHARE,
         username: 'reader',
-        password: store.put('identity', 'share-pw'),
-        privateKeyPassword: store.put('pk', 'pk-pw'),
+        password: store.put('ccs-farm-a-identity-password', 'share-pw'),
+        privateKeyPassword: store.put('ccs-farm-a-private-key-password', 'pk-pw'),
       },
       {
+        ccsId: 'farm-a',
         backend,
         secrets: new SecretCache(store),
         allowedLocations: [{ path: 'C:\\certs', claims: ['read'] }],

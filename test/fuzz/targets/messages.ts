@@ -17,11 +17,13 @@ import {
   type Report,
 } from '../../../shared/messages.js';
 import { isCcsId, isHostName } from '../../../shared/names.js';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import {
+  SIGNATURE_ALGORITHM,
   canonicalJson,
   checkSignature,
+  commandSigningInput,
   readSignature,
-  signCommand,
   signedPayload,
 } from '../../../shared/signing.js';
 import { FIXTURE_PASSWORD, loadFixture } from '../../support/pfx-fixtures.js';
@@ -29,7 +31,22 @@ import { mutateBytes } from '../engine/mutator.js';
 import { FuzzFinding, expectOnly, type FuzzTarget } from '../engine/target.js';
 import { mutateMessage } from './json-mutator.js';
 
-const KEY = { version: 'fuzz-key-1', key: Buffer.from('fuzzing-signing-key-of-32-bytes!!', 'utf8') };
+/** A P-256 key pair of the fuzz run: commands are signed as Key Vault signs them (ES256, r || s). */
+const KEY = {
+  version: '0123456789abcdef0123456789abcdef',
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+};
+const signCommand = <T extends object>(command: T) => ({
+  ...command,
+  sig: {
+    alg: SIGNATURE_ALGORITHM,
+    kid: KEY.version,
+    sig: sign('sha256', commandSigningInput(command as Record<string, unknown>), {
+      key: KEY.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    }).toString('base64url'),
+  },
+});
 const ISSUED = '2026-06-01T12:00:00.000Z';
 const NOW = Date.parse(ISSUED) + 60_000;
 const header = { v: MESSAGE_VERSION, ccsId: 'demo', host: 'web-01.contoso.com' } as const;
@@ -55,7 +72,7 @@ const COMMANDS: AgentCommand[] = [
   },
   { ...header, type: 'scan', generation: 4, scanSeq: 7, full: true, issuedAt: ISSUED },
 ];
-const SIGNED = COMMANDS.map((c) => signCommand(c, KEY));
+const SIGNED = COMMANDS.map((c) => signCommand(c));
 const SIGNED_PAYLOADS = new Set(SIGNED.map((c) => canonicalJson(signedPayload(c))));
 
 const actual = { enabled: true, path: 'C:\\certs', username: 'ccs-reader', osVersion: '10.0.17763' };
@@ -181,7 +198,7 @@ export const commandMessageTarget: FuzzTarget = {
       expectRoundTrip(parsed.data, (raw) => AgentCommandSchema.parse(raw));
       if ('ok' in found) return;
       const raw = decoded as Record<string, unknown>;
-      const check = checkSignature(raw, found.sig, KEY.key, NOW);
+      const check = checkSignature(raw, found.sig, KEY.publicKey, NOW);
       if (check.ok && !SIGNED_PAYLOADS.has(canonicalJson(signedPayload(raw)))) {
         throw new FuzzFinding('a command the key never signed passes the signature check');
       }

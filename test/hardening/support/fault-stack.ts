@@ -27,6 +27,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Server } from 'node:http';
 import { spawnAzurite, type SpawnedAzurite } from '../../../local/azurite.js';
 import { startKeyVaultServer, type LocalKeyVault } from '../../../local/keyvault/server.js';
+import { deployCommandSigningKey, fleetPrincipals } from '../../../local/keyvault/fleet-roles.js';
 import { DEMO_SHARE, seedDemoShare, type DemoShare } from '../../../local/demo-share.js';
 import { createShareAccount } from '../../../agent/backends/simulated.js';
 import { freePort } from '../../../local/ports.js';
@@ -162,9 +163,10 @@ export async function startFaultStack(options: {
         port: 0,
         dataFile: join(dir, 'keyvault.json'),
         certDir: join(dir, 'certs'),
-        acceptedTokens: [vaultTokens.api, vaultTokens.agent],
+        principals: fleetPrincipals(vaultTokens),
       }),
     ]);
+    await deployCommandSigningKey(vault);
     cleanups.push(stopAzurite, () => vault.close());
     const connectionString = azurite!.connectionString;
 

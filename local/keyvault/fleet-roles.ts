@@ -1,0 +1,47 @@
+/**
+ * Who may do what in the local vault when it serves the whole system — the same role assignments
+ * infra/app/rbac.bicep makes in Azure — and the command-signing key a deployment creates
+ * (infra/app/keyvault.bicep). Used by the local stack, the test harnesses and the benchmarks, so
+ * all of them run with an agent identity that cannot sign.
+ */
+import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
+import type { RoleAssignment, VaultPrincipal } from './rbac.js';
+import type { KeyDeployment, LocalKeyVault } from './server.js';
+
+const signingKeyScope = `/keys/${COMMAND_SIGNING_KEY}`;
+
+/** The API writes the CCS passwords (Secrets Officer) and signs commands (Crypto User on the key). */
+export const API_ROLES: RoleAssignment[] = [
+  { role: 'Key Vault Secrets Officer', scope: '/' },
+  { role: 'Key Vault Crypto User', scope: signingKeyScope },
+];
+
+/**
+ * Agents read the secret versions commands reference (Secrets User) and the signing key's public
+ * part (Reader on the key: `keys/read` only — no sign, no wrap). Vault scope for secrets: they are
+ * created at run time, so no assignment can name them in advance.
+ */
+export const AGENT_ROLES: RoleAssignment[] = [
+  { role: 'Key Vault Secrets User', scope: '/' },
+  { role: 'Key Vault Reader', scope: signingKeyScope },
+];
+
+/** The command-signing key as the deployment creates it: EC P-256, sign and verify only. */
+export const COMMAND_SIGNING_KEY_DEPLOYMENT: KeyDeployment = {
+  name: COMMAND_SIGNING_KEY,
+  kty: 'EC',
+  crv: 'P-256',
+  keyOps: ['sign', 'verify'],
+};
+
+export function fleetPrincipals(tokens: { api: string; agent: string }): VaultPrincipal[] {
+  return [
+    { name: 'api', token: tokens.api, roles: API_ROLES },
+    { name: 'agents', token: tokens.agent, roles: AGENT_ROLES },
+  ];
+}
+
+/** Creates the command-signing key if the vault has none (as a deployment would). */
+export async function deployCommandSigningKey(vault: LocalKeyVault): Promise<void> {
+  await vault.deployKey(COMMAND_SIGNING_KEY_DEPLOYMENT);
+}
