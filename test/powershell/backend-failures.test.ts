@@ -78,7 +78,6 @@ describePwsh.concurrent('powershell backend failures', { timeout: 120_000 }, () 
     expect(error.code).toBe('Timeout');
     expect(error.message).toContain('Set-CcsProvider.ps1 did not answer within 6 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(6000);
-    expect(Date.now() - started).toBeLessThan(20_000);
     expect(pid).toBeGreaterThan(0);
     expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
