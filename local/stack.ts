@@ -107,6 +107,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
           principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }),
+          // Key Vault's documented per-vault limits, as in Azure (local/keyvault/throttle.ts).
+          throttle: {},
         });
         await deployCommandSigningKey(started).catch(async (error: unknown) => {
           await started.close();

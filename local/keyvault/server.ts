@@ -25,6 +25,7 @@ import {
   type VaultPrincipal,
 } from './rbac.js';
 import { resolve, type Reply } from './routes.js';
+import { VaultThrottle, type ThrottleOptions } from './throttle.js';
 import { Vault, VaultError } from './vault.js';
 import { errorBody } from './wire.js';
 
@@ -45,6 +46,8 @@ export interface KeyVaultServerOptions {
   principals?: VaultPrincipal[];
   /** The tenant named in the challenge's authorization URL. */
   tenantId?: string;
+  /** Enforce Key Vault's documented per-vault rate limits (./throttle.ts); off when absent. */
+  throttle?: ThrottleOptions;
 }
 
 export interface KeyVaultFault {
@@ -71,8 +74,8 @@ export interface LocalKeyVault {
   caCertPath: string;
   /**
    * Authenticated requests per operation (faulted ones included), plus `challenged` (no token:
-   * the SDK's first, body-less probe), `rejected` (a token that is not accepted) and `forbidden`
-   * (a caller whose roles do not allow the operation).
+   * the SDK's first, body-less probe), `rejected` (a token that is not accepted), `forbidden`
+   * (a caller whose roles do not allow the operation) and `throttled` (refused over the limits).
    */
   stats(): Record<string, number>;
   resetStats(): void;
@@ -112,6 +115,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   const counts = new Map<string, number>();
   const faults: { status: 429 | 503; retryAfterSeconds?: number; remaining: number }[] = [];
   const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  const throttle = options.throttle ? new VaultThrottle(options.throttle) : undefined;
   let base = '';
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -148,6 +152,11 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       return send(res, faultReply(fault.status, fault.retryAfterSeconds));
     }
     if (!('route' in found)) return send(res, found);
+    const verdict = throttle?.admit(found.route.operation);
+    if (verdict && !verdict.allowed) {
+      count('throttled');
+      return send(res, faultReply(429, verdict.retryAfterSeconds));
+    }
     if (!target.query.get('api-version')) {
       return send(res, badRequest('The request URI contains an invalid or missing api-version.'));
     }

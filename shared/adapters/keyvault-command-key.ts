@@ -24,6 +24,7 @@ import {
   type CommandSigningKey,
 } from '../signing.js';
 import { StaticTokenCredential } from './static-token-credential.js';
+import { jitterPolicies } from './retry-after-jitter.js';
 
 export interface KeyClientSettings {
   vaultUrl: string;
@@ -37,7 +38,7 @@ export interface KeyClientSettings {
 export function keyClientOptions(
   settings: Omit<KeyClientSettings, 'vaultUrl' | 'credential'>,
 ): KeyClientOptions {
-  const options: KeyClientOptions = {};
+  const options: KeyClientOptions = { additionalPolicies: jitterPolicies() };
   if (settings.caCertPem !== undefined) {
     // The local endpoint's challenge names https://vault.azure.net, which is not a parent domain
     // of 127.0.0.1; the SDK refuses that unless verification is off. Never in Azure.

@@ -13,6 +13,7 @@ import {
 import { DomainError, type ErrorKind } from '../errors.js';
 import { SecretRefSchema, type SecretRef } from '../messages.js';
 import type { SecretStore } from '../ports.js';
+import { jitterPolicies } from './retry-after-jitter.js';
 
 export type SecretRetryOptions = NonNullable<SecretClientOptions['retryOptions']>;
 
@@ -21,7 +22,10 @@ export interface SecretClientSettings {
   credential: TokenCredential;
   /** Local mode only: the local endpoint's self-signed certificate (PEM) to trust. */
   caCertPem?: string;
-  /** Overrides the retry policy (the SDK's honours `Retry-After` on 429/503 either way). */
+  /**
+   * Overrides the retry policy (the SDK's honours `Retry-After` on 429/503 either way, plus a
+   * random extra share of it: ./retry-after-jitter.ts).
+   */
   retryOptions?: SecretRetryOptions;
 }
 
@@ -29,7 +33,7 @@ export interface SecretClientSettings {
 const LOCAL_RETRY: SecretRetryOptions = { maxRetries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200 };
 
 export function createSecretClient(settings: SecretClientSettings): SecretClient {
-  const options: SecretClientOptions = {};
+  const options: SecretClientOptions = { additionalPolicies: jitterPolicies() };
   if (settings.caCertPem !== undefined) {
     // The local endpoint's challenge names https://vault.azure.net, which is not a parent
     // domain of 127.0.0.1; the SDK rejects that unless verification is off. Never in Azure.
