@@ -9,6 +9,7 @@
  *   --files 10000                     PFX files for the inventory
  *   --idle-hosts 20 --idle-scale 120 --idle-hours 1
  *   --api-requests 200
+ *   --model-sizes 1000,10000,50000   fleet sizes for the scale model (no processes; a formula)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -18,9 +19,10 @@ import { DEFAULT_QUEUE_SHARDS, runFleet } from './fleet.js';
 import { runIdle } from './idle.js';
 import { runApi } from './api.js';
 import { runInventory } from './inventory.js';
+import { runScaleModel } from './scale-model.js';
 import { markdown, memoryOf, type Results } from './report.js';
 
-const BENCHMARKS = ['fleet', 'idle', 'api', 'inventory'] as const;
+const BENCHMARKS = ['fleet', 'idle', 'api', 'inventory', 'model'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 function parseArgs(argv: string[]): Map<string, string> {
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
       `${JSON.stringify({ ...(result as object), meta: { ...started, loadAverageAfter: loadavg() } }, null, 2)}\n`,
     );
   const results: Results = {};
+  let modelTable = '';
   const [pollMin, pollMax] = numbers(args.get('poll') ?? '0.2,2');
   for (const name of only) {
     const started = meta();
@@ -92,6 +95,10 @@ async function main(): Promise<void> {
     } else if (name === 'api') {
       results.api = await runApi({ requests: Number(args.get('api-requests') ?? 200), log });
       save('api', results.api, started);
+    } else if (name === 'model') {
+      const model = runScaleModel(numbers(args.get('model-sizes') ?? '1000,10000,50000'));
+      save('scale-model', model, started);
+      modelTable = `\n### Scale model (rotation, Azure limits)\n\n${model.table}\n`;
     } else {
       results.inventory = await runInventory({ files: Number(args.get('files') ?? 10_000), log });
       save('inventory', results.inventory, started);
@@ -100,7 +107,7 @@ async function main(): Promise<void> {
   }
   results.memory = memoryOf(results);
   if (results.memory.host || results.memory.agent) save('memory', results.memory, meta());
-  process.stdout.write(`${markdown(results)}\n`);
+  process.stdout.write(`${markdown(results)}\n${modelTable}`);
 }
 
 main().catch((error: unknown) => {
