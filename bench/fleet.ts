@@ -25,6 +25,7 @@ import { TABLE_NAMES } from '../shared/adapters/table-support.js';
 import { countStorageRequests, diffCounts, total, type Counts } from './support/http-counter.js';
 import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
+import type { BenchThrottle } from './support/host-child.js';
 import { mean, p50, p99, round, MB } from './support/stats.js';
 import { readFileSync } from 'node:fs';
 import { rssSampler } from './support/child.js';
@@ -35,6 +36,11 @@ export interface FleetBenchOptions {
   pollMaxSeconds?: number;
   /** Azurite queue servers, sharded by queue name (bench/support/azurite-child.ts). */
   queueShards?: number;
+  /**
+   * Key Vault's documented rate limits on the local vault (`{ scale: 0.1 }`: the share of a
+   * 10-fold fleet's vault); none when absent.
+   */
+  keyVaultThrottle?: BenchThrottle;
   /** How long the idle rate is measured before the changes (default max(4 s, 3 × pollMax)). */
   idleWindowMs?: number;
   /** The report trigger's longest idle poll (default: host.json's, as in Azure). */
@@ -81,6 +87,8 @@ export interface ChangeResult {
   otherKvReadsPerHost: number;
   /** Every secret read the local vault served (agents and API), per host. */
   vaultReadsPerHost: number;
+  /** Requests the local vault refused with 429 over its rate limits in the window. */
+  kvThrottled: number;
   /**
    * CPU seconds each process spent in the window, and what they imply: every request's cost on
    * one machine, and the shortest the window could be on this machine's cores.
@@ -157,6 +165,7 @@ export async function runFleetSize(
     queueShards,
     reportPollMaxMs: options.reportPollMaxMs,
     azurite: options.azurite,
+    keyVaultThrottle: options.keyVaultThrottle,
   });
   const combined = system.queueChild === system.tableChild;
   const counter = countStorageRequests({
@@ -493,6 +502,7 @@ async function measureChange(
     expectedKvReadsPerHost: expectedKv,
     otherKvReadsPerHost: round(signingKeyReads / size, 2),
     vaultReadsPerHost: round(vaultReads / size, 2),
+    kvThrottled: (after.vault.throttled ?? 0) - (before.vault.throttled ?? 0),
     cpu: {
       fleet: round(cpu.fleet, 1),
       host: round(cpu.host, 1),

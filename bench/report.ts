@@ -72,6 +72,7 @@ export function markdown(results: Results): string {
           c.agentOpsPerHost,
           c.apiOpsPerHost,
           `${c.kvReadsPerHost} (${c.expectedKvReadsPerHost})`,
+          c.kvThrottled,
           `${c.cpu.total} s / ${c.cpuBoundSeconds} s`,
         ]);
       }
@@ -93,6 +94,7 @@ export function markdown(results: Results): string {
           'agent ops/host',
           'API ops/host',
           'KV reads/host (expected)',
+          'KV 429s',
           'CPU used / CPU-bound time',
         ],
         rows,

@@ -6,6 +6,7 @@
  *   --sizes 10,100,1000               fleet sizes
  *   --poll 0.2,2                      the fleet's poll min,max seconds (the "fast" setting)
  *   --shards 32                       Azurite queue servers behind the queue port (1 = plain)
+ *   --kv-scale 0.1                    Key Vault's documented limits × this on the local vault
  *   --files 10000                     PFX files for the inventory
  *   --idle-hosts 20 --idle-scale 120 --idle-hours 1
  *   --api-requests 200
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
         pollMinSeconds: pollMin,
         pollMaxSeconds: pollMax,
         queueShards: Number(args.get('shards') ?? DEFAULT_QUEUE_SHARDS),
+        ...(args.has('kv-scale') && { keyVaultThrottle: { scale: Number(args.get('kv-scale')) } }),
         log,
       });
       save('fleet', results.fleet, started);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import type { ThrottleOptions } from '../../local/keyvault/throttle.js';
 import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
 import { startHttpHost } from '../../local/http-host.js';
 import {
@@ -43,7 +44,12 @@ export interface HostOptions {
   reports: boolean;
   /** The report trigger's longest idle poll (host.json `maxPollingInterval` when absent). */
   reportPollMaxMs?: number;
+  /** Key Vault's rate limits on the local vault (local/keyvault/throttle.ts); none when absent. */
+  keyVaultThrottle?: BenchThrottle;
 }
+
+/** The JSON-transferable part of the local vault's throttle options. */
+export type BenchThrottle = Pick<ThrottleOptions, 'scale' | 'limits' | 'windowMs'>;
 
 export interface HostInfo {
   api: string;
@@ -91,6 +97,7 @@ serveParent(
       port: 0,
       certDir: join(dir, 'certs'),
       principals: fleetPrincipals({ api: apiVaultToken, agent: agentVaultToken }),
+      ...(options.keyVaultThrottle && { throttle: options.keyVaultThrottle }),
     });
     await deployCommandSigningKey(vault);
     const config = parseConfig({

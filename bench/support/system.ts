@@ -13,7 +13,7 @@ import { connectionStringFor } from '../../local/azurite.js';
 import { seedDemoShare, type DemoShare } from '../../local/demo-share.js';
 import type { AllowedLocation } from '../../shared/paths.js';
 import { startChild, type Child } from './child.js';
-import type { HostInfo, HostOptions, HostStats } from './host-child.js';
+import type { BenchThrottle, HostInfo, HostOptions, HostStats } from './host-child.js';
 
 export interface Endpoints {
   queuePort: number;
@@ -56,6 +56,8 @@ export interface SystemOptions {
    * parallel; `combined`: one process for both (cheaper to start: the smoke test).
    */
   azurite?: 'separate' | 'combined';
+  /** Key Vault's rate limits on the local vault, scaled or explicit; none when absent. */
+  keyVaultThrottle?: BenchThrottle;
 }
 
 /** A scratch folder on tmpfs when there is one: a thousand hosts' fsyncs are not what is measured. */
@@ -134,6 +136,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       timers: options.timers ?? true,
       reports: options.reports ?? true,
       reportPollMaxMs: options.reportPollMaxMs,
+      keyVaultThrottle: options.keyVaultThrottle,
     };
     const hostChild = await startChild('host-child.ts', [], {
       BENCH_HOST_OPTIONS: JSON.stringify(hostOptions),

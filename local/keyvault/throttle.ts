@@ -41,6 +41,11 @@ export interface ThrottleOptions {
   scale?: number;
   /** Explicit budgets, overriding the documented ones (tests use tiny ones). */
   limits?: Partial<VaultLimits>;
+  /**
+   * The window's length (Key Vault's is 10 s). A smoke test shortens it together with the
+   * limits, keeping the documented rate while waiting a second instead of ten.
+   */
+  windowMs?: number;
   /** Milliseconds since an epoch; a harness clock in unit tests. */
   now?: () => number;
 }
@@ -63,6 +68,7 @@ export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSe
 export class VaultThrottle {
   private readonly limits: VaultLimits;
   private readonly now: () => number;
+  private readonly windowMs: number;
   /** Per bucket, the times of the requests counted in the current window, oldest first. */
   private readonly windows = new Map<Bucket, number[]>();
   private throttledCount = 0;
@@ -78,6 +84,8 @@ export class VaultThrottle {
       keyOther: options.limits?.keyOther ?? scaled(DOCUMENTED_VAULT_LIMITS.keyOther),
     };
     this.now = options.now ?? Date.now;
+    this.windowMs = options.windowMs ?? THROTTLE_WINDOW_MS;
+    if (!(this.windowMs > 0)) throw new Error('throttle windowMs must be positive');
   }
 
   /** Counts the request when it fits every budget it spends; a refused one counts nowhere. */
@@ -89,7 +97,7 @@ export class VaultThrottle {
       const window = this.expire(bucket, now);
       if (window.length >= this.limits[bucket]) {
         const oldest = window[window.length - this.limits[bucket]] ?? now;
-        waitMs = Math.max(waitMs, oldest + THROTTLE_WINDOW_MS - now);
+        waitMs = Math.max(waitMs, oldest + this.windowMs - now);
       }
     }
     if (waitMs > 0) {
@@ -113,7 +121,7 @@ export class VaultThrottle {
     let window = this.windows.get(bucket);
     if (!window) this.windows.set(bucket, (window = []));
     let drop = 0;
-    while (drop < window.length && (window[drop] ?? 0) + THROTTLE_WINDOW_MS <= now) drop++;
+    while (drop < window.length && (window[drop] ?? 0) + this.windowMs <= now) drop++;
     if (drop > 0) window.splice(0, drop);
     return window;
   }
