@@ -22,6 +22,12 @@ const LOCATION = {
   },
 };
 
+/** The `{ccsId}` route's responses, its 200 also naming the resource's own URL (the handler sets it). */
+const withLocation = (responses: Record<string, ResponseMetadata>): Record<string, ResponseMetadata> => ({
+  ...responses,
+  '200': { ...responses['200']!, headers: { ...responses['200']!.headers, ...LOCATION } },
+});
+
 export const COMPAT_OPERATION_METADATA: Record<string, OperationMetadata> = {
   getApiRoot: {
     summary: 'The API root: links to every resource',
@@ -39,13 +45,11 @@ export const COMPAT_OPERATION_METADATA: Record<string, OperationMetadata> = {
     summary: 'Read the default ccs-id (CCS_DEFAULT_ID), as IIS Administration clients do',
     description:
       "The collection route answers with the default ccs-id's resource, and `Location` names its own URL (IIS Administration answers `209` here; this API `200`). The list of every ccs-id is `GET /api/ccs-ids`.",
-    responses: {
-      ...byId.responses,
-      '200': { ...byId.responses['200']!, headers: { ...byId.responses['200']!.headers, ...LOCATION } },
-    },
+    responses: withLocation(byId.responses),
   },
   enableDefaultCentralizedCertificates: {
     ...enableById,
     summary: 'Enable CCS on the default ccs-id (CCS_DEFAULT_ID), as IIS Administration clients do',
+    responses: withLocation(enableById.responses),
   },
 };

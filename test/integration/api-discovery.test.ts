@@ -64,6 +64,18 @@ describe('discovery from GET /api', () => {
 });
 
 describe('the collection route, for clients that send no id', () => {
+  it('is documented in the OpenAPI document with the Location header of its GET and POST', async () => {
+    type Doc = { paths: Record<string, Record<string, { responses: Record<string, { headers?: object }> }>> };
+    const doc = (await readJson(await api.request('GET', '/openapi.json'))) as Doc;
+    for (const path of ['/api', '/api/webserver', '/api/ccs-ids'])
+      expect(doc.paths[path]?.get, path).toBeDefined();
+    const collection = doc.paths[`/api${COLLECTION}`]!;
+    expect(Object.keys(collection).sort()).toEqual(['get', 'post']);
+    for (const method of ['get', 'post']) {
+      expect(collection[method]?.responses['200']?.headers, method).toHaveProperty('Location');
+    }
+  });
+
   it('answers the seed 404 while the default ccs-id is not enabled, trailing slash or not', async () => {
     for (const path of [COLLECTION, `${COLLECTION}/`]) {
       const res = await api.request('GET', path);
@@ -75,6 +87,7 @@ describe('the collection route, for clients that send no id', () => {
   it('enables the default ccs-id on POST, then answers its resource with Location naming its URL', async () => {
     const posted = await api.request('POST', COLLECTION, { body: enableBody, headers: { Prefer: 'wait=5' } });
     expect(posted.status).toBe(200);
+    expect(posted.headers.get('location')).toBe(`/api${COLLECTION}/${DEFAULT_ID}`);
     expect(await readJson(posted)).toMatchObject({ id: DEFAULT_ID, path: enableBody.path });
 
     const res = await api.request('GET', COLLECTION);
@@ -110,5 +123,74 @@ describe('the collection route, for clients that send no id', () => {
     const writer = new IisAdminClient(api.url, api.writeToken, { Prefer: 'wait=5' });
     expect(await writer.delete(writer.link(webserver, 'central_certificates'))).toBe(true);
     expect(await (await api.request('GET', COLLECTION)).text()).toBe(SEED_404);
+  });
+});
+
+describe('odd input on the discovery and collection routes: a clear 4xx, never a 5xx, nothing changed', () => {
+  /** What a refused request must leave as it was: the fleet list, the collection, the audit log. */
+  async function snapshot() {
+    return {
+      list: await readJson(await api.request('GET', '/ccs-ids')),
+      collection: await (await api.request('GET', COLLECTION)).text(),
+      audit: await readJson(await api.request('GET', '/audit')),
+    };
+  }
+
+  it('refuses a bad enable body on the collection naming the field, as on the {id} route', async () => {
+    const before = await snapshot();
+    const cases: [unknown, string][] = [
+      [{}, 'path'],
+      [{ path: enableBody.path }, 'identity'],
+      [{ ...enableBody, identity: { username: enableBody.identity.username } }, 'identity.password'],
+      [{ ...enableBody, identity: { password: 'x' } }, 'identity.username'],
+      [{ ...enableBody, physical_path: 'C:\\certs' }, 'physical_path'],
+      [[enableBody], 'body'],
+      ['{"path": ', 'body'],
+    ];
+    for (const [body, name] of cases) {
+      const res = await api.request('POST', COLLECTION, { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect((await readJson(res)).name, JSON.stringify(body)).toBe(name);
+    }
+    const plain = await api.request('POST', COLLECTION, {
+      body: JSON.stringify(enableBody),
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    expect(plain.status).toBe(415);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('answers a trailing slash on the {id} route as without, and refuses an id that is not a ccs-id', async () => {
+    const id = 'other-fleet';
+    const plain = await api.request('GET', `${COLLECTION}/${id}`);
+    const slashed = await api.request('GET', `${COLLECTION}/${id}/`);
+    expect(slashed.status).toBe(200);
+    expect(await readJson(slashed)).toEqual(await readJson(plain));
+    for (const bad of ['Other-Fleet', 'a--b', '-a', 'x'.repeat(33), '%E2%80%AE', 'a.b', 'a%2Fb']) {
+      const res = await api.request('GET', `${COLLECTION}/${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect((await readJson(res)).name, bad).toBe('id');
+    }
+  });
+
+  it('answers 404 or 405 for what is not a route, PATCH and DELETE on the collection included', async () => {
+    const before = await snapshot();
+    const cases: [string, string][] = [
+      ['GET', '/webserver//'],
+      ['GET', '/webserver/x'],
+      ['GET', '/webserver/default'],
+      ['GET', `${COLLECTION}//`],
+      ['GET', '/ccs-ids/x'],
+      ['PATCH', COLLECTION],
+      ['DELETE', COLLECTION],
+      ['DELETE', `${COLLECTION}/`],
+      ['POST', ''],
+      ['PUT', '/webserver'],
+    ];
+    for (const [method, path] of cases) {
+      const res = await api.request(method, path, method === 'PATCH' ? { body: { path: 'C:\\certs' } } : {});
+      expect([404, 405], `${method} ${path}`).toContain(res.status);
+    }
+    expect(await snapshot()).toEqual(before);
   });
 });
