@@ -66,7 +66,8 @@ export function routePath(pathname: string): string | null {
   const prefix = `/${ROUTE_PREFIX}`;
   if (trimmed.toLowerCase() === prefix) return '';
   if (!trimmed.toLowerCase().startsWith(`${prefix}/`)) return null;
-  return trimmed.slice(prefix.length + 1);
+  // `/api//` keeps an empty segment once one slash is dropped: not the root, as `/api/x//` is not `x`.
+  return trimmed.slice(prefix.length + 1) || '/';
 }
 
 /** The URL path a template documents: `/api/…` without optional segments or constraints. */

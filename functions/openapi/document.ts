@@ -9,9 +9,10 @@ import type { z } from 'zod';
 import { documentedPath, httpRoutes, type HttpRoute } from '../route-table.js';
 import { OPERATION_METADATA, type OperationMetadata } from './operations.js';
 import { COMPAT_OPERATION_METADATA } from './compat-operations.js';
-
-const METADATA: Record<string, OperationMetadata> = { ...OPERATION_METADATA, ...COMPAT_OPERATION_METADATA };
 import { collectComponents, type JsonSchema } from './components.js';
+
+/** Every route's metadata; the compatibility routes' is derived from the `{ccsId}` routes' (compat-operations.ts). */
+const METADATA: Record<string, OperationMetadata> = { ...OPERATION_METADATA, ...COMPAT_OPERATION_METADATA };
 
 /** Parameters every write takes. */
 const PREFER = {

@@ -107,6 +107,19 @@ describe('the collection route, for clients that send no id', () => {
     expect((await readJson(res)).name).toBe('id');
   });
 
+  it('takes back, on PATCH through the link, the model a GET of the link gave, with a field changed', async () => {
+    const writer = new IisAdminClient(api.url, api.writeToken, { Prefer: 'wait=5' });
+    const link = writer.link(
+      (await writer.followLink(await writer.root(), 'webserver'))!,
+      'central_certificates',
+    );
+    const model = (await writer.get(link))!;
+    const res = await writer.send('PATCH', link, { ...model, path: 'C:\\certs' });
+    expect(res.status).toBe(200);
+    expect(await readJson(res)).toMatchObject({ id: DEFAULT_ID, path: 'C:\\certs' });
+    expect(await writer.get(link)).toMatchObject({ path: 'C:\\certs' });
+  });
+
   it('keeps the list of every enabled ccs-id at /api/ccs-ids', async () => {
     await api.request('POST', `${COLLECTION}/other-fleet`, {
       body: enableBody,
@@ -176,6 +189,7 @@ describe('odd input on the discovery and collection routes: a clear 4xx, never a
   it('answers 404 or 405 for what is not a route, PATCH and DELETE on the collection included', async () => {
     const before = await snapshot();
     const cases: [string, string][] = [
+      ['GET', '//'],
       ['GET', '/webserver//'],
       ['GET', '/webserver/x'],
       ['GET', '/webserver/default'],

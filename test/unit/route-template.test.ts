@@ -36,6 +36,7 @@ describe('the path a request addresses', () => {
   it('makes /api and /api/ the root, case-insensitively, and nothing outside the prefix', () => {
     expect(routePath('/api')).toBe('');
     expect(routePath('/api/')).toBe('');
+    expect(matchRoute(API_ROOT_ROUTE, routePath('/api//')!)).toBeNull();
     expect(routePath('/API/WebServer')).toBe('WebServer');
     expect(routePath('/apiary')).toBeNull();
     expect(routePath('/')).toBeNull();
