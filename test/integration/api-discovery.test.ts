@@ -85,7 +85,11 @@ describe('the collection route, for clients that send no id', () => {
   });
 
   it('enables the default ccs-id on POST, then answers its resource with Location naming its URL', async () => {
-    const posted = await api.request('POST', COLLECTION, { body: enableBody, headers: { Prefer: 'wait=5' } });
+    // With the trailing slash, as IIS's web manager sends it (IIS.WebManager central-certificate.service.ts).
+    const posted = await api.request('POST', `${COLLECTION}/`, {
+      body: enableBody,
+      headers: { Prefer: 'wait=5' },
+    });
     expect(posted.status).toBe(200);
     expect(posted.headers.get('location')).toBe(`/api${COLLECTION}/${DEFAULT_ID}`);
     expect(await readJson(posted)).toMatchObject({ id: DEFAULT_ID, path: enableBody.path });
