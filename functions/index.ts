@@ -3,7 +3,9 @@
  * functions with the host and records them in the route table.
  */
 import './startup.js';
+import './http/discovery.js';
 import './http/centralized-certificates.js';
+import './http/ccs-collection.js';
 import './http/certificates.js';
 import './http/operations.js';
 import './http/audit.js';

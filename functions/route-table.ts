@@ -6,6 +6,9 @@
  */
 import { createRequire } from 'node:module';
 import { app, type HttpHandler, type InvocationContext } from '@azure/functions';
+import { parseTemplate } from './route-template.js';
+
+export { documentedPath, matchRoute, routePath, ROUTE_PREFIX } from './route-template.js';
 
 /**
  * True inside the Functions host. The Node.js worker provides `@azure/functions-core` by
@@ -28,7 +31,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'HEAD' | 'PUT' | 
 
 export interface HttpRoute {
   name: string;
-  /** Functions route template, relative to the `api` prefix of host.json (e.g. `operations/{id}`). */
+  /**
+   * Functions route template, relative to the `api` prefix of host.json (e.g. `operations/{id}`);
+   * the syntax functions/route-template.ts matches as the host does.
+   */
   route: string;
   methods: HttpMethod[];
   handler: HttpHandler;
@@ -58,6 +64,7 @@ export const queueRoutes: QueueRoute[] = [];
 export const timerRoutes: TimerRoute[] = [];
 
 export function defineHttp(route: HttpRoute): void {
+  parseTemplate(route.route);
   httpRoutes.push(route);
   if (!insideFunctionsHost) return;
   // Authentication happens in code (Access-Token keys and Entra tokens), hence 'anonymous'.
@@ -83,27 +90,4 @@ export function defineTimer(route: TimerRoute): void {
   timerRoutes.push(route);
   if (!insideFunctionsHost) return;
   app.timer(route.name, { schedule: route.schedule, handler: route.handler });
-}
-
-/** Match a Functions route template (`a/{x}/b`) against a path relative to `/api/`. */
-export function matchRoute(template: string, path: string): Record<string, string> | null {
-  const want = template.split('/');
-  const got = path.split('/');
-  if (want.length !== got.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i] ?? '';
-    const g = got[i] ?? '';
-    if (w.startsWith('{') && w.endsWith('}')) {
-      if (g === '') return null;
-      try {
-        params[w.slice(1, -1).replace(/[?:].*$/, '')] = decodeURIComponent(g);
-      } catch {
-        return null;
-      }
-    } else if (w.toLowerCase() !== g.toLowerCase()) {
-      return null;
-    }
-  }
-  return params;
 }

@@ -104,6 +104,11 @@ param inventoryIntervalSeconds int = 300
 @description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: days before expiry from which a certificate is reported as expiring. Default: 30.')
 param certificateExpiryWarningDays int = 30
 
+@minLength(1)
+@maxLength(32)
+@description('Optional. CCS_DEFAULT_ID: the ccs-id that IIS Administration API clients address when they send none (the `central_certificates` link of GET /api/webserver, and GET/POST /api/webserver/centralized-certificates): 1-32 lowercase letters, digits or single inner hyphens. Default: default.')
+param defaultCcsId string = 'default'
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Most Flex Consumption instances the API may scale out to. Default: 40.')
@@ -252,6 +257,7 @@ module api 'app/api.bicep' = {
     operationTimeoutSeconds: operationTimeoutSeconds
     inventoryIntervalSeconds: inventoryIntervalSeconds
     certificateExpiryWarningDays: certificateExpiryWarningDays
+    defaultCcsId: defaultCcsId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HttpResponseInit } from '@azure/functions';
 import functions from '@azure/functions';
-import { httpRoutes, matchRoute, type HttpMethod } from '../functions/route-table.js';
+import { httpRoutes, matchRoute, routePath, type HttpMethod } from '../functions/route-table.js';
 import { MAX_BODY_BYTES } from '../functions/http/request-body.js';
 import { errorResponse, json } from '../functions/http/respond.js';
 import { DomainError } from '../shared/errors.js';
@@ -88,9 +88,8 @@ async function handle(
   bodyTimeoutMs: number,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const path = url.pathname.startsWith('/api/')
-    ? url.pathname.slice('/api/'.length).replace(/\/$/, '')
-    : null;
+  // `/api` and `/api/` are the root; one trailing slash is ignored, as the Functions host does.
+  const path = routePath(url.pathname);
   const found = path === null ? null : route(req.method ?? 'GET', path);
   if (found === null || found === 'method-not-allowed') {
     req.resume();

@@ -145,6 +145,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       // A demo shows the share's certificates seconds after enabling; Azure's default is 300.
       CCS_INVENTORY_INTERVAL_SECONDS: process.env.CCS_INVENTORY_INTERVAL_SECONDS ?? '5',
       CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
+      // The fleet the agents enrol in is the one IIS Administration clients address without an id.
+      CCS_DEFAULT_ID: ccsId,
     });
     // The API's lines: outside invocations directly, inside them through each invocation's log,
     // which the local host writes to the same file (as the Functions host sends them on).

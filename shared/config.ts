@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AllowedLocationSchema } from './paths.js';
+import { isCcsId } from './names.js';
 
 export const ApiKeySchema = z.object({
   name: z.string().min(1),
@@ -66,6 +67,14 @@ export const ConfigSchema = z
     CCS_INVENTORY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
     /** Days before expiry from which a certificate has the `expiring` problem. */
     CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+    /**
+     * The ccs-id that IIS Administration clients address without knowing one: the
+     * `central_certificates` link of GET /api/webserver and the collection route (README,
+     * "Compatibility with IIS Administration API clients"). Blank means `default`.
+     */
+    CCS_DEFAULT_ID: optionalText
+      .transform((v) => v ?? 'default')
+      .refine(isCcsId, 'must be 1-32 lowercase letters, digits or single inner hyphens'),
   })
   .superRefine((c, ctx) => {
     if (

@@ -13,17 +13,24 @@ import { guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 import { respondToOperation } from './operation-wait.js';
-import { ccsListView, ccsView, hostListView } from './views.js';
+import { ccsHref, ccsListView, ccsView, hostListView } from './views.js';
 
 const ROUTE = 'webserver/centralized-certificates';
 
-/** The route's ccs-id, checked before the body is read (400 `id`). */
-const idOf = (call: Call): string => assertCcsId(call.request.params.ccsId ?? '');
+/**
+ * The route's ccs-id, checked before the body is read (400 `id`); the collection route has none
+ * and addresses CCS_DEFAULT_ID, as IIS Administration clients expect (functions/http/ccs-collection.ts).
+ */
+const idOf = (call: Call): string => assertCcsId(call.request.params.ccsId ?? call.app.config.CCS_DEFAULT_ID);
 const ifMatchOf = (call: Call) => parseIfMatch(call.request.headers.get('if-match'));
 
 async function current(call: Call, status = 200) {
-  const { record, hosts } = await call.app.ccs.get(idOf(call));
-  return json(status, ccsView(record, hosts), { ETag: etagOf(record) });
+  const id = idOf(call);
+  const { record, hosts } = await call.app.ccs.get(id);
+  // Reached without an id, the answer says which resource it is (IIS Administration: Location).
+  const headers: Record<string, string> = { ETag: etagOf(record) };
+  if (call.request.params.ccsId === undefined) headers.Location = ccsHref(id);
+  return json(status, ccsView(record, hosts), headers);
 }
 
 /** POST body → EnableRequest (the schema has checked every field). */
@@ -82,7 +89,8 @@ export const listHosts = guarded('read', async (call) => {
   return json(200, hostListView(id, record, hosts));
 });
 
-defineHttp({ name: 'listCentralizedCertificates', route: ROUTE, methods: ['GET'], handler: listCcs });
+// The fleet list has its own route: the collection route is the default ccs-id's resource.
+defineHttp({ name: 'listCentralizedCertificates', route: 'ccs-ids', methods: ['GET'], handler: listCcs });
 defineHttp({
   name: 'getCentralizedCertificates',
   route: `${ROUTE}/{ccsId}`,

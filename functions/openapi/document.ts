@@ -6,9 +6,13 @@
  * and every response the tests receive is validated against it (test/support/openapi-validator.ts).
  */
 import type { z } from 'zod';
-import { httpRoutes, type HttpRoute } from '../route-table.js';
+import { documentedPath, httpRoutes, type HttpRoute } from '../route-table.js';
 import { OPERATION_METADATA, type OperationMetadata } from './operations.js';
+import { COMPAT_OPERATION_METADATA } from './compat-operations.js';
 import { collectComponents, type JsonSchema } from './components.js';
+
+/** Every route's metadata; the compatibility routes' is derived from the `{ccsId}` routes' (compat-operations.ts). */
+const METADATA: Record<string, OperationMetadata> = { ...OPERATION_METADATA, ...COMPAT_OPERATION_METADATA };
 
 /** Parameters every write takes. */
 const PREFER = {
@@ -33,7 +37,7 @@ function operation(
   schema: (s: z.ZodType, io: 'input' | 'output') => JsonSchema,
 ) {
   const content = (s: z.ZodType) => ({ 'application/json': { schema: schema(s, 'output') } });
-  const params = [...route.route.matchAll(/\{(\w+)\}/g)].map((m) => ({
+  const params = [...documentedPath(route.route).matchAll(/\{(\w+)\}/g)].map((m) => ({
     name: m[1],
     in: 'path',
     required: true,
@@ -75,9 +79,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   const components = collectComponents();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of httpRoutes) {
-    const path = `/api/${route.route}`;
+    const path = documentedPath(route.route);
     for (const method of route.methods.map((m) => m.toLowerCase())) {
-      const meta = OPERATION_METADATA[`${route.name}:${method}`] ?? OPERATION_METADATA[route.name];
+      const meta = METADATA[`${route.name}:${method}`] ?? METADATA[route.name];
       if (!meta) throw new Error(`the OpenAPI document does not describe ${route.name} (${method})`);
       (paths[path] ??= {})[method] = operation(route, method, meta, (s, io) => components.schema(s, io));
     }
@@ -96,7 +100,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       { name: 'centralized-certificates', description: 'CCS on the whole fleet: desired state and hosts' },
       { name: 'operations', description: 'Long-running operations and the audit log' },
       { name: 'certificates', description: "The certificates of each enabled ccs-id's share" },
-      { name: 'meta', description: 'This document' },
+      { name: 'meta', description: 'Discovery (the API root, the web server) and this document' },
     ],
     paths,
     components: {

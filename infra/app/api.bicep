@@ -73,6 +73,11 @@ param inventoryIntervalSeconds int = 300
 @description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS.')
 param certificateExpiryWarningDays int = 30
 
+@minLength(1)
+@maxLength(32)
+@description('Optional. CCS_DEFAULT_ID: the ccs-id IIS Administration clients address without an id.')
+param defaultCcsId string = 'default'
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -202,6 +207,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_CERTIFICATE_EXPIRY_WARNING_DAYS'
           value: string(certificateExpiryWarningDays)
+        }
+        {
+          name: 'CCS_DEFAULT_ID'
+          value: defaultCcsId
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {

@@ -93,7 +93,7 @@ describe('npm start: one stack per folder, no orphans, stale state cleaned up', 
       `Local stack not started: a local stack is already running in ${dir} (pid ${first.child.pid}, API ${first.info.api}); use it, or stop it first (Ctrl-C in its terminal, or kill ${first.child.pid})`,
     ]);
     // The running stack is untouched.
-    const res = await first.request('GET', '/webserver/centralized-certificates');
+    const res = await first.request('GET', '/ccs-ids');
     expect(res.status).toBe(200);
   }, 60_000);
 

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpRoutes } from '../../functions/index.js';
+import { documentedPath, ROUTE_PREFIX } from '../../functions/route-table.js';
 import { readJson, startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { recordFigures } from './support/results.js';
 import { diffState, StateProbe } from './support/state.js';
@@ -145,13 +146,14 @@ const WRITE_ONLY_READS = new Set(['getAudit']);
 function endpoints() {
   return httpRoutes.flatMap((route) =>
     route.methods.map((method) => {
-      const path = route.route
+      const path = documentedPath(route.route)
+        .slice(`/${ROUTE_PREFIX}`.length)
         .replace('{ccsId}', ENABLED)
         .replace('{id}', operationId || '00000000-0000-0000-0000-000000000000')
         .replace(/\{[^}]+\}/g, 'x');
       const reads = method === 'GET' || method === 'HEAD';
       const needs: Role = reads && !WRITE_ONLY_READS.has(route.name) ? 'read' : 'write';
-      return { name: route.name, method, path: `/${path}`, needs };
+      return { name: route.name, method, path, needs };
     }),
   );
 }

@@ -13,13 +13,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { APP_SETTINGS } from '../../shared/config.js';
+import { APP_SETTINGS, parseConfig } from '../../shared/config.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import { findTool, toolRequired } from '../support/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'infra', 'main.bicep');
+
+/** The least a configuration needs to parse (to check a value Bicep sets as the API would). */
+const MINIMAL_CONFIG = {
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  CCS_KEY_VAULT_URL: 'https://kv.vault.azure.net',
+  CCS_ALLOWED_LOCATIONS: '[]',
+};
 
 /** Settings the code reads only when running locally; setting them in Azure would be wrong. */
 const LOCAL_ONLY = [
@@ -417,5 +424,27 @@ if (!cli && !required)
     );
     expect(existsSync(join(ROOT, 'azure.yaml'))).toBe(true);
     expect(readFileSync(join(ROOT, 'azure.yaml'), 'utf8')).toMatch(/host:\s*function/);
+  });
+
+  describe('the default ccs-id (IIS Administration clients)', () => {
+    it('sets CCS_DEFAULT_ID from main.bicep, `default` unless azd says otherwise, a value the API accepts', () => {
+      const site = one('Microsoft.Web/sites');
+      const setting = appSettings().find((s) => s.name === 'CCS_DEFAULT_ID');
+      expect(setting?.value).toBe("[parameters('defaultCcsId')]");
+      const value = resolve(site.node, setting?.value);
+      expect(value).toBe('default');
+      expect(parseConfig({ ...MINIMAL_CONFIG, CCS_DEFAULT_ID: String(value) }).CCS_DEFAULT_ID).toBe(
+        'default',
+      );
+      const param = root.template.parameters?.defaultCcsId as Param & {
+        minLength?: number;
+        maxLength?: number;
+      };
+      expect([param.minLength, param.maxLength]).toEqual([1, 32]);
+      const file = JSON.parse(readFileSync(join(ROOT, 'infra', 'main.parameters.json'), 'utf8')) as {
+        parameters: Record<string, { value: unknown }>;
+      };
+      expect(file.parameters.defaultCcsId?.value).toBe('${CCS_DEFAULT_ID=default}');
+    });
   });
 });

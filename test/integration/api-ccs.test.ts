@@ -73,7 +73,7 @@ describe('the centralized-certificates resource without hosts', () => {
   it('lists enabled ids and forgets disabled ones', async () => {
     const id = newId();
     await api.request('POST', `/webserver/centralized-certificates/${id}`, { body: enableBody() });
-    let list = (await (await api.request('GET', '/webserver/centralized-certificates')).json()) as {
+    let list = (await (await api.request('GET', '/ccs-ids')).json()) as {
       'centralized-certificates': { id: string }[];
     };
     expect(list['centralized-certificates'].map((c: { id: string }) => c.id)).toContain(id);
@@ -81,7 +81,7 @@ describe('the centralized-certificates resource without hosts', () => {
       headers: { Prefer: 'wait=5' },
     });
     expect(del.status).toBe(204);
-    list = (await (await api.request('GET', '/webserver/centralized-certificates')).json()) as typeof list;
+    list = (await (await api.request('GET', '/ccs-ids')).json()) as typeof list;
     expect(list['centralized-certificates'].map((c: { id: string }) => c.id)).not.toContain(id);
     expect((await api.request('GET', `/webserver/centralized-certificates/${id}`)).status).toBe(404);
     expect((await api.request('DELETE', `/webserver/centralized-certificates/${id}`)).status).toBe(204);

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpRoutes } from '../../functions/index.js';
+import { documentedPath } from '../../functions/route-table.js';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { ResponseValidator } from '../support/openapi-validator.js';
 
@@ -78,7 +79,7 @@ describe('the served OpenAPI document', () => {
     const documented = Object.entries(served.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
     );
-    const routed = httpRoutes.flatMap((r) => r.methods.map((m) => `${m} /api/${r.route}`));
+    const routed = httpRoutes.flatMap((r) => r.methods.map((m) => `${m} ${documentedPath(r.route)}`));
     expect(documented.sort()).toEqual(routed.sort());
     const ids = Object.values(served.paths).flatMap((methods) =>
       Object.values(methods).map((o) => o.operationId),

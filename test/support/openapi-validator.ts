@@ -8,7 +8,7 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import '../../functions/index.js';
 import { buildOpenApiDocument } from '../../functions/openapi/document.js';
-import { matchRoute } from '../../functions/route-table.js';
+import { matchRoute, routePath } from '../../functions/route-table.js';
 
 interface Operation {
   responses: Record<string, { content?: Record<string, unknown> }>;
@@ -36,10 +36,11 @@ export class ResponseValidator {
 
   /** Throws, naming the route, the status and what is wrong, unless the response is documented. */
   check(method: string, url: string, status: number, body: string): void {
-    const path = new URL(url, 'http://localhost').pathname.replace(/\/$/, '');
-    const template = Object.keys(this.document.paths).find(
-      (t) => matchRoute(t.replace(/^\/api\//, ''), path.replace(/^\/api\//, '')) !== null,
-    );
+    const path = routePath(new URL(url, 'http://localhost').pathname);
+    const template = Object.keys(this.document.paths).find((t) => {
+      const documented = routePath(t);
+      return path !== null && documented !== null && matchRoute(documented, path) !== null;
+    });
     const verb = method.toLowerCase();
     const operation = template === undefined ? undefined : this.document.paths[template]?.[verb];
     if (template === undefined || operation === undefined) return;
