@@ -122,7 +122,9 @@ export class BindingsFolder {
     const list = await this.stores.bindings.readSet(ccsId, host, set, count);
     if (list === null) return;
     if (list.length > MAX_REPORTED_BINDINGS || bindingsDigest(list) !== report.digest) {
-      await this.stores.bindings.dropParts(ccsId, host, null, at);
+      // Drop the parts that did not add up; the host's current list stays.
+      const current = await this.stores.bindings.head(ccsId, host);
+      await this.stores.bindings.dropParts(ccsId, host, current?.record.set ?? null, at);
       return this.recordError(ccsId, host, mismatch(report.digest), at);
     }
     await this.commit(ccsId, host, { digest: report.digest, total: report.total, set }, at);

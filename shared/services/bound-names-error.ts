@@ -18,11 +18,12 @@ export function boundNamesConflict(
   hosts: readonly OperationHostRecord[],
 ): DomainError {
   const refused = hosts.filter((h) => h.preflight === 'failed' && h.error?.code === BOUND_NAMES_UNCOVERED);
-  const names = [
-    ...new Map(
-      refused.flatMap((h) => h.error?.hostNames ?? []).map((name) => [name.toLowerCase(), name]),
-    ).values(),
-  ].sort();
+  // Host names compare case-insensitively (DNS); the first spelling reported is shown.
+  const unique = new Map<string, string>();
+  for (const name of refused.flatMap((h) => h.error?.hostNames ?? [])) {
+    if (!unique.has(name.toLowerCase())) unique.set(name.toLowerCase(), name);
+  }
+  const names = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, n]) => n);
   const hostNames = refused.map((h) => h.host).sort();
   const detail =
     names.length === 0
