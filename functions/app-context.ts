@@ -25,6 +25,7 @@ import { InventoryService } from '../shared/services/inventory-service.js';
 import { BindingsFolder } from '../shared/services/bindings-folder.js';
 import { BindingsService } from '../shared/services/bindings-service.js';
 import { CoverageService } from '../shared/services/coverage-service.js';
+import { CoverageTelemetry } from '../shared/services/coverage-telemetry.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
@@ -48,6 +49,8 @@ export interface AppContext {
   bindings: BindingsService;
   /** Which share file serves each bound host name, per ccs-id. */
   coverage: CoverageService;
+  /** The expiry and coverage events the alert rules count (functions/timer/coverage-telemetry.ts). */
+  coverageTelemetry: CoverageTelemetry;
   auth: Authenticator;
   log: Logger;
 }
@@ -109,6 +112,7 @@ export function createAppWiring(
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
   const bindings = new BindingsService(stores);
+  const coverage = new CoverageService(bindings, inventory);
   const app: AppContext = {
     config,
     ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
@@ -126,7 +130,8 @@ export function createAppWiring(
     audit: new AuditLog(stores.audit, stores.operations),
     inventory,
     bindings,
-    coverage: new CoverageService(bindings, inventory),
+    coverage,
+    coverageTelemetry: new CoverageTelemetry(coverage, log),
     auth: createAuthenticator(config),
     log,
   };

@@ -12,5 +12,6 @@ import './http/openapi.js';
 import './queue/reports.js';
 import './timer/sweep-operations.js';
 import './timer/schedule-inventory.js';
+import './timer/coverage-telemetry.js';
 
 export { httpRoutes, queueRoutes, timerRoutes } from './route-table.js';

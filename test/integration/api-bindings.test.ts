@@ -155,6 +155,18 @@ describe('bindings and serving checks in the API', () => {
     expect(coverage.summary).toEqual({ covered: 0, uncovered: 3, expiring: 0 });
     const body = CentralizedCertificatesSchema.parse(await readJson(await api.request('GET', resource(id))));
     expect(body.coverage).toEqual(coverage.summary);
+    // The alert timer's events for this fleet: one per uncovered name (with how many hosts bind it).
+    const from = api.logs.length;
+    await api.app.coverageTelemetry.run();
+    const events = api.logs
+      .slice(from)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((e) => e.ccsId === id && e.msg === 'ccs.binding.uncovered');
+    expect(events.map((e) => [e.hostName, e.hosts])).toEqual([
+      ['shop.contoso.com', 1],
+      ['www.contoso.com', 1],
+      ['www.fabrikam.com', 1],
+    ]);
   });
 
   it('answers the seed 404 for the coverage of an id that is not enabled', async () => {
