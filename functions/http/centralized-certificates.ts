@@ -25,10 +25,10 @@ const ifMatchOf = (call: Call) => parseIfMatch(call.request.headers.get('if-matc
 async function current(call: Call, status = 200) {
   const { record, hosts } = await call.app.ccs.get(idOf(call));
   const [coverage, serving] = await Promise.all([
-    call.app.coverage.coverage(record.ccsId),
+    call.app.coverage.summary(record.ccsId),
     call.app.bindings.servingAt(record.ccsId, record.generation),
   ]);
-  return json(status, ccsView(record, hosts, { coverage: coverage.report.summary, serving }), {
+  return json(status, ccsView(record, hosts, { coverage, serving }), {
     ETag: etagOf(record),
   });
 }

@@ -26,7 +26,7 @@ export function inventoryComplete(lease: InventoryLease, generation: number): bo
 
 export class CoverageService {
   constructor(
-    private readonly bindings: Pick<BindingsService, 'ofFleet'>,
+    private readonly bindings: Pick<BindingsService, 'ofFleet' | 'heads'>,
     private readonly inventory: Pick<InventoryService, 'store' | 'certificates' | 'stores' | 'options'>,
   ) {}
 
@@ -35,6 +35,16 @@ export class CoverageService {
     const store = await this.inventory.store(storeIdOf(assertCcsId(ccsId)));
     if (!store) throw notEnabled();
     return this.of(store);
+  }
+
+  /**
+   * The summary the resource's GET shows. A fleet without a reported CCS binding covers nothing
+   * and leaves nothing uncovered, so the share's inventory is read only when there are bindings.
+   */
+  async summary(ccsId: string): Promise<CoverageReport['summary']> {
+    const heads = await this.bindings.heads(ccsId);
+    if (heads.every((head) => head.total === 0)) return { covered: 0, uncovered: 0, expiring: 0 };
+    return (await this.coverage(ccsId)).report.summary;
   }
 
   /** Coverage of every enabled ccs-id (the alert timer). */
