@@ -22,6 +22,10 @@ import { ReportService } from '../shared/services/report-service.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
+import { BindingsFolder } from '../shared/services/bindings-folder.js';
+import { BindingsService } from '../shared/services/bindings-service.js';
+import { CoverageService } from '../shared/services/coverage-service.js';
+import { CoverageTelemetry } from '../shared/services/coverage-telemetry.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
@@ -41,6 +45,12 @@ export interface AppContext {
   audit: AuditLog;
   /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
+  /** Hosts' CCS bindings and serving checks (issue 13). */
+  bindings: BindingsService;
+  /** Which share file serves each bound host name, per ccs-id. */
+  coverage: CoverageService;
+  /** The expiry and coverage events the alert rules count (functions/timer/coverage-telemetry.ts). */
+  coverageTelemetry: CoverageTelemetry;
   auth: Authenticator;
   log: Logger;
 }
@@ -101,13 +111,27 @@ export function createAppWiring(
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
+  const bindings = new BindingsService(stores);
+  const coverage = new CoverageService(bindings, inventory);
   const app: AppContext = {
     config,
     ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
     operations: new OperationService(engine, stores.operations, log),
-    reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory),
+    reports: new ReportService(
+      stores,
+      bus,
+      poison,
+      engine,
+      systemClock,
+      log,
+      inventory,
+      new BindingsFolder(stores, log),
+    ),
     audit: new AuditLog(stores.audit, stores.operations),
     inventory,
+    bindings,
+    coverage,
+    coverageTelemetry: new CoverageTelemetry(coverage, log),
     auth: createAuthenticator(config),
     log,
   };

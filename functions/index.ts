@@ -6,6 +6,7 @@ import './startup.js';
 import './http/discovery.js';
 import './http/centralized-certificates.js';
 import './http/ccs-collection.js';
+import './http/coverage.js';
 import './http/certificates.js';
 import './http/operations.js';
 import './http/audit.js';
@@ -13,5 +14,6 @@ import './http/openapi.js';
 import './queue/reports.js';
 import './timer/sweep-operations.js';
 import './timer/schedule-inventory.js';
+import './timer/coverage-telemetry.js';
 
 export { httpRoutes, queueRoutes, timerRoutes } from './route-table.js';

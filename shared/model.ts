@@ -60,6 +60,8 @@ export interface OperationRecord {
   /** When phase two gives up waiting for reports. */
   deadline: string;
   error: OperationError | null;
+  /** `?force=true`: the preflight skips the bound-names check (issue 13). Absent: false. */
+  force?: boolean;
 }
 
 export type HostStepStatus = 'pending' | 'succeeded' | 'failed' | 'superseded' | 'unreachable' | 'skipped';
@@ -105,6 +107,8 @@ export interface AuditEntry {
   changes: AuditChange[];
   /** The operation's status when it was last written here (Running until it ends). */
   status: OperationStatus;
+  /** The change was forced (`?force=true`): made although sites would lose their certificates. */
+  force?: boolean;
 }
 
 // ── inventory ────────────────────────────────────────────────────────────────────────────────

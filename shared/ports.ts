@@ -7,7 +7,8 @@
  * the record's new ETag, or `null` when another writer changed (or created) it first — nothing
  * was written then. Losing such a race is an expected outcome, never an exception.
  */
-import type { AgentCommand, HostError, SecretRef } from './messages.js';
+import type { AgentCommand, CcsBinding, HostError, SecretRef } from './messages.js';
+import type { BindingsHead, BindingsPart, ServingRecord } from './bindings/model.js';
 import type {
   AuditEntry,
   CcsRecord,
@@ -145,6 +146,41 @@ export interface InventoryRepository {
   dropReceiptsBefore(ccsId: string, scanSeq: number): Promise<void>;
 }
 
+/**
+ * Each host's CCS bindings (shared/services/bindings-folder.ts assembles them): a head per host
+ * naming its newest complete list, and the parts lists are stored in. Apart from the host rows:
+ * a list of thousands of bindings exceeds a table row, and chunks are folded concurrently with
+ * the host's other reports.
+ */
+export interface BindingsRepository {
+  /** A host's head and the ETag it was read at, or null before anything was stored. */
+  head(ccsId: string, host: string): Promise<Versioned<BindingsHead> | null>;
+  /** Every host's head of a ccs-id (one query). */
+  heads(ccsId: string): Promise<BindingsHead[]>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  saveHead(head: BindingsHead, etag: string | null): Promise<string | null>;
+  /** Store one part (create or replace: parts of one set and index hold the same bindings). */
+  putPart(part: BindingsPart): Promise<void>;
+  /** How many distinct parts of `set` are stored. */
+  countParts(ccsId: string, host: string, set: string): Promise<number>;
+  /** The bindings of `set`, parts 0…count-1 in order; null when one of them is missing. */
+  readSet(ccsId: string, host: string, set: string, count: number): Promise<CcsBinding[] | null>;
+  /** Delete the host's parts of every set but `keep` that were read at or before `before`. */
+  dropParts(ccsId: string, host: string, keep: string | null, before: string): Promise<void>;
+}
+
+/** Serving checks: per host and generation (with the operation that asked), newest first. */
+export interface ServingRepository {
+  /** Store a check (replacing one of the same host and generation); keeps a bounded history per host. */
+  put(record: ServingRecord): Promise<void>;
+  /** The host's newest check at or below `generation` (any generation when omitted), or null. */
+  latest(ccsId: string, host: string, generation?: number): Promise<ServingRecord | null>;
+  /** Every host's newest check of a ccs-id (one query). */
+  latestOfEach(ccsId: string): Promise<ServingRecord[]>;
+  /** Every host's check of one generation (one query). */
+  atGeneration(ccsId: string, generation: number): Promise<ServingRecord[]>;
+}
+
 /** Every store the API keeps, one port each (shared/adapters/table-stores.ts in Azure). */
 export interface Stores {
   desired: DesiredStateRepository;
@@ -152,4 +188,6 @@ export interface Stores {
   operations: OperationRepository;
   audit: AuditRepository;
   inventory: InventoryRepository;
+  bindings: BindingsRepository;
+  serving: ServingRepository;
 }

@@ -13,7 +13,7 @@
  * Together with the rest of a result report (header, actual state, an error of at most ~10 KB)
  * that keeps every report under the limit.
  */
-import { createHash } from 'node:crypto';
+import { bindingsDigest } from '../../shared/bindings/digest.js';
 import {
   MAX_REPORTED_BINDINGS,
   type BindingsSummary,
@@ -29,11 +29,8 @@ export const SERVING_RESULT_BYTES = 18_000;
 
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8') + 1;
 
-/** SHA-256 (base64url) of the list in its stable order: equal lists, equal digests. */
-export function bindingsDigest(bindings: readonly CcsBinding[]): string {
-  const canonical = bindings.map((b) => [b.site, b.hostName, b.port, b.ip, b.sni]);
-  return createHash('sha256').update(JSON.stringify(canonical), 'utf8').digest('base64url');
-}
+// Defined in shared/ so the API recomputes exactly what the agent sends.
+export { bindingsDigest };
 
 /** What a host can say about its bindings: the list, or why it could not read it. */
 export type BindingsRead = { bindings: CcsBinding[] } | { error: HostError };

@@ -9,6 +9,7 @@ import { assertCcsId } from '../../shared/names.js';
 import type { EnableRequest, UpdateRequest } from '../../shared/services/ccs-service.js';
 import { defineHttp } from '../route-table.js';
 import { etagOf, parseIfMatch } from './etag.js';
+import { forceOf } from './force.js';
 import { guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
@@ -27,10 +28,14 @@ const ifMatchOf = (call: Call) => parseIfMatch(call.request.headers.get('if-matc
 async function current(call: Call, status = 200) {
   const id = idOf(call);
   const { record, hosts } = await call.app.ccs.get(id);
+  const [coverage, serving] = await Promise.all([
+    call.app.coverage.summary(record.ccsId),
+    call.app.bindings.servingAt(record.ccsId, record.generation),
+  ]);
   // Reached without an id, the answer says which resource it is (IIS Administration: Location).
   const headers: Record<string, string> = { ETag: etagOf(record) };
   if (call.request.params.ccsId === undefined) headers.Location = ccsHref(id);
-  return json(status, ccsView(record, hosts), headers);
+  return json(status, ccsView(record, hosts, { coverage, serving }), headers);
 }
 
 /** POST body → EnableRequest (the schema has checked every field). */
@@ -61,14 +66,21 @@ export const listCcs = guarded('read', async ({ app }) => json(200, ccsListView(
 export const getCcs = guarded('read', (call) => current(call));
 
 export const enableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.enable(idOf(call), await enableRequest(call), { id: call.callerId });
+  const force = forceOf(call.request);
+  const op = await call.app.ccs.enable(
+    idOf(call),
+    await enableRequest(call),
+    { id: call.callerId },
+    { force },
+  );
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () => current(call));
 });
 
 export const updateCcs = guarded('write', async (call) => {
   const id = idOf(call);
+  const force = forceOf(call.request);
   const request = await updateRequest(call, id);
-  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId });
+  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId }, { force });
   if (result.kind === 'unchanged') return current(call);
   return respondToOperation(call.app, result.operation, preferredWaitSeconds(call.request), () =>
     current(call),
@@ -76,7 +88,11 @@ export const updateCcs = guarded('write', async (call) => {
 });
 
 export const disableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.disable(idOf(call), ifMatchOf(call), { id: call.callerId });
+  const id = idOf(call);
+  const force = forceOf(call.request);
+  // Sites that use CCS lose their certificates when it is disabled: 409 unless forced.
+  if (!force) await call.app.bindings.refuseDisableWhileSitesUseCcs(id);
+  const op = await call.app.ccs.disable(id, ifMatchOf(call), { id: call.callerId }, { force });
   if (!op) return { status: 204 };
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () =>
     Promise.resolve({ status: 204 }),
@@ -86,7 +102,11 @@ export const disableCcs = guarded('write', async (call) => {
 export const listHosts = guarded('read', async (call) => {
   const id = idOf(call);
   const { record, hosts } = await call.app.ccs.hosts(id);
-  return json(200, hostListView(id, record, hosts));
+  const [bindings, serving] = await Promise.all([
+    call.app.bindings.heads(id),
+    call.app.bindings.latestServing(id),
+  ]);
+  return json(200, hostListView(id, record, hosts, { bindings, serving }));
 });
 
 // The fleet list has its own route: the collection route is the default ccs-id's resource.

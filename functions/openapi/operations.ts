@@ -21,6 +21,7 @@ import {
   StoreListSchema,
   StoreSchema,
 } from './certificate-schemas.js';
+import { COVERAGE_OPERATION_METADATA, FORCE } from './coverage-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -64,7 +65,9 @@ const accepted: ResponseMetadata = {
 };
 const notEnabled = error('CCS is not enabled for this id');
 const failedChange = {
-  '409': error('A conflicting change was committed first, or the hosts refused the change (Prefer: wait)'),
+  '409': error(
+    'A conflicting change was committed first, or the hosts refused the change (Prefer: wait); `BoundNamesUncovered`: bound host names would lose their certificate (`host_names`, `hosts`; `?force=true` overrides)',
+  ),
   '412': error('If-Match does not match the current ETag'),
 };
 
@@ -80,6 +83,7 @@ const STORE_ID = query('store.id', 'Only the certificates of this store');
 const TOTAL = { 'X-Total-Count': { schema: { type: 'integer' } } };
 
 export const OPERATION_METADATA: Record<string, OperationMetadata> = {
+  ...COVERAGE_OPERATION_METADATA,
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',
@@ -100,6 +104,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   enableCentralizedCertificates: {
     summary: 'Enable CCS on every host of a ccs-id',
     tag: 'centralized-certificates',
+    parameters: [FORCE],
     requestBody: EnableBodySchema.meta({ id: 'EnableCentralizedCertificates' }),
     responses: {
       '200': { description: 'Prefer: wait, and every host applied it', body: CentralizedCertificatesSchema },
@@ -113,6 +118,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   updateCentralizedCertificates: {
     summary: 'Change the path, identity or private-key password of a ccs-id',
     tag: 'centralized-certificates',
+    parameters: [FORCE],
     requestBody: UpdateBodySchema.meta({ id: 'UpdateCentralizedCertificates' }),
     responses: {
       '200': {
@@ -129,10 +135,14 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   disableCentralizedCertificates: {
     summary: 'Disable CCS on every host of a ccs-id',
     tag: 'centralized-certificates',
+    parameters: [FORCE],
     responses: {
       '202': accepted,
       '204': { description: 'Disabled (Prefer: wait), or it was not enabled' },
       ...failedChange,
+      '409': error(
+        'Sites still use CCS on the fleet (`SitesUseCcs`, `sites` lists them; `?force=true` overrides), or a conflicting change was committed first',
+      ),
       ...ANY,
     },
   },

@@ -82,6 +82,7 @@ function toRecord(row: Row): OperationRecord {
     preflightDeadline: String(row.preflightDeadline),
     deadline: String(row.deadline),
     error: parse<OperationRecord['error']>(row.error),
+    ...(row.force === true ? { force: true } : {}),
   };
 }
 

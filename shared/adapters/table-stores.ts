@@ -2,6 +2,8 @@
 import type { Stores } from '../ports.js';
 import type { StorageClients } from './storage.js';
 import { TableAuditRepository } from './table-audit.js';
+import { TableBindingsRepository } from './table-bindings.js';
+import { TableServingRepository } from './table-serving.js';
 import { TableDesiredStateRepository } from './table-desired-state.js';
 import { TableHostRepository } from './table-hosts.js';
 import { TableInventoryRepository } from './table-inventory.js';
@@ -16,5 +18,7 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     operations: new TableOperationRepository(table('operations')),
     audit: new TableAuditRepository(table('audit')),
     inventory: new TableInventoryRepository(table('inventory')),
+    bindings: new TableBindingsRepository(table('bindings')),
+    serving: new TableServingRepository(table('serving')),
   };
 }

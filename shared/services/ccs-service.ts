@@ -39,6 +39,11 @@ export type UpdateRequest = Partial<EnableRequest>;
  */
 export type ExpectedGenerations = readonly number[] | null;
 
+/** How a change is made: `force` (`?force=true`) lets it take certificates away from bound sites. */
+export interface ChangeOptions {
+  force?: boolean;
+}
+
 export type UpdateResult =
   { kind: 'operation'; operation: OperationRecord } | { kind: 'unchanged'; record: CcsRecord };
 
@@ -68,7 +73,12 @@ export class CcsService {
   }
 
   /** POST: enable CCS for a ccs-id that is not enabled yet. */
-  async enable(ccsId: string, input: EnableRequest, caller: Caller): Promise<OperationRecord> {
+  async enable(
+    ccsId: string,
+    input: EnableRequest,
+    caller: Caller,
+    options: ChangeOptions = {},
+  ): Promise<OperationRecord> {
     assertCcsId(ccsId);
     const path = this.checkPath(input.path);
     const current = await this.stores.desired.get(ccsId);
@@ -94,6 +104,7 @@ export class CcsService {
       changedFields: ['path', 'identity.username', 'identity.password', 'private_key_password'],
       base: current?.record ?? null,
       requestedBy: caller.id,
+      ...options,
     });
   }
 
@@ -103,6 +114,7 @@ export class CcsService {
     input: UpdateRequest,
     ifMatch: ExpectedGenerations,
     caller: Caller,
+    options: ChangeOptions = {},
   ): Promise<UpdateResult> {
     assertCcsId(ccsId);
     const record = await this.enabledRecord(ccsId);
@@ -136,6 +148,7 @@ export class CcsService {
       changedFields: changed,
       base: record,
       requestedBy: caller.id,
+      ...options,
     });
     return { kind: 'operation', operation };
   }
@@ -145,6 +158,7 @@ export class CcsService {
     ccsId: string,
     ifMatch: ExpectedGenerations,
     caller: Caller,
+    options: ChangeOptions = {},
   ): Promise<OperationRecord | null> {
     assertCcsId(ccsId);
     const current = await this.stores.desired.get(ccsId);
@@ -157,6 +171,7 @@ export class CcsService {
       changedFields: ['enabled'],
       base: current.record,
       requestedBy: caller.id,
+      ...options,
     });
     if (operation.status !== 'Failed') await this.deleteSecrets(ccsId);
     return operation;

@@ -62,6 +62,8 @@ export interface ChangeInput {
   /** The desired state the change was computed from (null: never configured). */
   base: CcsRecord | null;
   requestedBy: string;
+  /** `?force=true`: preflight skips the bound-names check; recorded on the operation and audit entry. */
+  force?: boolean;
 }
 
 /** The engine's hold on an operation between steps. */
@@ -113,6 +115,7 @@ export class OperationEngine {
       preflightDeadline: new Date(now.getTime() + this.options.preflightTimeoutMs).toISOString(),
       deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
       error: null,
+      ...(input.force ? { force: true } : {}),
     };
     // The audit entry comes first: a change without one cannot happen.
     await this.stores.audit.append({
@@ -124,6 +127,7 @@ export class OperationEngine {
       kind: input.kind,
       changes: describeChanges(input.base?.desired ?? null, input.proposed),
       status: 'Running',
+      ...(input.force ? { force: true } : {}),
     });
     const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
     const etag = await this.stores.operations.create(op, rows);
@@ -339,6 +343,7 @@ export class OperationEngine {
       generation: op.targetGeneration,
       desired: op.proposed,
       issuedAt: this.now(),
+      ...(type === 'preflight' && op.force ? { force: true } : {}),
     });
   }
 }

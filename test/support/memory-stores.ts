@@ -26,7 +26,14 @@ import type {
   Stores,
   Versioned,
 } from '../../shared/ports.js';
-import type { HostError } from '../../shared/messages.js';
+import type { CcsBinding, HostError } from '../../shared/messages.js';
+import {
+  SERVING_HISTORY,
+  type BindingsHead,
+  type BindingsPart,
+  type ServingRecord,
+} from '../../shared/bindings/model.js';
+import type { BindingsRepository, ServingRepository } from '../../shared/ports.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 let etags = 0;
@@ -241,6 +248,103 @@ export class MemoryInventoryRepository implements InventoryRepository {
   }
 }
 
+export class MemoryBindingsRepository implements BindingsRepository {
+  readonly headRows = new VersionedMap<BindingsHead>();
+  readonly parts = new Map<string, BindingsPart>();
+  private headKey = (ccsId: string, host: string) => `${ccsId}/${host.toLowerCase()}`;
+  private partKey = (p: Pick<BindingsPart, 'ccsId' | 'host' | 'set' | 'index'>) =>
+    `${p.ccsId}/${p.host.toLowerCase()}/${p.set}/${p.index}`;
+  private partsOf(ccsId: string, host: string): BindingsPart[] {
+    return [...this.parts.values()].filter(
+      (p) => p.ccsId === ccsId && p.host.toLowerCase() === host.toLowerCase(),
+    );
+  }
+
+  head(ccsId: string, host: string) {
+    return Promise.resolve(this.headRows.get(this.headKey(ccsId, host)));
+  }
+  heads(ccsId: string) {
+    return Promise.resolve(this.headRows.values().filter((h) => h.ccsId === ccsId));
+  }
+  saveHead(head: BindingsHead, etag: string | null) {
+    return Promise.resolve(this.headRows.write(this.headKey(head.ccsId, head.host), head, etag));
+  }
+  putPart(part: BindingsPart) {
+    this.parts.set(this.partKey(part), copy(part));
+    return Promise.resolve();
+  }
+  countParts(ccsId: string, host: string, set: string) {
+    return Promise.resolve(this.partsOf(ccsId, host).filter((p) => p.set === set).length);
+  }
+  readSet(ccsId: string, host: string, set: string, count: number) {
+    const parts = this.partsOf(ccsId, host)
+      .filter((p) => p.set === set && p.index < count)
+      .sort((a, b) => a.index - b.index);
+    if (parts.length !== count || parts.some((p, i) => p.index !== i)) return Promise.resolve(null);
+    return Promise.resolve<CcsBinding[] | null>(parts.flatMap((p) => copy(p.bindings)));
+  }
+  dropParts(ccsId: string, host: string, keep: string | null, before: string) {
+    for (const p of this.partsOf(ccsId, host)) {
+      if (p.set !== keep && p.at <= before) this.parts.delete(this.partKey(p));
+    }
+    return Promise.resolve();
+  }
+}
+
+/** As the table adapter: SERVING_HISTORY checks per host, newest generation first. */
+export class MemoryServingRepository implements ServingRepository {
+  readonly records: ServingRecord[] = [];
+  private readonly latestRows = new Map<string, ServingRecord>();
+  private same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+  put(record: ServingRecord) {
+    const at = this.records.findIndex(
+      (r) => r.ccsId === record.ccsId && this.same(r.host, record.host) && r.generation === record.generation,
+    );
+    if (at >= 0) this.records.splice(at, 1);
+    this.records.push(copy(record));
+    const key = `${record.ccsId}/${record.host.toLowerCase()}`;
+    const latest = this.latestRows.get(key);
+    const newer =
+      !latest ||
+      latest.generation < record.generation ||
+      (latest.generation === record.generation && latest.at <= record.at);
+    if (newer) this.latestRows.set(key, copy(record));
+    const history = this.historyOf(record.ccsId, record.host);
+    for (const old of history.slice(SERVING_HISTORY)) this.records.splice(this.records.indexOf(old), 1);
+    return Promise.resolve();
+  }
+  private historyOf(ccsId: string, host: string): ServingRecord[] {
+    return this.records
+      .filter((r) => r.ccsId === ccsId && this.same(r.host, host))
+      .sort((a, b) => b.generation - a.generation);
+  }
+  latest(ccsId: string, host: string, generation?: number) {
+    if (generation === undefined) {
+      const row = this.latestRows.get(`${ccsId}/${host.toLowerCase()}`);
+      return Promise.resolve(row ? copy(row) : null);
+    }
+    const found = this.historyOf(ccsId, host).find((r) => r.generation <= generation);
+    return Promise.resolve(found ? copy(found) : null);
+  }
+  latestOfEach(ccsId: string) {
+    return Promise.resolve(
+      [...this.latestRows.entries()]
+        .filter(([, r]) => r.ccsId === ccsId)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([, r]) => copy(r)),
+    );
+  }
+  atGeneration(ccsId: string, generation: number) {
+    return Promise.resolve(
+      this.records
+        .filter((r) => r.ccsId === ccsId && r.generation === generation)
+        .sort((a, b) => (a.host.toLowerCase() < b.host.toLowerCase() ? -1 : 1))
+        .map(copy),
+    );
+  }
+}
+
 /** A fresh set of in-memory stores. */
 export function memoryStores(): Stores & {
   desired: MemoryDesiredStateRepository;
@@ -248,6 +352,8 @@ export function memoryStores(): Stores & {
   operations: MemoryOperationRepository;
   audit: MemoryAuditRepository;
   inventory: MemoryInventoryRepository;
+  bindings: MemoryBindingsRepository;
+  serving: MemoryServingRepository;
 } {
   return {
     desired: new MemoryDesiredStateRepository(),
@@ -255,5 +361,7 @@ export function memoryStores(): Stores & {
     operations: new MemoryOperationRepository(),
     audit: new MemoryAuditRepository(),
     inventory: new MemoryInventoryRepository(),
+    bindings: new MemoryBindingsRepository(),
+    serving: new MemoryServingRepository(),
   };
 }

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { AuditEntry, CcsRecord, HostRecord, OperationRecord } from '../../shared/model.js';
 import { emptyLease } from '../../shared/model.js';
 import type { Stores } from '../../shared/ports.js';
-import { DISABLED_STATE } from '../../shared/messages.js';
+import { DISABLED_STATE, type CcsBinding } from '../../shared/messages.js';
+import { emptyBindingsHead, type ServingRecord } from '../../shared/bindings/model.js';
 
 const unique = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`;
 
@@ -191,6 +192,118 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await inventory.getCertificate(id, 'c1')).toMatchObject({ deleted: true, scanSeq: 3 });
       expect(await inventory.recordChunk(id, 3, 0)).toBe(1);
       expect(await inventory.recordChunk(id, 3, 1)).toBe(2);
+    });
+  });
+
+  describe(`${name}: bindings`, () => {
+    const binding = (i: number): CcsBinding => ({
+      site: `Site ${i}`,
+      hostName: `h${i}.bücher.example`,
+      port: 443,
+      ip: '*',
+      sni: true,
+    });
+
+    it('keeps a head per host conditionally, and reads a set back only when every part is there', async () => {
+      const { bindings } = stores();
+      const id = unique('b');
+      const head = { ...emptyBindingsHead(id, 'WEB-01'), digest: 'd1', total: 3, set: 'c.d1.2', at: 't2' };
+      const etag = await bindings.saveHead(head, null);
+      expect(etag).not.toBeNull();
+      expect(await bindings.saveHead(head, null)).toBeNull();
+      expect((await bindings.head(id, 'web-01'))!.record).toEqual(head);
+      expect(await bindings.saveHead({ ...head, total: 4 }, 'W/"stale"')).toBeNull();
+      expect(await bindings.heads(id)).toEqual([head]);
+      expect(await bindings.head(id, 'web-02')).toBeNull();
+
+      // A part of tens of kilobytes (spread over columns in a table row).
+      const many = Array.from({ length: 600 }, (_, i) => binding(i));
+      await bindings.putPart({
+        ccsId: id,
+        host: 'web-01',
+        set: 'c.d1.2',
+        index: 1,
+        at: 't2',
+        bindings: many,
+      });
+      expect(await bindings.countParts(id, 'web-01', 'c.d1.2')).toBe(1);
+      expect(await bindings.readSet(id, 'web-01', 'c.d1.2', 2)).toBeNull();
+      await bindings.putPart({
+        ccsId: id,
+        host: 'Web-01',
+        set: 'c.d1.2',
+        index: 0,
+        at: 't2',
+        bindings: [binding(9)],
+      });
+      expect(await bindings.countParts(id, 'web-01', 'c.d1.2')).toBe(2);
+      expect(await bindings.readSet(id, 'web-01', 'c.d1.2', 2)).toEqual([binding(9), ...many]);
+
+      await bindings.putPart({ ccsId: id, host: 'web-01', set: 'c.d0.1', index: 0, at: 't1', bindings: [] });
+      await bindings.putPart({ ccsId: id, host: 'web-01', set: 'c.d3.1', index: 0, at: 't3', bindings: [] });
+      await bindings.dropParts(id, 'web-01', 'c.d1.2', 't2');
+      expect(await bindings.countParts(id, 'web-01', 'c.d0.1')).toBe(0);
+      expect(await bindings.countParts(id, 'web-01', 'c.d3.1')).toBe(1);
+      expect(await bindings.countParts(id, 'web-01', 'c.d1.2')).toBe(2);
+    });
+  });
+
+  describe(`${name}: serving`, () => {
+    const check = (
+      ccsId: string,
+      host: string,
+      generation: number,
+      at = `t${generation}`,
+    ): ServingRecord => ({
+      ccsId,
+      host,
+      generation,
+      operationId: generation % 2 === 0 ? null : `op-${generation}`,
+      at,
+      counts: { ok: 1, mismatch: 0, failed: 0, skipped: 0 },
+      results: [
+        {
+          site: 'S',
+          hostName: 'www.contoso.com',
+          port: 443,
+          ip: '*',
+          status: 'ok',
+          detail: 'Serves www.contoso.com.pfx',
+          file: 'www.contoso.com.pfx',
+          expected: 'A'.repeat(40),
+          served: 'A'.repeat(40),
+        },
+      ],
+      omitted: 0,
+    });
+
+    it('finds a host’s newest check at or below a generation, and every host’s check of one', async () => {
+      const { serving } = stores();
+      const id = unique('s');
+      for (const g of [1, 2, 5]) await serving.put(check(id, 'web-01', g));
+      await serving.put(check(id, 'WEB-02', 5));
+      await serving.put(check(id, 'web-01', 3));
+      expect((await serving.latest(id, 'web-01'))!.generation).toBe(5);
+      expect(await serving.latest(id, 'web-01', 4)).toEqual(check(id, 'web-01', 3));
+      expect((await serving.latest(id, 'web-01', 2))!.operationId).toBeNull();
+      expect(await serving.latest(id, 'web-01', 0)).toBeNull();
+      expect((await serving.atGeneration(id, 5)).map((r) => r.host)).toEqual(['web-01', 'WEB-02']);
+      expect((await serving.latestOfEach(id)).map((r) => [r.host, r.generation])).toEqual([
+        ['web-01', 5],
+        ['WEB-02', 5],
+      ]);
+      // The same generation again (a host rebuilt) replaces it.
+      await serving.put(check(id, 'web-01', 5, 't9'));
+      expect((await serving.atGeneration(id, 5)).find((r) => r.host === 'web-01')!.at).toBe('t9');
+    });
+
+    it('keeps a bounded history per host', async () => {
+      const { serving } = stores();
+      const id = unique('s');
+      for (let g = 1; g <= 23; g++) await serving.put(check(id, 'web-01', g));
+      expect(await serving.latest(id, 'web-01', 3)).toBeNull();
+      expect((await serving.latest(id, 'web-01', 4))!.generation).toBe(4);
+      expect(await serving.atGeneration(id, 2)).toEqual([]);
     });
   });
 }
