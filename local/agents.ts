@@ -24,6 +24,8 @@ export interface FleetSettings {
   vaultToken: string;
   shareRoot: string;
   allowedLocations: AllowedLocation[];
+  /** Write the demo sites into each host's simulated IIS (local/demo-sites.ts). */
+  demoSites: boolean;
 }
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.ts', import.meta.url));
@@ -67,7 +69,9 @@ export function startFleet(settings: FleetSettings, log: Logger): Fleet {
   const launch = async (host: string) => {
     if (!sitePorts.has(host)) sitePorts.set(host, freePort());
     const configFile = agentConfigFile(settings, host);
-    await writeDemoSites(join(settings.dir, 'agents', host, 'registry'), await sitePorts.get(host)!);
+    if (settings.demoSites) {
+      await writeDemoSites(join(settings.dir, 'agents', host, 'registry'), await sitePorts.get(host)!);
+    }
     if (stopping) return;
     const out = openSync(join(settings.logs, `agent-${host}.log`), 'a');
     const child = spawnWatched(AGENT_MAIN, ['run', '--config', configFile], {

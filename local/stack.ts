@@ -34,6 +34,12 @@ export interface StackOptions {
   keyVaultPort?: number;
   ccsId?: string;
   hosts?: string[];
+  /**
+   * Give each simulated host the demo HTTPS sites bound through CCS (local/demo-sites.ts);
+   * true unless turned off (CCS_LOCAL_DEMO_SITES=0: servers with no CCS site, like the test
+   * server IIS Administration's own suite runs on).
+   */
+  demoSites?: boolean;
   /** Told about each stage as it starts and ends (default: nothing is printed). */
   progress?: StartProgress;
 }
@@ -187,6 +193,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             vaultToken: secrets.agentVaultToken,
             shareRoot,
             allowedLocations: allowed,
+            demoSites: options.demoSites ?? true,
           },
           log,
         );

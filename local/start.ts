@@ -2,7 +2,8 @@
  * `npm start`: run the whole local system until Ctrl-C. `npm start -- --reset` starts from an
  * empty data folder. Settings: PORT (API, default 7071), CCS_LOCAL_DIR (default .local),
  * CCS_QUEUE_PORT / CCS_TABLE_PORT / CCS_KEYVAULT_PORT (0 or unset: free ports), CCS_LOCAL_HOSTS
- * (comma-separated host names).
+ * (comma-separated host names), CCS_LOCAL_DEMO_SITES (0: the hosts have no HTTPS site bound
+ * through CCS).
  *
  * Exit codes: 0 after a stop (Ctrl-C, SIGTERM, a closed terminal); 1 when it did not start — one
  * line on stderr says why and where the log is, and nothing it started is left running; 130
@@ -132,6 +133,7 @@ try {
           .map((h) => h.trim())
           .filter(Boolean)
       : undefined,
+    demoSites: env.CCS_LOCAL_DEMO_SITES !== '0',
     progress: progressFor(process.stdout),
   });
   lock.setApi(stack.info.api);
