@@ -19,6 +19,8 @@ import { StaticTokenCredential } from '../shared/adapters/static-token-credentia
 import { OperationEngine } from '../shared/services/operation-engine.js';
 import { OperationService } from '../shared/services/operation-service.js';
 import { ReportService } from '../shared/services/report-service.js';
+import { EnrolmentService } from '../shared/services/enrolment-service.js';
+import { ReportTrust } from '../shared/services/report-trust.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
@@ -41,6 +43,8 @@ export interface AppContext {
   audit: AuditLog;
   /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
+  /** Enrolment codes, pending hosts and approvals: which key speaks for which host. */
+  enrolment: EnrolmentService;
   auth: Authenticator;
   log: Logger;
 }
@@ -101,13 +105,19 @@ export function createAppWiring(
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
+  // An approved host's pending hello is folded by the report service, built just below.
+  const enrolment = new EnrolmentService(stores, systemClock, log, {
+    foldHello: (hello) => app.reports.foldHello(hello),
+  });
+  const trust = new ReportTrust(enrolment, poison, log);
   const app: AppContext = {
     config,
     ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
     operations: new OperationService(engine, stores.operations, log),
-    reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory),
+    reports: new ReportService(stores, bus, poison, engine, systemClock, log, trust, inventory),
     audit: new AuditLog(stores.audit, stores.operations),
     inventory,
+    enrolment,
     auth: createAuthenticator(config),
     log,
   };

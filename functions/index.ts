@@ -4,6 +4,7 @@
  */
 import './startup.js';
 import './http/centralized-certificates.js';
+import './http/enrolment.js';
 import './http/certificates.js';
 import './http/operations.js';
 import './http/audit.js';

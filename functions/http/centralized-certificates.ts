@@ -13,7 +13,8 @@ import { guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 import { respondToOperation } from './operation-wait.js';
-import { ccsListView, ccsView, hostListView } from './views.js';
+import { ccsListView, ccsView } from './views.js';
+import { hostsResponse } from './enrolment.js';
 
 const ROUTE = 'webserver/centralized-certificates';
 
@@ -76,11 +77,7 @@ export const disableCcs = guarded('write', async (call) => {
   );
 });
 
-export const listHosts = guarded('read', async (call) => {
-  const id = idOf(call);
-  const { record, hosts } = await call.app.ccs.hosts(id);
-  return json(200, hostListView(id, record, hosts));
-});
+export const listHosts = guarded('read', (call) => hostsResponse(call, idOf(call)));
 
 defineHttp({ name: 'listCentralizedCertificates', route: ROUTE, methods: ['GET'], handler: listCcs });
 defineHttp({

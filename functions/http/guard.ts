@@ -16,8 +16,10 @@ export interface Call {
   context: InvocationContext;
   app: AppContext;
   principal: Principal;
-  /** `access-token:<name>` / `entra:<name>`: who asked, for operations and logs. */
+  /** `access-token:<name>` / `entra:<oid>@<tid>`: who asked, for operations and logs. */
   callerId: string;
+  /** The caller's display name, when the credential carries one (Entra), for the audit log. */
+  callerName?: string;
 }
 
 /** What a request's log lines carry: the ccs-id or operation its route names. */

@@ -17,7 +17,6 @@ import type {
   AuditLogSchema,
   CentralizedCertificatesListSchema,
   CentralizedCertificatesSchema,
-  HostListSchema,
   HostSchema,
   HostsSummarySchema,
   OperationSchema,
@@ -72,7 +71,11 @@ export function ccsListView(records: CcsRecord[]): z.output<typeof CentralizedCe
   };
 }
 
-export function hostView(host: HostRecord, generation: number): z.output<typeof HostSchema> {
+/** A host's applied state; its enrolment is added beside it (enrolment-views.ts). */
+export function hostView(
+  host: HostRecord,
+  generation: number,
+): Omit<z.output<typeof HostSchema>, 'enrolment'> {
   return {
     name: host.host,
     status: hostStatus(host, generation),
@@ -90,20 +93,6 @@ export function hostView(host: HostRecord, generation: number): z.output<typeof 
     last_seen: host.lastSeen,
     last_error: host.lastError,
     last_drift: host.lastDriftAt,
-  };
-}
-
-export function hostListView(
-  ccsId: string,
-  record: CcsRecord | null,
-  hosts: HostRecord[],
-): z.output<typeof HostListSchema> {
-  const generation = record?.generation ?? 0;
-  return {
-    id: ccsId,
-    desired_generation: generation,
-    hosts: hosts.map((h) => hostView(h, generation)),
-    _links: { self: { href: `${ccsHref(ccsId)}/hosts` }, resource: { href: ccsHref(ccsId) } },
   };
 }
 
@@ -128,14 +117,23 @@ export function operationView(
   };
 }
 
+const OPERATION_KINDS = new Set<string>(['enable', 'update', 'disable']);
+const isOperationKind = (kind: AuditEntry['kind']): kind is OperationRecord['kind'] =>
+  OPERATION_KINDS.has(kind);
+
 export function auditView(entries: AuditEntry[]): z.output<typeof AuditLogSchema> {
   return {
     entries: entries.map((e) => ({
       id: e.id,
       at: e.at,
       who: e.who,
+      ...(e.whoName ? { who_name: e.whoName } : {}),
       ccs_id: e.ccsId,
-      operation: { id: e.operationId, kind: e.kind, status: e.status, href: operationHref(e.operationId) },
+      kind: e.kind,
+      operation: isOperationKind(e.kind)
+        ? { id: e.operationId, kind: e.kind, status: e.status, href: operationHref(e.operationId) }
+        : null,
+      status: e.status,
       changes: e.changes,
       _links: { resource: { href: ccsHref(e.ccsId) } },
     })),

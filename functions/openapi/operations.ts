@@ -21,6 +21,7 @@ import {
   StoreListSchema,
   StoreSchema,
 } from './certificate-schemas.js';
+import { enrolmentOperations } from './enrolment-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -80,6 +81,7 @@ const STORE_ID = query('store.id', 'Only the certificates of this store');
 const TOTAL = { 'X-Total-Count': { schema: { type: 'integer' } } };
 
 export const OPERATION_METADATA: Record<string, OperationMetadata> = {
+  ...enrolmentOperations({ error, ANY, WITH_BODY }),
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',
@@ -139,6 +141,12 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   listCentralizedCertificateHosts: {
     summary: "List a ccs-id's hosts and what each applied",
     tag: 'centralized-certificates',
+    parameters: [
+      query('status', '`pending`: only the hosts whose key waits for approval', {
+        type: 'string',
+        enum: ['pending'],
+      }),
+    ],
     responses: { '200': { description: 'Per-host applied state', body: HostListSchema }, ...ANY },
   },
   getOperation: {

@@ -3,6 +3,7 @@
  * the end-to-end tests parse real responses with them, so document and behaviour agree.
  */
 import { z } from 'zod';
+import { HostEnrolmentSchema } from './enrolment-schemas.js';
 
 const Link = z.object({ href: z.string() });
 
@@ -67,6 +68,8 @@ export const HostSchema = z.object({
   last_seen: z.string(),
   last_error: HostErrorBody.nullable(),
   last_drift: z.string().nullable(),
+  /** Whether the API folds this host's reports (issue 17). */
+  enrolment: HostEnrolmentSchema,
 });
 
 export const HostListSchema = z
@@ -118,14 +121,25 @@ export const AuditEntrySchema = z
   .object({
     id: z.string(),
     at: z.string(),
-    who: z.string().describe('`access-token:<name>` or `entra:<name>`'),
+    who: z.string().describe('`access-token:<name>` or `entra:<object id>@<tenant id>`'),
+    who_name: z
+      .string()
+      .optional()
+      .describe("The caller's display name (Entra tokens), beside the stable `who`"),
     ccs_id: z.string(),
-    operation: z.object({
-      id: z.string(),
-      kind: z.enum(['enable', 'update', 'disable']),
-      status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
-      href: z.string(),
-    }),
+    kind: z
+      .enum(['enable', 'update', 'disable', 'enrolment-code', 'host-approval'])
+      .describe('A change (with its operation) or an enrolment action (no operation)'),
+    operation: z
+      .object({
+        id: z.string(),
+        kind: z.enum(['enable', 'update', 'disable']),
+        status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
+        href: z.string(),
+      })
+      .nullable(),
+    /** Enrolment actions: whether the action took place. */
+    status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
     changes: z.array(
       z.object({
         field: z.string(),
@@ -135,11 +149,14 @@ export const AuditEntrySchema = z
     ),
     _links: z.object({ resource: Link }),
   })
-  .meta({ id: 'AuditEntry', description: 'One accepted change: who, when, what changed, and its outcome.' });
+  .meta({
+    id: 'AuditEntry',
+    description: 'One accepted change or enrolment action: who, when, what changed, and its outcome.',
+  });
 
 export const AuditLogSchema = z
   .object({ entries: z.array(AuditEntrySchema), _links: z.object({ self: Link }) })
-  .meta({ id: 'AuditLog', description: 'Accepted changes, newest first.' });
+  .meta({ id: 'AuditLog', description: 'Accepted changes and enrolment actions, newest first.' });
 
 export const OpenApiDocumentSchema = z
   .looseObject({

@@ -3,9 +3,11 @@ import type { Stores } from '../ports.js';
 import type { StorageClients } from './storage.js';
 import { TableAuditRepository } from './table-audit.js';
 import { TableDesiredStateRepository } from './table-desired-state.js';
+import { TableEnrolmentRepository } from './table-enrolment.js';
 import { TableHostRepository } from './table-hosts.js';
 import { TableInventoryRepository } from './table-inventory.js';
 import { TableOperationRepository } from './table-operations.js';
+import { TableRateLimitRepository } from './table-rate-limits.js';
 import { LazyTable, TABLE_NAMES } from './table-support.js';
 
 export function createTableStores(storage: Pick<StorageClients, 'table'>): Stores {
@@ -16,5 +18,7 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     operations: new TableOperationRepository(table('operations')),
     audit: new TableAuditRepository(table('audit')),
     inventory: new TableInventoryRepository(table('inventory')),
+    enrolment: new TableEnrolmentRepository(table('enrolment')),
+    rateLimits: new TableRateLimitRepository(table('rateLimits')),
   };
 }

@@ -22,6 +22,8 @@ export const TABLE_NAMES = {
   operations: 'ccsoperations',
   audit: 'ccsaudit',
   inventory: 'ccsinventory',
+  enrolment: 'ccsenrolment',
+  rateLimits: 'ccslimits',
 } as const;
 
 /**

@@ -18,8 +18,10 @@ export function notEnabled(): DomainError {
 }
 
 export interface Caller {
-  /** `access-token:<name>` or `entra:<subject>`: recorded on operations, never a credential. */
+  /** `access-token:<name>` or `entra:<oid>@<tid>`: recorded on operations, never a credential. */
   id: string;
+  /** A display name beside the id (Entra's name claims), for the audit log. */
+  name?: string;
 }
 
 /** Enable: every field (`privateKeyPassword` empty or absent: PFX files without a password). */

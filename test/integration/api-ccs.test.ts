@@ -238,7 +238,9 @@ describe('fan-out to enrolled hosts in two phases', () => {
   }
 
   async function enrol(id: string, names: string[]): Promise<FakeHost[]> {
-    const hosts = names.map((n) => new FakeHost(api.storage, id, n));
+    const hosts = await Promise.all(
+      names.map(async (n) => new FakeHost(api.storage, id, n, await api.enrolmentCode(id))),
+    );
     await Promise.all(hosts.map((h) => h.hello()));
     await api.drainReports();
     return hosts;

@@ -38,6 +38,8 @@ export interface ApiHarness {
   /** Every log line the API wrote (for secret-leak checks). */
   logs: string[];
   drainReports(): Promise<number>;
+  /** A one-time enrolment code for a new host of `ccsId`, created through the API (write role). */
+  enrolmentCode(ccsId: string): Promise<string>;
   request(
     method: string,
     path: string,
@@ -113,6 +115,18 @@ export async function startApiHarness(
       let total = 0;
       for (let n = await trigger.drain(); n > 0; n = await trigger.drain()) total += n;
       return total;
+    },
+    enrolmentCode: async (ccsId) => {
+      const res = await checkedFetch(
+        `${host.url}/webserver/centralized-certificates/${ccsId}/enrolment-codes`,
+        {
+          method: 'POST',
+          headers: { 'Access-Token': `Bearer ${writeToken}`, 'Content-Type': 'application/json' },
+          body: '{}',
+        },
+      );
+      if (res.status !== 201) throw new Error(`enrolment code: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { code: string }).code;
     },
     request: (method, path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };

@@ -1,7 +1,10 @@
 /**
  * A scripted host for API tests: it speaks the real message schemas over the real queues,
- * but the test decides what it answers. (The real agent has its own tests.)
+ * but the test decides what it answers. (The real agent has its own tests.) Like an agent it has
+ * its own key pair, signs every report, and enrols with the one-time code it is given (its hello
+ * proves the code, shared/enrolment.ts); without one it waits for approval.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import type { StorageClients } from '../../shared/adapters/storage.js';
 import {
   CommandSchema,
@@ -11,24 +14,35 @@ import {
   type ActualState,
   type Command,
   type HostError,
+  type HostPublicKey,
   type Report,
 } from '../../shared/messages.js';
+import { enrolmentProof } from '../../shared/enrolment.js';
+import { jwkThumbprint, signReport, type ReportSigner } from '../../shared/report-signature.js';
 import { commandQueueName, REPORTS_QUEUE } from '../../shared/names.js';
 
 export class FakeHost {
   appliedGeneration = 0;
   actual: ActualState = { enabled: false, path: null, username: null };
 
+  readonly key: ReportSigner = newHostKey();
+
   constructor(
     private readonly storage: StorageClients,
     readonly ccsId: string,
     readonly host: string,
+    /** A code from `POST …/enrolment-codes`; without one the host waits for approval. */
+    private readonly enrolmentCode?: string,
   ) {}
+
+  get thumbprint(): string {
+    return jwkThumbprint(this.key.publicKey);
+  }
 
   private async report(report: Report): Promise<void> {
     const queue = this.storage.queue(REPORTS_QUEUE);
     await queue.createIfNotExists();
-    await queue.sendMessage(encodeMessage(report));
+    await queue.sendMessage(encodeMessage(signReport(report, this.key)));
   }
 
   hello(): Promise<void> {
@@ -42,6 +56,10 @@ export class FakeHost {
       actual: this.actual,
       appliedGeneration: this.appliedGeneration,
       at: new Date().toISOString(),
+      hostKey: this.key.publicKey,
+      ...(this.enrolmentCode && {
+        enrolmentProof: enrolmentProof(this.enrolmentCode, this.ccsId, this.host, this.key.publicKey),
+      }),
     });
   }
 
@@ -85,4 +103,12 @@ export class FakeHost {
       at: new Date().toISOString(),
     });
   }
+}
+
+/** A host key as agent/host-key.ts makes one (EC P-256), kept in memory. */
+export function newHostKey(): ReportSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const hostKey: HostPublicKey = { kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y) };
+  return { privateKey, publicKey: hostKey };
 }
