@@ -16,6 +16,7 @@ import { portOr } from './ports.js';
 import { startHttpHost } from './http-host.js';
 import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './queue-host.js';
 import { startFleet } from './agents.js';
+import { enrolmentCodes, isEnrolled, localStateDir, type EnrolmentCheck } from './enrol-hosts.js';
 import { createAppWiring, setAppContext } from '../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../functions/index.js';
 import { parseConfig } from '../shared/config.js';
@@ -171,6 +172,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       'agents',
       logs,
       async () => {
+        // Hosts enrol as new servers do: a one-time code each, from the API (local/enrol-hosts.ts).
+        const check: EnrolmentCheck = {
+          registered: async (host) =>
+            (await wiring.app.enrolment.registration(ccsId, host))?.record.thumbprint ?? null,
+          stateDir: (host) => localStateDir(dir, host),
+        };
+        const codes = await enrolmentCodes({ url: http.url, token: secrets.writeToken, ccsId }, hosts, check);
         const fleet = startFleet(
           {
             dir,
@@ -183,6 +191,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             vaultToken: secrets.agentVaultToken,
             shareRoot,
             allowedLocations: allowed,
+            enrolmentCodes: codes,
           },
           log,
         );
@@ -194,6 +203,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           timeoutMs: 60_000,
           logs,
           onCount: (enrolled) => stages.progress.update('agents', `${enrolled}/${hosts.length} enrolled`),
+          isEnrolled: (host) => isEnrolled(check, host),
         });
       },
       () => `${hosts.length}/${hosts.length} enrolled (${hosts.join(', ')})`,
