@@ -9,7 +9,7 @@ import { assertCcsId } from '../../shared/names.js';
 import type { EnableRequest, UpdateRequest } from '../../shared/services/ccs-service.js';
 import { defineHttp } from '../route-table.js';
 import { etagOf, parseIfMatch } from './etag.js';
-import { guarded, type Call } from './guard.js';
+import { callerOf, guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 import { respondToOperation } from './operation-wait.js';
@@ -55,14 +55,14 @@ export const listCcs = guarded('read', async ({ app }) => json(200, ccsListView(
 export const getCcs = guarded('read', (call) => current(call));
 
 export const enableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.enable(idOf(call), await enableRequest(call), { id: call.callerId });
+  const op = await call.app.ccs.enable(idOf(call), await enableRequest(call), callerOf(call));
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () => current(call));
 });
 
 export const updateCcs = guarded('write', async (call) => {
   const id = idOf(call);
   const request = await updateRequest(call, id);
-  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId });
+  const result = await call.app.ccs.update(id, request, ifMatchOf(call), callerOf(call));
   if (result.kind === 'unchanged') return current(call);
   return respondToOperation(call.app, result.operation, preferredWaitSeconds(call.request), () =>
     current(call),
@@ -70,7 +70,7 @@ export const updateCcs = guarded('write', async (call) => {
 });
 
 export const disableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.disable(idOf(call), ifMatchOf(call), { id: call.callerId });
+  const op = await call.app.ccs.disable(idOf(call), ifMatchOf(call), callerOf(call));
   if (!op) return { status: 204 };
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () =>
     Promise.resolve({ status: 204 }),

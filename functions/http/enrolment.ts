@@ -10,16 +10,12 @@ import { invalid } from '../../shared/errors.js';
 import { assertCcsId } from '../../shared/names.js';
 import { defineHttp } from '../route-table.js';
 import { approvedHostView, enrolmentCodeView, hostListView, pendingHostListView } from './enrolment-views.js';
-import { guarded, type Call } from './guard.js';
+import { callerOf, guarded, type Call } from './guard.js';
 import { readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 
 const ROUTE = 'webserver/centralized-certificates/{ccsId}';
 const idOf = (call: Call): string => assertCcsId(call.request.params.ccsId ?? '');
-const callerOf = (call: Call) => ({
-  id: call.callerId,
-  ...(call.callerName ? { name: call.callerName } : {}),
-});
 
 /** `?status=` of the host list: only `pending` (hosts waiting for approval) filters. */
 function statusFilter(call: Call): 'pending' | null {

@@ -68,7 +68,7 @@ export async function respondToOperation(
     };
   }
   const hosts = await app.operations.hosts(op.id);
-  return json(202, operationView(final, hosts), {
+  return json(202, operationView(final, hosts, true), {
     'Operation-Location': operationHref(op.id),
     'Retry-After': '1',
     ...applied,

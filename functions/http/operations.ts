@@ -4,10 +4,14 @@ import { guarded } from './guard.js';
 import { json } from './respond.js';
 import { operationView } from './views.js';
 
-export const getOperation = guarded('read', async ({ app, request }) => {
+export const getOperation = guarded('read', async ({ app, request, principal }) => {
   const { operation, hosts } = await app.operations.get(request.params.id ?? '');
   const running = operation.status === 'Running' || operation.status === 'NotStarted';
-  return json(200, operationView(operation, hosts), running ? { 'Retry-After': '1' } : {});
+  return json(
+    200,
+    operationView(operation, hosts, principal.role === 'write'),
+    running ? { 'Retry-After': '1' } : {},
+  );
 });
 
 defineHttp({ name: 'getOperation', route: 'operations/{id}', methods: ['GET'], handler: getOperation });

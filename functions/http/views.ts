@@ -96,9 +96,14 @@ export function hostView(
   };
 }
 
+/**
+ * An operation as the API shows it. `requested_by` names a person (`entra:<oid>@<tid>`), so it is
+ * shown only to the roles the audit log is shown to (write, issue 17): `showRequester`.
+ */
 export function operationView(
   op: OperationRecord,
   hosts: OperationHostRecord[],
+  showRequester: boolean,
 ): z.output<typeof OperationSchema> {
   return {
     id: op.id,
@@ -108,7 +113,7 @@ export function operationView(
     phase: op.phase,
     generation: op.targetGeneration,
     changed_fields: op.changedFields,
-    requested_by: op.requestedBy,
+    ...(showRequester ? { requested_by: op.requestedBy } : {}),
     created: op.createdAt,
     updated: op.updatedAt,
     error: op.error,

@@ -92,7 +92,10 @@ export const OperationSchema = z
     phase: z.enum(['preflight', 'committing', 'apply', 'done']),
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
-    requested_by: z.string(),
+    requested_by: z
+      .string()
+      .optional()
+      .describe('Who asked (`access-token:<name>` or `entra:<oid>@<tid>`); shown to write-role callers only'),
     created: z.string(),
     updated: z.string(),
     error: z

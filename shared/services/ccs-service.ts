@@ -96,6 +96,7 @@ export class CcsService {
       changedFields: ['path', 'identity.username', 'identity.password', 'private_key_password'],
       base: current?.record ?? null,
       requestedBy: caller.id,
+      ...(caller.name ? { requestedByName: caller.name } : {}),
     });
   }
 
@@ -138,6 +139,7 @@ export class CcsService {
       changedFields: changed,
       base: record,
       requestedBy: caller.id,
+      ...(caller.name ? { requestedByName: caller.name } : {}),
     });
     return { kind: 'operation', operation };
   }
@@ -159,6 +161,7 @@ export class CcsService {
       changedFields: ['enabled'],
       base: current.record,
       requestedBy: caller.id,
+      ...(caller.name ? { requestedByName: caller.name } : {}),
     });
     if (operation.status !== 'Failed') await this.deleteSecrets(ccsId);
     return operation;

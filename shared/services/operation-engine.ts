@@ -62,6 +62,8 @@ export interface ChangeInput {
   /** The desired state the change was computed from (null: never configured). */
   base: CcsRecord | null;
   requestedBy: string;
+  /** The requester's display name beside the id, for the audit log (Entra callers). */
+  requestedByName?: string;
 }
 
 /** The engine's hold on an operation between steps. */
@@ -119,6 +121,7 @@ export class OperationEngine {
       id: randomUUID(),
       at: op.createdAt,
       who: input.requestedBy,
+      ...(input.requestedByName ? { whoName: input.requestedByName } : {}),
       ccsId: input.ccsId,
       operationId: op.id,
       kind: input.kind,

@@ -206,6 +206,20 @@ describe('validation and authentication', () => {
     expect(await api.stores.desired.get(id)).toBeNull();
   });
 
+  it('shows who requested an operation to write-role callers only, as the audit log (issue 17)', async () => {
+    const res = await api.request('POST', `/webserver/centralized-certificates/${newId()}`, {
+      body: enableBody(),
+    });
+    expect(res.status).toBe(202);
+    expect(OperationSchema.parse(await readJson(res)).requested_by).toMatch(/^access-token:/);
+    const url = res.headers.get('operation-location')!.replace(/^\/api/, '');
+    const asWriter = OperationSchema.parse(await readJson(await api.request('GET', url)));
+    expect(asWriter.requested_by).toMatch(/^access-token:/);
+    const asReader = await readJson(await api.request('GET', url, { token: api.readToken }));
+    expect(asReader).not.toHaveProperty('requested_by');
+    expect(OperationSchema.parse(asReader).id).toBe(asWriter.id);
+  });
+
   it('answers 401 without credentials and 403 for a read-only caller that writes', async () => {
     const id = newId();
     expect(
