@@ -21,6 +21,7 @@ import { OperationService } from '../shared/services/operation-service.js';
 import { ReportService } from '../shared/services/report-service.js';
 import { EnrolmentService } from '../shared/services/enrolment-service.js';
 import { ReportTrust } from '../shared/services/report-trust.js';
+import { IdentityPolicy } from '../shared/services/identity-policy.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
@@ -110,9 +111,18 @@ export function createAppWiring(
     foldHello: (hello) => app.reports.foldHello(hello),
   });
   const trust = new ReportTrust(enrolment, poison, log);
+  const identities = new IdentityPolicy(
+    stores.rateLimits,
+    systemClock,
+    {
+      allowList: () => config.CCS_SHARE_IDENTITIES,
+      changesPerHour: config.CCS_IDENTITY_CHANGES_PER_HOUR,
+    },
+    log,
+  );
   const app: AppContext = {
     config,
-    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
+    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log, identities),
     operations: new OperationService(engine, stores.operations, log),
     reports: new ReportService(stores, bus, poison, engine, systemClock, log, trust, inventory),
     audit: new AuditLog(stores.audit, stores.operations),

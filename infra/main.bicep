@@ -125,6 +125,14 @@ param inventoryIntervalSeconds int = 300
 @description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: days before expiry from which a certificate is reported as expiring. Default: 30.')
 param certificateExpiryWarningDays int = 30
 
+@description('Optional. CCS_SHARE_IDENTITIES: allowed share identities per ccs-id ("*" for the rest), e.g. {"fleet-a": ["CONTOSO\\\\ccs-a"]}. Default: {} (any identity).')
+param shareIdentities object = {}
+
+@minValue(1)
+@maxValue(1000)
+@description('Optional. CCS_IDENTITY_CHANGES_PER_HOUR: identity changes accepted per ccs-id in a sliding hour. Default: 10.')
+param identityChangesPerHour int = 10
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Most Flex Consumption instances the API may scale out to. Default: 40.')
@@ -275,6 +283,8 @@ module api 'app/api.bicep' = {
     operationTimeoutSeconds: operationTimeoutSeconds
     inventoryIntervalSeconds: inventoryIntervalSeconds
     certificateExpiryWarningDays: certificateExpiryWarningDays
+    shareIdentitiesJson: string(shareIdentities)
+    identityChangesPerHour: identityChangesPerHour
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

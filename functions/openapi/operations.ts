@@ -46,7 +46,9 @@ const error = (description: string): ResponseMetadata => ({ description, body: E
 const ANY = {
   '400': error('Invalid parameter; `name` is the field'),
   '401': error('No or invalid credentials'),
-  '403': error('Forbidden: a read-only caller that writes, or a path outside the allowed locations'),
+  '403': error(
+    'Forbidden: a read-only caller that writes, a path outside the allowed locations, or a share identity outside the allow-list',
+  ),
   '503': error(
     'A dependency is unavailable, or the service is misconfigured (`name: configuration`); retry after `Retry-After`',
   ),
@@ -64,6 +66,10 @@ const accepted: ResponseMetadata = {
   headers: { 'Operation-Location': { schema: { type: 'string' } } },
 };
 const notEnabled = error('CCS is not enabled for this id');
+/** Identity abuse limits (issue 17): 403 IdentityNotAllowed is among ANY's 403s. */
+const identityLimited = {
+  '429': error('Too many identity changes for this ccs-id in the last hour; retry after `Retry-After`'),
+};
 const failedChange = {
   '409': error('A conflicting change was committed first, or the hosts refused the change (Prefer: wait)'),
   '412': error('If-Match does not match the current ETag'),
@@ -108,6 +114,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
       '202': accepted,
       '404': error('A host cannot find the path (Prefer: wait)'),
       '409': error('Already enabled, or the hosts refused the change (Prefer: wait)'),
+      ...identityLimited,
       ...WITH_BODY,
       ...ANY,
     },
@@ -124,6 +131,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
       '202': accepted,
       '404': notEnabled,
       ...failedChange,
+      ...identityLimited,
       ...WITH_BODY,
       ...ANY,
     },

@@ -73,6 +73,15 @@ param inventoryIntervalSeconds int = 300
 @description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS.')
 param certificateExpiryWarningDays int = 30
 
+// Identity abuse limits (issue 17, shared/services/identity-policy.ts).
+@description('Optional. CCS_SHARE_IDENTITIES: allowed share identities per ccs-id, as JSON. Default: {} (any).')
+param shareIdentitiesJson string = '{}'
+
+@minValue(1)
+@maxValue(1000)
+@description('Optional. CCS_IDENTITY_CHANGES_PER_HOUR: identity changes per ccs-id per sliding hour. Default: 10.')
+param identityChangesPerHour int = 10
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -202,6 +211,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_CERTIFICATE_EXPIRY_WARNING_DAYS'
           value: string(certificateExpiryWarningDays)
+        }
+        {
+          name: 'CCS_SHARE_IDENTITIES'
+          value: shareIdentitiesJson
+        }
+        {
+          name: 'CCS_IDENTITY_CHANGES_PER_HOUR'
+          value: string(identityChangesPerHour)
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {

@@ -10,6 +10,7 @@ import type { CcsRecord, HostRecord, OperationRecord } from '../model.js';
 import { assertCcsId, secretName, type SecretKind } from '../names.js';
 import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.js';
 import type { SecretStore, Stores } from '../ports.js';
+import type { IdentityPolicy } from './identity-policy.js';
 import type { OperationEngine } from './operation-engine.js';
 
 /** The seed's 404: CCS is not enabled for this id (the IIS Administration API's exact body). */
@@ -51,6 +52,8 @@ export class CcsService {
     private readonly engine: OperationEngine,
     private readonly allowedLocations: () => AllowedLocation[],
     private readonly log: Logger,
+    /** The share-identity allow-list and the identity-change rate limit (identity-policy.ts). */
+    private readonly identities: Pick<IdentityPolicy, 'checkAllowed' | 'spend'>,
   ) {}
 
   /** The enabled state of a ccs-id, or the seed's 404. */
@@ -82,6 +85,7 @@ export class CcsService {
         'id',
       );
     }
+    await this.identityChange(ccsId, input.username);
     const proposed: DesiredState = {
       enabled: true,
       path,
@@ -110,6 +114,10 @@ export class CcsService {
     assertCcsId(ccsId);
     const record = await this.enabledRecord(ccsId);
     checkIfMatch(record, ifMatch);
+    const newUsername = input.username !== undefined && input.username !== record.desired.username;
+    if (newUsername || input.password !== undefined) {
+      await this.identityChange(ccsId, input.username ?? record.desired.username ?? '');
+    }
     const changed: string[] = [];
     const proposed: DesiredState = { ...record.desired };
     if (input.path !== undefined) {
@@ -165,6 +173,12 @@ export class CcsService {
     });
     if (operation.status !== 'Failed') await this.deleteSecrets(ccsId);
     return operation;
+  }
+
+  /** Before anything is stored or sent: the identity must be allowed, and the hour's budget left. */
+  private async identityChange(ccsId: string, username: string): Promise<void> {
+    this.identities.checkAllowed(ccsId, username);
+    await this.identities.spend(ccsId);
   }
 
   private async enabledRecord(ccsId: string): Promise<CcsRecord> {
