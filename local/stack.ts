@@ -107,7 +107,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           port: options.keyVaultPort ?? 0,
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
-          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }),
+          // The agents are this ccs-id's group: they read its two secrets and no other's.
+          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }, ccsId),
         });
         await deployCommandSigningKey(started).catch(async (error: unknown) => {
           await started.close();

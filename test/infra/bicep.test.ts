@@ -17,7 +17,8 @@ import { APP_SETTINGS } from '../../shared/config.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName, secretName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import { findTool, toolRequired } from '../support/tools.js';
-import { parseCondition, type AbacRequest } from '../support/abac.js';
+import { parseCondition, type AbacRequest } from '../../local/keyvault/abac.js';
+import { ownSecretsCondition } from '../../local/keyvault/fleet-roles.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'infra', 'main.bicep');
@@ -549,6 +550,19 @@ if (!cli && !required)
       expect(fleetMay('fleet-a', SECRET_GET, 'ccs-fleet-a-anything-else', vaultType)).toBe(false);
       const onKey = fleetAssignments().filter((f) => String(f.resource.scope).includes(`${vaultType}/keys`));
       expect(onKey.map(roleIdOf)).toEqual([ROLE.keyVaultReader]);
+    });
+
+    it("gives the local vault's fleet role (npm start) the very condition Azure gets", () => {
+      const onVault = fleetAssignments().find(
+        (f) => /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1] === vaultType,
+      )!;
+      const [, text, placeholder] =
+        /^\[replace\(variables\('(\w+)'\), '([^']+)', parameters\('ccsId'\)\)\]$/.exec(
+          String(get(onVault.resource, 'properties.condition')),
+        ) ?? [];
+      const compiled = String(onVault.node.template.variables?.[text!]).replaceAll(placeholder!, 'fleet-a');
+      const squash = (condition: string) => condition.replace(/\s+/g, ' ').trim();
+      expect(squash(ownSecretsCondition('fleet-a'))).toBe(squash(compiled));
     });
 
     it('reads the conditions it checks: an unknown operator or a stray token fails', () => {

@@ -1,12 +1,15 @@
 /**
- * An evaluator for the Azure role-assignment conditions (ABAC, condition version 2.0) our Bicep
- * writes, so tests can ask "may this principal do action A on the object named N?" of the compiled
- * template instead of matching its text. It follows the documented format
+ * An evaluator for Azure role-assignment conditions (ABAC, condition version 2.0): the local Key
+ * Vault applies the conditions of its role assignments with it (rbac.ts), and the infra tests ask
+ * the conditions of the compiled Bicep "may this principal do action A on the object named N?"
+ * instead of matching their text. It follows the documented format
  * (learn.microsoft.com/azure/role-based-access-control/conditions-format): `ActionMatches{'…'}`,
  * `!( … )`, `AND`/`OR` (AND binds tighter), and string operators on `@Resource[<type>:name]`
  * (`StringEquals`, `StringNotEquals`, `StringStartsWith`, `StringNotStartsWith`, `StringLike`,
- * `StringNotLike`; `*` in a Like pattern is any characters). Anything else throws: a condition
- * this cannot read fails the test rather than passing it.
+ * `StringNotLike`; `*` in a Like pattern is any characters). An object without a name (a list
+ * of the vault) matches no name comparison, so a name-conditioned action is refused there, as an
+ * attribute that is absent fails its expression in Azure. Anything else throws: a condition this
+ * cannot read is an error, never an allowance.
  */
 
 /** One request: the data action and the name of the object it acts on. */
@@ -97,11 +100,14 @@ export function parseCondition(text: string): (request: AbacRequest) => boolean 
     }
     if (token?.kind === 'action') {
       at++;
-      return (r) => r.action === token.action;
+      // Action names compare case-insensitively, as in role definitions.
+      return (r) => r.action.toLowerCase() === token.action!.toLowerCase();
     }
     if (token?.kind === 'compare') {
       at++;
-      return compare(token.operator!, token.value!);
+      // An absent attribute (no name: a list) fails every comparison, negated ones included.
+      const test = compare(token.operator!, token.value!);
+      return (r) => r.name !== '' && test(r);
     }
     throw new Error(`unexpected ${token?.kind ?? 'end'} in condition`);
   };
