@@ -48,7 +48,8 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-const like = (pattern: string): RegExp =>
+/** An ABAC `StringLike` pattern (`*` = any characters) as a regular expression. */
+export const likePattern = (pattern: string): RegExp =>
   new RegExp(
     `^${pattern
       .split('*')
@@ -67,9 +68,9 @@ function compare(operator: string, value: string): Node {
     case 'StringNotStartsWith':
       return (r) => !r.name.startsWith(value);
     case 'StringLike':
-      return (r) => like(value).test(r.name);
+      return (r) => likePattern(value).test(r.name);
     case 'StringNotLike':
-      return (r) => !like(value).test(r.name);
+      return (r) => !likePattern(value).test(r.name);
     default:
       throw new Error(`unknown ABAC operator ${operator}`);
   }

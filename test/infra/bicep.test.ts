@@ -17,7 +17,7 @@ import { APP_SETTINGS } from '../../shared/config.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName, secretName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import { findTool, toolRequired } from '../support/tools.js';
-import { parseCondition, type AbacRequest } from '../../local/keyvault/abac.js';
+import { likePattern, parseCondition, type AbacRequest } from '../../local/keyvault/abac.js';
 import { ownSecretsCondition } from '../../local/keyvault/fleet-roles.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -139,15 +139,6 @@ function conditionOf({ node, resource }: Found): { text: string; prefix: string 
   const prefix = String(resolve(node, `[parameters('${prefixParam}')]`));
   return { text: String(node.template.variables?.[text!]).replaceAll(placeholder!, prefix), prefix };
 }
-
-/** An ABAC `StringLike` pattern (`*` = any characters) as a regular expression. */
-const likeToRegExp = (like: string): RegExp =>
-  new RegExp(
-    `^${like
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
 
 const unwrap = (expression: unknown): string => String(expression).replace(/^\[(.*)\]$/s, '$1');
 
@@ -370,7 +361,7 @@ if (!cli && !required)
     const poison = conditionOf(role('Sender', account));
     expect(poison.text).toContain("queues/messages/add/action'");
     const like = /queues:name\] StringLike '([^']+)'/.exec(poison.text)?.[1];
-    const pattern = likeToRegExp(like!);
+    const pattern = likePattern(like!);
     const matches = (name: string): boolean => pattern.test(name);
     expect(matches(poisonQueueName(command))).toBe(true);
     expect(matches(command)).toBe(false);
