@@ -1,5 +1,6 @@
 /** The identity-change window and the allow-list (shared/services/identity-policy.ts), on a harness clock. */
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../shared/config.js';
 import { RateLimited } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/log.js';
 import type { RateLimitRepository } from '../../shared/ports.js';
@@ -62,6 +63,31 @@ describe('share-identity allow-list', () => {
     expect(() => p.checkAllowed('b', 'CONTOSO\\ccs')).not.toThrow();
     expect(() => p.checkAllowed('b', 'CONTOSO\\Administrator')).toThrow(
       expect.objectContaining({ kind: 'forbidden', code: 'IdentityNotAllowed', field: 'identity.username' }),
+    );
+  });
+});
+
+describe('CCS_SHARE_IDENTITIES and CCS_IDENTITY_CHANGES_PER_HOUR', () => {
+  const base = {
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    CCS_KEY_VAULT_URL: 'https://kv.example.net/',
+    CCS_ALLOWED_LOCATIONS: '[]',
+  };
+  it('default to no allow-list and 10 changes an hour', () => {
+    expect(parseConfig(base)).toMatchObject({ CCS_SHARE_IDENTITIES: {}, CCS_IDENTITY_CHANGES_PER_HOUR: 10 });
+  });
+
+  it('take ccs-ids or * as keys, each with at least one name, and refuse anything else naming the setting', () => {
+    const ok = parseConfig({
+      ...base,
+      CCS_SHARE_IDENTITIES: '{"fleet-a":["CONTOSO\\\\a"],"*":["b@contoso.com"]}',
+    });
+    expect(ok.CCS_SHARE_IDENTITIES).toEqual({ 'fleet-a': ['CONTOSO\\a'], '*': ['b@contoso.com'] });
+    for (const bad of ['not json', '["a"]', '{"Fleet A":["x"]}', '{"a":[]}', '{"a":[""]}']) {
+      expect(() => parseConfig({ ...base, CCS_SHARE_IDENTITIES: bad }), bad).toThrow(/CCS_SHARE_IDENTITIES/);
+    }
+    expect(() => parseConfig({ ...base, CCS_IDENTITY_CHANGES_PER_HOUR: '0' })).toThrow(
+      /CCS_IDENTITY_CHANGES_PER_HOUR/,
     );
   });
 });
