@@ -145,6 +145,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       // A demo shows the share's certificates seconds after enabling; Azure's default is 300.
       CCS_INVENTORY_INTERVAL_SECONDS: process.env.CCS_INVENTORY_INTERVAL_SECONDS ?? '5',
       CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
+      // Identity abuse limits as in Azure (default 10 changes an hour); a long run may raise them.
+      CCS_SHARE_IDENTITIES: process.env.CCS_SHARE_IDENTITIES,
+      CCS_IDENTITY_CHANGES_PER_HOUR: process.env.CCS_IDENTITY_CHANGES_PER_HOUR,
     });
     // The API's lines: outside invocations directly, inside them through each invocation's log,
     // which the local host writes to the same file (as the Functions host sends them on).

@@ -83,6 +83,9 @@ export async function startApiHarness(
       { name: 'reader', role: 'read', sha256: hashAccessToken(readToken) },
     ]),
     CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 5),
+    // Many identity changes to one ccs-id here; the limit itself is tested on its own
+    // (test/integration/identity-policy.test.ts).
+    CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
     ...options.env,
   });
   const logs: string[] = [];

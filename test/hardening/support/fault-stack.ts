@@ -193,6 +193,9 @@ export async function startFaultStack(options: {
       ]),
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 20),
       CCS_OPERATION_TIMEOUT_SECONDS: '90',
+      // Many identity changes to one ccs-id here; the limit itself is tested on its own
+      // (test/integration/identity-policy.test.ts).
+      CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
     });
     const { app, stores, storage } = createAppWiring(config, { log });
     // Each host enrols as a new server does: with a one-time code of its own (the API keeps its
