@@ -19,6 +19,9 @@ import { StaticTokenCredential } from '../shared/adapters/static-token-credentia
 import { OperationEngine } from '../shared/services/operation-engine.js';
 import { OperationService } from '../shared/services/operation-service.js';
 import { ReportService } from '../shared/services/report-service.js';
+import { EnrolmentService } from '../shared/services/enrolment-service.js';
+import { ReportTrust } from '../shared/services/report-trust.js';
+import { IdentityPolicy } from '../shared/services/identity-policy.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
@@ -51,6 +54,8 @@ export interface AppContext {
   coverage: CoverageService;
   /** The expiry and coverage events the alert rules count (functions/timer/coverage-telemetry.ts). */
   coverageTelemetry: CoverageTelemetry;
+  /** Enrolment codes, pending hosts and approvals: which key speaks for which host. */
+  enrolment: EnrolmentService;
   auth: Authenticator;
   log: Logger;
 }
@@ -113,9 +118,23 @@ export function createAppWiring(
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
   const bindings = new BindingsService(stores);
   const coverage = new CoverageService(bindings, inventory);
+  // An approved host's pending hello is folded by the report service, built just below.
+  const enrolment = new EnrolmentService(stores, systemClock, log, {
+    foldHello: (hello) => app.reports.foldHello(hello),
+  });
+  const trust = new ReportTrust(enrolment, poison, log);
+  const identities = new IdentityPolicy(
+    stores.rateLimits,
+    systemClock,
+    {
+      allowList: () => config.CCS_SHARE_IDENTITIES,
+      changesPerHour: config.CCS_IDENTITY_CHANGES_PER_HOUR,
+    },
+    log,
+  );
   const app: AppContext = {
     config,
-    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
+    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log, identities),
     operations: new OperationService(engine, stores.operations, log),
     reports: new ReportService(
       stores,
@@ -124,6 +143,7 @@ export function createAppWiring(
       engine,
       systemClock,
       log,
+      trust,
       inventory,
       new BindingsFolder(stores, log),
     ),
@@ -132,6 +152,7 @@ export function createAppWiring(
     bindings,
     coverage,
     coverageTelemetry: new CoverageTelemetry(coverage, log),
+    enrolment,
     auth: createAuthenticator(config),
     log,
   };

@@ -7,6 +7,7 @@ import './http/discovery.js';
 import './http/centralized-certificates.js';
 import './http/ccs-collection.js';
 import './http/coverage.js';
+import './http/enrolment.js';
 import './http/certificates.js';
 import './http/operations.js';
 import './http/audit.js';

@@ -6,6 +6,8 @@
 // ================================================================================================
 targetScope = 'subscription'
 
+import { networkRulesType, storageNetworkAcls, vaultNetworkAcls } from 'app/network-rules.bicep'
+
 // ------------------------------------------------------------------------------------------------
 // Types
 // ------------------------------------------------------------------------------------------------
@@ -33,6 +35,19 @@ type apiKey = {
   @maxLength(64)
   @description('Required. Lowercase hex SHA-256 of the token.')
   sha256: string
+}
+
+@description('The agents of one ccs-id: an Entra group that gets that ccs-id\'s queues and secrets only (app/fleet-rbac.bicep).')
+type fleet = {
+  @minLength(1)
+  @maxLength(32)
+  @description('Required. The ccs-id (lowercase letters, digits, single inner hyphens).')
+  ccsId: string
+
+  @minLength(36)
+  @maxLength(36)
+  @description('Required. Object id of the Entra group holding that fleet\'s agent identities.')
+  agentGroupId: string
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -65,6 +80,12 @@ param agentPrincipalId string = ''
 ])
 @description('Optional. Kind of agentPrincipalId. Default: Group.')
 param agentPrincipalType string = 'Group'
+
+@description('Optional. One Entra group per ccs-id: each gets its own ccs-id\'s command queues and secrets only (least privilege, docs/deploy.md). Default: none.')
+param fleets fleet[] = []
+
+@description('Optional. Where Storage and Key Vault accept requests from (IP ranges, subnets). Default: empty, every network (access by Entra ID only).')
+param networkRules networkRulesType = {}
 
 @description('Optional. CCS_ALLOWED_LOCATIONS: where CCS may point. Default: none, so every path is refused (403) until set.')
 param allowedLocations allowedLocation[] = []
@@ -108,6 +129,14 @@ param certificateExpiryWarningDays int = 30
 @maxLength(32)
 @description('Optional. CCS_DEFAULT_ID: the ccs-id that IIS Administration API clients address when they send none (the `central_certificates` link of GET /api/webserver, and GET/POST /api/webserver/centralized-certificates): 1-32 lowercase letters, digits or single inner hyphens. Default: default.')
 param defaultCcsId string = 'default'
+
+@description('Optional. CCS_SHARE_IDENTITIES: allowed share identities per ccs-id ("*" for the rest), e.g. {"fleet-a": ["CONTOSO\\\\ccs-a"]}. Default: {} (any identity).')
+param shareIdentities object = {}
+
+@minValue(1)
+@maxValue(1000)
+@description('Optional. CCS_IDENTITY_CHANGES_PER_HOUR: identity changes accepted per ccs-id in a sliding hour. Default: 10.')
+param identityChangesPerHour int = 10
 
 @minValue(40)
 @maxValue(1000)
@@ -226,6 +255,7 @@ module storage 'app/storage.bicep' = {
     skuName: storageSkuName
     reportsQueueName: reportsQueueName
     deploymentContainerName: deploymentContainerName
+    networkAcls: storageNetworkAcls(networkRules)
   }
 }
 
@@ -242,6 +272,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: allTags
     workspaceId: monitoring.outputs.workspaceId
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    networkAcls: vaultNetworkAcls(networkRules)
   }
 }
 
@@ -278,6 +309,8 @@ module api 'app/api.bicep' = {
     inventoryIntervalSeconds: inventoryIntervalSeconds
     certificateExpiryWarningDays: certificateExpiryWarningDays
     defaultCcsId: defaultCcsId
+    shareIdentitiesJson: string(shareIdentities)
+    identityChangesPerHour: identityChangesPerHour
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }
@@ -306,6 +339,30 @@ module rbac 'app/rbac.bicep' = {
     commandQueuePrefix: commandQueuePrefix
   }
 }
+
+module storageDiagnostics 'app/storage-diagnostics.bicep' = {
+  name: 'storage-diagnostics'
+  scope: rg
+  dependsOn: [storage]
+  params: { storageAccountName: storageAccountName, workspaceId: monitoring.outputs.workspaceId }
+}
+
+module fleetRbac 'app/fleet-rbac.bicep' = [
+  for fleet in fleets: {
+    name: 'fleet-rbac-${fleet.ccsId}'
+    scope: rg
+    dependsOn: [storage, keyVault]
+    params: {
+      ccsId: fleet.ccsId
+      principalId: fleet.agentGroupId
+      storageAccountName: storageAccountName
+      reportsQueueName: reportsQueueName
+      commandQueuePrefix: commandQueuePrefix
+      keyVaultName: keyVaultName
+      commandSigningKeyName: commandSigningKeyName
+    }
+  }
+]
 
 // ------------------------------------------------------------------------------------------------
 // Outputs (azd stores them in .azure/<env>/.env; the agent installer and README read them)

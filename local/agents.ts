@@ -12,6 +12,7 @@ import type { Logger } from '../shared/log.js';
 import { spawnWatched, type WatchedChild } from './children.js';
 import { writeDemoSites } from './demo-sites.js';
 import { freePort } from './ports.js';
+import { localStateDir } from './enrol-hosts.js';
 
 export interface FleetSettings {
   dir: string;
@@ -26,6 +27,8 @@ export interface FleetSettings {
   allowedLocations: AllowedLocation[];
   /** Write the demo sites into each host's simulated IIS (local/demo-sites.ts). */
   demoSites: boolean;
+  /** One-time enrolment codes of the hosts that need one (local/enrol-hosts.ts). */
+  enrolmentCodes?: ReadonlyMap<string, string>;
 }
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.ts', import.meta.url));
@@ -33,6 +36,7 @@ const TSX = import.meta.resolve('tsx');
 
 export function agentConfigFile(settings: FleetSettings, host: string): string {
   const home = join(settings.dir, 'agents', host);
+  const code = settings.enrolmentCodes?.get(host);
   mkdirSync(home, { recursive: true });
   const file = join(home, 'agent.json');
   const config = {
@@ -48,8 +52,9 @@ export function agentConfigFile(settings: FleetSettings, host: string): string {
     helloIntervalSeconds: 60,
     driftIntervalSeconds: Number(process.env.CCS_LOCAL_DRIFT_SECONDS ?? 10),
     visibilityTimeoutSeconds: 30,
-    stateDir: join(home, 'state'),
+    stateDir: localStateDir(settings.dir, host),
     simulated: { stateDir: join(home, 'registry'), shareRoot: settings.shareRoot },
+    ...(code ? { enrolmentCode: code } : {}),
   };
   writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
   return file;

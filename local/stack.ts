@@ -16,6 +16,7 @@ import { portOr } from './ports.js';
 import { startHttpHost } from './http-host.js';
 import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './queue-host.js';
 import { startFleet } from './agents.js';
+import { enrolmentCodes, isEnrolled, localStateDir, type EnrolmentCheck } from './enrol-hosts.js';
 import { createAppWiring, setAppContext } from '../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../functions/index.js';
 import { parseConfig } from '../shared/config.js';
@@ -112,7 +113,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           port: options.keyVaultPort ?? 0,
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
-          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }),
+          // The agents are this ccs-id's group: they read its two secrets and no other's.
+          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }, ccsId),
           // Key Vault's documented per-vault limits, as in Azure (local/keyvault/throttle.ts).
           throttle: {},
         });
@@ -153,6 +155,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: process.env.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS ?? '30',
       // The fleet the agents enrol in is the one IIS Administration clients address without an id.
       CCS_DEFAULT_ID: ccsId,
+      // Identity abuse limits as in Azure (default 10 changes an hour); a long run may raise them.
+      CCS_SHARE_IDENTITIES: process.env.CCS_SHARE_IDENTITIES,
+      CCS_IDENTITY_CHANGES_PER_HOUR: process.env.CCS_IDENTITY_CHANGES_PER_HOUR,
     });
     // The API's lines: outside invocations directly, inside them through each invocation's log,
     // which the local host writes to the same file (as the Functions host sends them on).
@@ -181,6 +186,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       'agents',
       logs,
       async () => {
+        // Hosts enrol as new servers do: a one-time code each, from the API (local/enrol-hosts.ts).
+        const check: EnrolmentCheck = {
+          registered: async (host) =>
+            (await wiring.app.enrolment.registration(ccsId, host))?.record.thumbprint ?? null,
+          stateDir: (host) => localStateDir(dir, host),
+        };
+        const codes = await enrolmentCodes({ url: http.url, token: secrets.writeToken, ccsId }, hosts, check);
         const fleet = startFleet(
           {
             dir,
@@ -194,6 +206,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             shareRoot,
             allowedLocations: allowed,
             demoSites: options.demoSites ?? true,
+            enrolmentCodes: codes,
           },
           log,
         );
@@ -205,6 +218,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           timeoutMs: 60_000,
           logs,
           onCount: (enrolled) => stages.progress.update('agents', `${enrolled}/${hosts.length} enrolled`),
+          isEnrolled: (host) => isEnrolled(check, host),
         });
       },
       () => `${hosts.length}/${hosts.length} enrolled (${hosts.join(', ')})`,

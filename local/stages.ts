@@ -76,13 +76,19 @@ export async function waitForEnrolment(options: {
   timeoutMs: number;
   logs: string;
   onCount: (enrolled: number) => void;
+  /** Also required of each host, e.g. that its key is the registered one (local/enrol-hosts.ts). */
+  isEnrolled?: (host: string) => Promise<boolean>;
 }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let missing = options.hosts;
   let reported = -1;
   for (;;) {
     const enrolled = new Set((await options.hostStore.list(options.ccsId)).map((h) => h.host.toLowerCase()));
-    missing = options.hosts.filter((h) => !enrolled.has(h.toLowerCase()));
+    const isEnrolled = options.isEnrolled ?? (() => Promise.resolve(true));
+    const ready = await Promise.all(
+      options.hosts.map(async (h) => enrolled.has(h.toLowerCase()) && (await isEnrolled(h))),
+    );
+    missing = options.hosts.filter((_, i) => !ready[i]);
     const count = options.hosts.length - missing.length;
     if (count !== reported) options.onCount((reported = count));
     if (missing.length === 0) return;

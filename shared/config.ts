@@ -4,8 +4,8 @@
  * settings listed in APP_SETTINGS (a parity test checks it).
  */
 import { z } from 'zod';
-import { AllowedLocationSchema } from './paths.js';
 import { isCcsId } from './names.js';
+import { AllowedLocationSchema } from './paths.js';
 
 export const ApiKeySchema = z.object({
   name: z.string().min(1),
@@ -15,18 +15,25 @@ export const ApiKeySchema = z.object({
 });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
-const jsonArray = <T extends z.ZodType>(item: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.array(item));
+const jsonText = (what: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be ${what}` });
+      return z.NEVER;
+    }
+  });
+
+const jsonArray = <T extends z.ZodType>(item: T) => jsonText('a JSON array').pipe(z.array(item));
+
+/** `{ "<ccs-id>" | "*": ["CONTOSO\\ccs-reader", …] }`: CCS_SHARE_IDENTITIES. */
+const jsonRecordOfLists = jsonText('a JSON object').pipe(
+  z.record(
+    z.string().refine((key) => key === '*' || isCcsId(key), 'keys must be ccs-ids or *'),
+    z.array(z.string().trim().min(1).max(256)).min(1),
+  ),
+);
 
 const optionalText = z
   .string()
@@ -75,6 +82,11 @@ export const ConfigSchema = z
     CCS_DEFAULT_ID: optionalText
       .transform((v) => v ?? 'default')
       .refine(isCcsId, 'must be 1-32 lowercase letters, digits or single inner hyphens'),
+    // ── identity abuse (issue 17, shared/services/identity-policy.ts) ──
+    /** Allowed share identities per ccs-id (`*`: every other ccs-id): {"fleet-a":["CONTOSO\\ccs-a"]}. Empty: any. */
+    CCS_SHARE_IDENTITIES: jsonRecordOfLists.default({}),
+    /** Identity changes (username or password) accepted per ccs-id in a sliding hour. */
+    CCS_IDENTITY_CHANGES_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(10),
   })
   .superRefine((c, ctx) => {
     if (

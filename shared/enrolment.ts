@@ -16,6 +16,9 @@ import { normalizeHostName } from './names.js';
 import { jwkThumbprint } from './report-signature.js';
 
 const DOMAIN = 'ccs-enrolment-v1\n';
+/** How long a code works: an hour unless its creator says otherwise, at most a day. */
+export const CODE_TTL_MINUTES = { default: 60, min: 1, max: 1440 } as const;
+
 /** What a code looks like: 32 base64url characters (24 random bytes). */
 export const ENROLMENT_CODE = /^[A-Za-z0-9_-]{32}$/;
 

@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'precondition' // 412
   | 'too-large' // 413
   | 'unsupported-media' // 415
+  | 'too-many' // 429 (a rate limit; shared/services/identity-policy.ts)
   | 'unavailable'; // 503 from a dependency — never from input
 
 export class DomainError extends Error {
@@ -32,6 +33,18 @@ export class DomainError extends Error {
 export class ConcurrencyError extends DomainError {
   constructor() {
     super('precondition', 'ConcurrentUpdate', 'The resource was changed by another request');
+  }
+}
+
+/** A rate limit (429): the caller may retry after `retryAfterSeconds` (the `Retry-After` header). */
+export class RateLimited extends DomainError {
+  constructor(
+    message: string,
+    field: string,
+    readonly retryAfterSeconds: number,
+    code = 'RateLimited',
+  ) {
+    super('too-many', code, message, field);
   }
 }
 

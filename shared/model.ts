@@ -3,7 +3,7 @@
  * and the certificate inventory. They hold Key Vault references only, never a secret value.
  */
 import type { InventoryFile } from './certificates/metadata.js';
-import type { ActualState, DesiredState, HostError } from './messages.js';
+import type { ActualState, DesiredState, HostError, HostPublicKey } from './messages.js';
 
 /** The desired state of one ccs-id and the generation every accepted change increments. */
 export interface CcsRecord {
@@ -30,6 +30,8 @@ export interface HostRecord {
 
 export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
 export type OperationKind = 'enable' | 'update' | 'disable';
+/** What an audit entry records: a change (an operation) or an enrolment action (issue 17). */
+export type AuditKind = OperationKind | 'enrolment-code' | 'host-approval';
 /** preflight → committing → apply → done. `committing` guards the single commit against races. */
 export type OperationPhase = 'preflight' | 'committing' | 'apply' | 'done';
 
@@ -99,11 +101,14 @@ export interface AuditEntry {
   id: string;
   /** When the change was accepted: the operation's `createdAt`. */
   at: string;
-  /** The caller: `access-token:<name>` or `entra:<name>`. */
+  /** The caller: `access-token:<name>` or `entra:<oid>@<tid>`. */
   who: string;
+  /** The caller's display name beside the stable id (Entra: the token's name claim), when known. */
+  whoName?: string;
   ccsId: string;
+  /** The operation of a change; for an enrolment action, the id of that action. */
   operationId: string;
-  kind: OperationKind;
+  kind: AuditKind;
   changes: AuditChange[];
   /** The operation's status when it was last written here (Running until it ends). */
   status: OperationStatus;
@@ -175,4 +180,65 @@ export interface CertificateRow {
   /** When the file was first inventoried under this id. */
   firstSeen: string;
   updatedAt: string;
+}
+
+// ── enrolment (issue 17) ─────────────────────────────────────────────────────────────────────
+/** What a pending host's hello said (no bindings): folded as its hello once it is approved. */
+export interface PendingHello {
+  agentVersion: string;
+  backend: string;
+  actual: ActualState;
+  appliedGeneration: number;
+  at: string;
+}
+
+/** A key a host presented that nobody has vouched for yet (no valid enrolment code). */
+export interface PendingHostKey {
+  key: HostPublicKey;
+  /** RFC 7638 thumbprint: what `ccs-agent status` prints on the host, for the approver to compare. */
+  thumbprint: string;
+  firstSeen: string;
+  lastSeen: string;
+  hello: PendingHello;
+}
+
+/**
+ * The trust the API places in one host (shared/services/enrolment-service.ts): its registered
+ * public key — only reports that key signed are folded — and a key waiting for approval.
+ */
+export interface HostKeyRecord {
+  ccsId: string;
+  host: string;
+  /** The registered key; null until the host is enrolled (a code or an approval). */
+  key: HostPublicKey | null;
+  thumbprint: string | null;
+  enrolledAt: string | null;
+  /** How the key was registered: `code:<code id>` or `approval:<caller>`. */
+  enrolledBy: string | null;
+  pending: PendingHostKey | null;
+}
+
+/** A one-time enrolment code. Only its hash is kept; the code was shown once, to its creator. */
+export interface EnrolmentCodeRecord {
+  ccsId: string;
+  id: string;
+  /** Hex SHA-256 of the code (shared/enrolment.ts). */
+  hash: string;
+  createdAt: string;
+  expiresAt: string;
+  createdBy: string;
+  /** Set once, by the conditional write that spends the code. */
+  usedAt: string | null;
+  usedBy: string | null;
+}
+
+// ── rate limits (issue 17) ───────────────────────────────────────────────────────────────────
+/** The recent events a rate limit counts (a sliding window), shared by every API instance. */
+export interface RateWindow {
+  /** What is limited, e.g. `identity-change`. */
+  scope: string;
+  /** Whose events, e.g. a ccs-id. */
+  key: string;
+  /** ISO times of the events still inside the window, oldest first. */
+  events: string[];
 }

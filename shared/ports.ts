@@ -13,12 +13,15 @@ import type {
   AuditEntry,
   CcsRecord,
   CertificateRow,
+  EnrolmentCodeRecord,
+  HostKeyRecord,
   HostRecord,
   HostStepStatus,
   InventoryLease,
   OperationHostRecord,
   OperationRecord,
   OperationStatus,
+  RateWindow,
 } from './model.js';
 
 export interface SecretStore {
@@ -181,6 +184,32 @@ export interface ServingRepository {
   atGeneration(ccsId: string, generation: number): Promise<ServingRecord[]>;
 }
 
+/**
+ * Enrolment (issue 17): each host's registered key (and a key waiting for approval) and the
+ * one-time enrolment codes of each ccs-id, stored as hashes.
+ */
+export interface EnrolmentRepository {
+  getHostKey(ccsId: string, host: string): Promise<Versioned<HostKeyRecord> | null>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  saveHostKey(record: HostKeyRecord, etag: string | null): Promise<string | null>;
+  listHostKeys(ccsId: string): Promise<HostKeyRecord[]>;
+  /** Record a new code (its id is unique). */
+  addCode(record: EnrolmentCodeRecord): Promise<void>;
+  /** The codes of a ccs-id that are unused and expire after `now`, with the ETags spending needs. */
+  activeCodes(ccsId: string, now: string): Promise<Versioned<EnrolmentCodeRecord>[]>;
+  /** Replace a code conditionally (spend it); null when another writer won. */
+  saveCode(record: EnrolmentCodeRecord, etag: string): Promise<string | null>;
+  /** Delete the codes of a ccs-id that expired before `before` (used or not). */
+  pruneCodes(ccsId: string, before: string): Promise<void>;
+}
+
+/** Sliding-window counters shared by every API instance (shared/services/identity-policy.ts). */
+export interface RateLimitRepository {
+  get(scope: string, key: string): Promise<Versioned<RateWindow> | null>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  save(window: RateWindow, etag: string | null): Promise<string | null>;
+}
+
 /** Every store the API keeps, one port each (shared/adapters/table-stores.ts in Azure). */
 export interface Stores {
   desired: DesiredStateRepository;
@@ -190,4 +219,6 @@ export interface Stores {
   inventory: InventoryRepository;
   bindings: BindingsRepository;
   serving: ServingRepository;
+  enrolment: EnrolmentRepository;
+  rateLimits: RateLimitRepository;
 }

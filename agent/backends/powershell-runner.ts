@@ -135,10 +135,18 @@ export function asciiJson(value: unknown): string {
   );
 }
 
-/** Blank every secret value (longest first) out of a text that may be logged or reported. */
+/**
+ * Blank every secret value (longest first) out of a text that may be logged or reported — as
+ * written, JSON-escaped, and ASCII-escaped as it went to the script's stdin (asciiJson), so an
+ * echo of the input cannot carry it out either. Redact before any truncation: a cut through a
+ * secret would leave a piece of it that no longer matches.
+ */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
+  const forms = secrets
+    .filter((s) => s.length > 0)
+    .flatMap((s) => [s, JSON.stringify(s).slice(1, -1), asciiJson(s).slice(1, -1)]);
   let out = text;
-  for (const secret of [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)) {
+  for (const secret of [...new Set(forms)].sort((a, b) => b.length - a.length)) {
     out = out.split(secret).join('***');
   }
   return out;
@@ -303,11 +311,11 @@ export class PowerShellRunner {
           );
           return;
         }
-        const said = (err || out.trim()).slice(0, 500);
+        // Never the child's raw output (issue 17): it may echo its input, secrets included.
         reject(
           fail(
             'ProtocolError',
-            `${script} exited with code ${exitCode} without an answer${said ? `: ${said}` : ''}`,
+            `${script} exited with code ${exitCode} without an answer (${out.length} characters on stdout, ${err.length} on stderr; child output is not reported)`,
             {
               exitCode,
             },

@@ -108,6 +108,9 @@ serveParent(
       CCS_ALLOWED_LOCATIONS: JSON.stringify(options.allowedLocations),
       CCS_API_KEYS: JSON.stringify([{ name: 'bench', role: 'write', sha256: hashAccessToken(writeToken) }]),
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds),
+      // Many identity changes to one ccs-id here; the limit itself is tested on its own
+      // (test/integration/identity-policy.test.ts).
+      CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
       CCS_OPERATION_TIMEOUT_SECONDS: String(options.operationTimeoutSeconds),
     });
     const wiring = createAppWiring(config, { log: problems });

@@ -10,11 +10,12 @@ import type { EnableRequest, UpdateRequest } from '../../shared/services/ccs-ser
 import { defineHttp } from '../route-table.js';
 import { etagOf, parseIfMatch } from './etag.js';
 import { forceOf } from './force.js';
-import { guarded, type Call } from './guard.js';
+import { callerOf, guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
 import { respondToOperation } from './operation-wait.js';
-import { ccsHref, ccsListView, ccsView, hostListView } from './views.js';
+import { ccsHref, ccsListView, ccsView } from './views.js';
+import { hostsResponse } from './enrolment.js';
 
 const ROUTE = 'webserver/centralized-certificates';
 
@@ -67,12 +68,7 @@ export const getCcs = guarded('read', (call) => current(call));
 
 export const enableCcs = guarded('write', async (call) => {
   const force = forceOf(call.request);
-  const op = await call.app.ccs.enable(
-    idOf(call),
-    await enableRequest(call),
-    { id: call.callerId },
-    { force },
-  );
+  const op = await call.app.ccs.enable(idOf(call), await enableRequest(call), callerOf(call), { force });
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () => current(call));
 });
 
@@ -80,7 +76,7 @@ export const updateCcs = guarded('write', async (call) => {
   const id = idOf(call);
   const force = forceOf(call.request);
   const request = await updateRequest(call, id);
-  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId }, { force });
+  const result = await call.app.ccs.update(id, request, ifMatchOf(call), callerOf(call), { force });
   if (result.kind === 'unchanged') return current(call);
   return respondToOperation(call.app, result.operation, preferredWaitSeconds(call.request), () =>
     current(call),
@@ -92,22 +88,14 @@ export const disableCcs = guarded('write', async (call) => {
   const force = forceOf(call.request);
   // Sites that use CCS lose their certificates when it is disabled: 409 unless forced.
   if (!force) await call.app.bindings.refuseDisableWhileSitesUseCcs(id);
-  const op = await call.app.ccs.disable(id, ifMatchOf(call), { id: call.callerId }, { force });
+  const op = await call.app.ccs.disable(id, ifMatchOf(call), callerOf(call), { force });
   if (!op) return { status: 204 };
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () =>
     Promise.resolve({ status: 204 }),
   );
 });
 
-export const listHosts = guarded('read', async (call) => {
-  const id = idOf(call);
-  const { record, hosts } = await call.app.ccs.hosts(id);
-  const [bindings, serving] = await Promise.all([
-    call.app.bindings.heads(id),
-    call.app.bindings.latestServing(id),
-  ]);
-  return json(200, hostListView(id, record, hosts, { bindings, serving }));
-});
+export const listHosts = guarded('read', (call) => hostsResponse(call, idOf(call)));
 
 // The fleet list has its own route: the collection route is the default ccs-id's resource.
 defineHttp({ name: 'listCentralizedCertificates', route: 'ccs-ids', methods: ['GET'], handler: listCcs });

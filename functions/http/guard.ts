@@ -7,6 +7,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import { authorize } from '../../shared/auth/authenticate.js';
 import type { Principal, Role } from '../../shared/auth/principal.js';
 import type { LogFields } from '../../shared/log.js';
+import type { Caller } from '../../shared/services/ccs-service.js';
 import { getAppContext, stderrLog, type AppContext } from '../app-context.js';
 import { inInvocation, invocationLogger } from '../invocation-log.js';
 import { failure } from './respond.js';
@@ -16,9 +17,17 @@ export interface Call {
   context: InvocationContext;
   app: AppContext;
   principal: Principal;
-  /** `access-token:<name>` / `entra:<name>`: who asked, for operations and logs. */
+  /** `access-token:<name>` / `entra:<oid>@<tid>`: who asked, for operations and logs. */
   callerId: string;
+  /** The caller's display name, when the credential carries one (Entra), for the audit log. */
+  callerName?: string;
 }
+
+/** The caller as services record it: the stable id, and the display name beside it. */
+export const callerOf = (call: Call): Caller => ({
+  id: call.callerId,
+  ...(call.callerName ? { name: call.callerName } : {}),
+});
 
 /** What a request's log lines carry: the ccs-id or operation its route names. */
 function routeFields(request: HttpRequest): LogFields {
@@ -42,7 +51,8 @@ export function guarded(role: Role, handler: (call: Call) => Promise<HttpRespons
           context,
           app,
           principal,
-          callerId: `${principal.kind}:${principal.name}`,
+          callerId: `${principal.kind}:${principal.id}`,
+          ...(principal.kind === 'entra' ? { callerName: principal.name } : {}),
         });
       } catch (error) {
         return failure(error, app?.log ?? invocationLogger(stderrLog));

@@ -71,7 +71,7 @@ export async function respondToOperation(
     };
   }
   const hosts = await app.operations.hosts(op.id);
-  return json(202, operationView(final, hosts, await app.bindings.servingOf(final, hosts)), {
+  return json(202, operationView(final, hosts, true, await app.bindings.servingOf(final, hosts)), {
     'Operation-Location': operationHref(op.id),
     'Retry-After': '1',
     ...applied,

@@ -5,7 +5,7 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 import { isRestError } from '@azure/core-rest-pipeline';
-import { DomainError, ensureError, type ErrorKind } from '../../shared/errors.js';
+import { DomainError, ensureError, RateLimited, type ErrorKind } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 
 const STATUS: Record<ErrorKind, { status: number; title: string }> = {
@@ -17,6 +17,7 @@ const STATUS: Record<ErrorKind, { status: number; title: string }> = {
   precondition: { status: 412, title: 'Precondition failed' },
   'too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media': { status: 415, title: 'Unsupported media type' },
+  'too-many': { status: 429, title: 'Too many requests' },
   unavailable: { status: 503, title: 'Service unavailable' },
 };
 
@@ -47,6 +48,7 @@ export function errorResponse(error: DomainError): HttpResponseInit {
   const headers: Record<string, string> = { 'x-ms-error-code': error.code };
   if (error.kind === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer';
   if (error.kind === 'unavailable') headers['Retry-After'] = '5';
+  if (error instanceof RateLimited) headers['Retry-After'] = String(error.retryAfterSeconds);
   return json(status, body, headers);
 }
 

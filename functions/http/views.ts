@@ -19,7 +19,6 @@ import type {
   AuditLogSchema,
   CentralizedCertificatesListSchema,
   CentralizedCertificatesSchema,
-  HostListSchema,
   HostSchema,
   HostsSummarySchema,
   OperationSchema,
@@ -94,11 +93,12 @@ export interface HostExtras {
 
 const NO_EXTRAS: HostExtras = { bindings: null, serving: null };
 
+/** A host's applied state, bindings and newest serving check; its enrolment is added beside it (enrolment-views.ts). */
 export function hostView(
   host: HostRecord,
   generation: number,
   extras: HostExtras = NO_EXTRAS,
-): z.output<typeof HostSchema> {
+): Omit<z.output<typeof HostSchema>, 'enrolment'> {
   return {
     name: host.host,
     status: hostStatus(host, generation),
@@ -124,31 +124,14 @@ export function hostView(
 const byHost = <T extends { host: string }>(items: readonly T[]): Map<string, T> =>
   new Map(items.map((item) => [item.host.toLowerCase(), item]));
 
-export function hostListView(
-  ccsId: string,
-  record: CcsRecord | null,
-  hosts: HostRecord[],
-  extras: { bindings: BindingsHead[]; serving: ServingRecord[] } = { bindings: [], serving: [] },
-): z.output<typeof HostListSchema> {
-  const generation = record?.generation ?? 0;
-  const bindings = byHost(extras.bindings);
-  const serving = byHost(extras.serving);
-  return {
-    id: ccsId,
-    desired_generation: generation,
-    hosts: hosts.map((h) =>
-      hostView(h, generation, {
-        bindings: bindings.get(h.host.toLowerCase()) ?? null,
-        serving: serving.get(h.host.toLowerCase()) ?? null,
-      }),
-    ),
-    _links: { self: { href: `${ccsHref(ccsId)}/hosts` }, resource: { href: ccsHref(ccsId) } },
-  };
-}
-
+/**
+ * An operation as the API shows it. `requested_by` names a person (`entra:<oid>@<tid>`), so it is
+ * shown only to the roles the audit log is shown to (write, issue 17): `showRequester`.
+ */
 export function operationView(
   op: OperationRecord,
   hosts: OperationHostRecord[],
+  showRequester: boolean,
   serving: readonly ServingRecord[] = [],
 ): z.output<typeof OperationSchema> {
   const checks = byHost(serving);
@@ -160,7 +143,7 @@ export function operationView(
     phase: op.phase,
     generation: op.targetGeneration,
     changed_fields: op.changedFields,
-    requested_by: op.requestedBy,
+    ...(showRequester ? { requested_by: op.requestedBy } : {}),
     force: op.force ?? false,
     created: op.createdAt,
     updated: op.updatedAt,
@@ -180,14 +163,23 @@ export function operationView(
   };
 }
 
+const OPERATION_KINDS = new Set<string>(['enable', 'update', 'disable']);
+const isOperationKind = (kind: AuditEntry['kind']): kind is OperationRecord['kind'] =>
+  OPERATION_KINDS.has(kind);
+
 export function auditView(entries: AuditEntry[]): z.output<typeof AuditLogSchema> {
   return {
     entries: entries.map((e) => ({
       id: e.id,
       at: e.at,
       who: e.who,
+      ...(e.whoName ? { who_name: e.whoName } : {}),
       ccs_id: e.ccsId,
-      operation: { id: e.operationId, kind: e.kind, status: e.status, href: operationHref(e.operationId) },
+      kind: e.kind,
+      operation: isOperationKind(e.kind)
+        ? { id: e.operationId, kind: e.kind, status: e.status, href: operationHref(e.operationId) }
+        : null,
+      status: e.status,
       changes: e.changes,
       force: e.force ?? false,
       _links: { resource: { href: ccsHref(e.ccsId) } },

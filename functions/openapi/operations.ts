@@ -22,6 +22,7 @@ import {
   StoreSchema,
 } from './certificate-schemas.js';
 import { COVERAGE_OPERATION_METADATA, FORCE } from './coverage-operations.js';
+import { enrolmentOperations } from './enrolment-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -46,7 +47,9 @@ const error = (description: string): ResponseMetadata => ({ description, body: E
 const ANY = {
   '400': error('Invalid parameter; `name` is the field'),
   '401': error('No or invalid credentials'),
-  '403': error('Forbidden: a read-only caller that writes, or a path outside the allowed locations'),
+  '403': error(
+    'Forbidden: a read-only caller that writes, a path outside the allowed locations, or a share identity outside the allow-list',
+  ),
   '503': error(
     'A dependency is unavailable, or the service is misconfigured (`name: configuration`); retry after `Retry-After`',
   ),
@@ -64,6 +67,10 @@ const accepted: ResponseMetadata = {
   headers: { 'Operation-Location': { schema: { type: 'string' } } },
 };
 const notEnabled = error('CCS is not enabled for this id');
+/** Identity abuse limits (issue 17): 403 IdentityNotAllowed is among ANY's 403s. */
+const identityLimited = {
+  '429': error('Too many identity changes for this ccs-id in the last hour; retry after `Retry-After`'),
+};
 const failedChange = {
   '409': error(
     'A conflicting change was committed first, or the hosts refused the change (Prefer: wait); `BoundNamesUncovered`: bound host names would lose their certificate (`host_names`, `hosts`; `?force=true` overrides)',
@@ -84,6 +91,7 @@ const TOTAL = { 'X-Total-Count': { schema: { type: 'integer' } } };
 
 export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   ...COVERAGE_OPERATION_METADATA,
+  ...enrolmentOperations({ error, ANY, WITH_BODY }),
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',
@@ -111,6 +119,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
       '202': accepted,
       '404': error('A host cannot find the path (Prefer: wait)'),
       '409': error('Already enabled, or the hosts refused the change (Prefer: wait)'),
+      ...identityLimited,
       ...WITH_BODY,
       ...ANY,
     },
@@ -128,6 +137,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
       '202': accepted,
       '404': notEnabled,
       ...failedChange,
+      ...identityLimited,
       ...WITH_BODY,
       ...ANY,
     },
@@ -149,6 +159,12 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   listCentralizedCertificateHosts: {
     summary: "List a ccs-id's hosts and what each applied",
     tag: 'centralized-certificates',
+    parameters: [
+      query('status', '`pending`: only the hosts whose key waits for approval', {
+        type: 'string',
+        enum: ['pending'],
+      }),
+    ],
     responses: { '200': { description: 'Per-host applied state', body: HostListSchema }, ...ANY },
   },
   getOperation: {

@@ -9,6 +9,7 @@ import {
   ServingCheckSchema,
   ServingSummarySchema,
 } from './coverage-schemas.js';
+import { HostEnrolmentSchema } from './enrolment-schemas.js';
 
 const Link = z.object({ href: z.string() });
 
@@ -93,6 +94,8 @@ export const HostSchema = z.object({
   last_drift: z.string().nullable(),
   bindings: HostBindingsSchema.nullable().describe('Null until the host reported its bindings'),
   serving: ServingCheckSchema.nullable().describe("The host's newest serving check; null before any"),
+  /** Whether the API folds this host's reports (issue 17). */
+  enrolment: HostEnrolmentSchema,
 });
 
 export const HostListSchema = z
@@ -115,7 +118,10 @@ export const OperationSchema = z
     phase: z.enum(['preflight', 'committing', 'apply', 'done']),
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
-    requested_by: z.string(),
+    requested_by: z
+      .string()
+      .optional()
+      .describe('Who asked (`access-token:<name>` or `entra:<oid>@<tid>`); shown to write-role callers only'),
     force: z.boolean().describe('Made with ?force=true'),
     created: z.string(),
     updated: z.string(),
@@ -151,14 +157,25 @@ export const AuditEntrySchema = z
   .object({
     id: z.string(),
     at: z.string(),
-    who: z.string().describe('`access-token:<name>` or `entra:<name>`'),
+    who: z.string().describe('`access-token:<name>` or `entra:<object id>@<tenant id>`'),
+    who_name: z
+      .string()
+      .optional()
+      .describe("The caller's display name (Entra tokens), beside the stable `who`"),
     ccs_id: z.string(),
-    operation: z.object({
-      id: z.string(),
-      kind: z.enum(['enable', 'update', 'disable']),
-      status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
-      href: z.string(),
-    }),
+    kind: z
+      .enum(['enable', 'update', 'disable', 'enrolment-code', 'host-approval'])
+      .describe('A change (with its operation) or an enrolment action (no operation)'),
+    operation: z
+      .object({
+        id: z.string(),
+        kind: z.enum(['enable', 'update', 'disable']),
+        status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
+        href: z.string(),
+      })
+      .nullable(),
+    /** Enrolment actions: whether the action took place. */
+    status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
     changes: z.array(
       z.object({
         field: z.string(),
@@ -169,11 +186,14 @@ export const AuditEntrySchema = z
     force: z.boolean().describe('Made with ?force=true (sites could lose their certificates)'),
     _links: z.object({ resource: Link }),
   })
-  .meta({ id: 'AuditEntry', description: 'One accepted change: who, when, what changed, and its outcome.' });
+  .meta({
+    id: 'AuditEntry',
+    description: 'One accepted change or enrolment action: who, when, what changed, and its outcome.',
+  });
 
 export const AuditLogSchema = z
   .object({ entries: z.array(AuditEntrySchema), _links: z.object({ self: Link }) })
-  .meta({ id: 'AuditLog', description: 'Accepted changes, newest first.' });
+  .meta({ id: 'AuditLog', description: 'Accepted changes and enrolment actions, newest first.' });
 
 export const OpenApiDocumentSchema = z
   .looseObject({

@@ -78,6 +78,15 @@ param certificateExpiryWarningDays int = 30
 @description('Optional. CCS_DEFAULT_ID: the ccs-id IIS Administration clients address without an id.')
 param defaultCcsId string = 'default'
 
+// Identity abuse limits (issue 17, shared/services/identity-policy.ts).
+@description('Optional. CCS_SHARE_IDENTITIES: allowed share identities per ccs-id, as JSON. Default: {} (any).')
+param shareIdentitiesJson string = '{}'
+
+@minValue(1)
+@maxValue(1000)
+@description('Optional. CCS_IDENTITY_CHANGES_PER_HOUR: identity changes per ccs-id per sliding hour. Default: 10.')
+param identityChangesPerHour int = 10
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -211,6 +220,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_DEFAULT_ID'
           value: defaultCcsId
+        }
+        {
+          name: 'CCS_SHARE_IDENTITIES'
+          value: shareIdentitiesJson
+        }
+        {
+          name: 'CCS_IDENTITY_CHANGES_PER_HOUR'
+          value: string(identityChangesPerHour)
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {

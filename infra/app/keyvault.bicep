@@ -27,6 +27,12 @@ param softDeleteRetentionInDays int = 90
 @description('Optional. Name of the key that signs commands to agents (COMMAND_SIGNING_KEY in shared/signing.ts).')
 param commandSigningKeyName string = 'ccs-command-signing'
 
+@description('Optional. Network rules (app/network-rules.bicep). Default: every network, Azure services bypass.')
+param networkAcls object = {
+  defaultAction: 'Allow'
+  bypass: 'AzureServices'
+}
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -46,12 +52,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    // Agents on premises fetch secrets over the internet; access is by Entra ID + RBAC only.
+    // Agents on premises fetch secrets over the internet; access is by Entra ID + RBAC only, and
+    // networkAcls narrows where from (network-rules.bicep).
     publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    networkAcls: networkAcls
   }
 }
 

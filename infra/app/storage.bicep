@@ -36,6 +36,12 @@ param skuName string = 'Standard_LRS'
 @description('Optional. Days deleted blobs and containers stay recoverable (blob soft delete).')
 param blobSoftDeleteDays int = 7
 
+@description('Optional. Network rules (app/network-rules.bicep). Default: every network, Azure services bypass.')
+param networkAcls object = {
+  defaultAction: 'Allow'
+  bypass: 'AzureServices'
+}
+
 resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
   location: location
@@ -53,12 +59,10 @@ resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     dnsEndpointType: 'Standard'
-    // Agents on premises reach the queues over the internet; access is by Entra ID only.
+    // Agents on premises reach the queues over the internet; access is by Entra ID only, and
+    // networkAcls narrows where from (network-rules.bicep).
     publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    networkAcls: networkAcls
   }
 }
 

@@ -4,6 +4,7 @@
  * (infra/app/keyvault.bicep). Used by the local stack, the test harnesses and the benchmarks, so
  * all of them run with an agent identity that cannot sign.
  */
+import { secretName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import type { RoleAssignment, VaultPrincipal } from './rbac.js';
 import type { KeyDeployment, LocalKeyVault } from './server.js';
@@ -26,6 +27,41 @@ export const AGENT_ROLES: RoleAssignment[] = [
   { role: 'Key Vault Reader', scope: signingKeyScope },
 ];
 
+/**
+ * The condition infra/app/fleet-rbac.bicep puts on one fleet's Secrets User assignment: read only
+ * that ccs-id's two secrets (whole names: ccs-id `a` must not reach `a-b`'s). The Bicep test
+ * checks that the compiled template carries the same text.
+ */
+export function ownSecretsCondition(ccsId: string): string {
+  const [identity, privateKey] = [
+    secretName(ccsId, 'identity-password'),
+    secretName(ccsId, 'private-key-password'),
+  ];
+  return [
+    '(',
+    ' (',
+    "  !(ActionMatches{'Microsoft.KeyVault/vaults/secrets/getSecret/action'})",
+    '  AND',
+    "  !(ActionMatches{'Microsoft.KeyVault/vaults/secrets/readMetadata/action'})",
+    ' )',
+    ' OR',
+    ' (',
+    `  @Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals '${identity}'`,
+    '  OR',
+    `  @Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals '${privateKey}'`,
+    ' )',
+    ')',
+  ].join('\n');
+}
+
+/** One fleet's agents (a group per ccs-id in Azure): its own two secrets, the signing key's public part. */
+export function fleetAgentRoles(ccsId: string): RoleAssignment[] {
+  return [
+    { role: 'Key Vault Secrets User', scope: '/', condition: ownSecretsCondition(ccsId) },
+    { role: 'Key Vault Reader', scope: signingKeyScope },
+  ];
+}
+
 /** The command-signing key as the deployment creates it: EC P-256, sign and verify only. */
 export const COMMAND_SIGNING_KEY_DEPLOYMENT: KeyDeployment = {
   name: COMMAND_SIGNING_KEY,
@@ -34,10 +70,14 @@ export const COMMAND_SIGNING_KEY_DEPLOYMENT: KeyDeployment = {
   keyOps: ['sign', 'verify'],
 };
 
-export function fleetPrincipals(tokens: { api: string; agent: string }): VaultPrincipal[] {
+/**
+ * The API and the agents. With `ccsId`, the agents are that one fleet's group (its own secrets
+ * only, as `fleets` deploys in Azure); without, the fleet-wide group (every secret).
+ */
+export function fleetPrincipals(tokens: { api: string; agent: string }, ccsId?: string): VaultPrincipal[] {
   return [
     { name: 'api', token: tokens.api, roles: API_ROLES },
-    { name: 'agents', token: tokens.agent, roles: AGENT_ROLES },
+    { name: 'agents', token: tokens.agent, roles: ccsId ? fleetAgentRoles(ccsId) : AGENT_ROLES },
   ];
 }
 

@@ -14,9 +14,14 @@
  *   azure-cli#15528): 403 with code `Forbidden`, inner code `ForbiddenByRbac`, and a message
  *   naming the caller, the action and the resource, with `Assignment: (not found)`.
  *
- * Not modelled: deny assignments, ABAC conditions on role assignments, propagation delay,
- * management-plane roles (Owner, Contributor).
+ * - A role assignment may carry an ABAC condition (version 2.0) on secret names, as Key Vault's
+ *   attribute-based access control (preview) allows: `@Resource[Microsoft.KeyVault/vaults/
+ *   secrets:name]`; the action it guards is refused on other names and on lists (abac.ts).
+ *
+ * Not modelled: deny assignments, other condition attributes (tags, keys, certificates),
+ * propagation delay, management-plane roles (Owner, Contributor).
  */
+import { parseCondition, type AbacRequest } from './abac.js';
 import type { KeyVaultOperation } from './routes.js';
 import { VaultError } from './vault.js';
 
@@ -81,6 +86,8 @@ export type BuiltInRoleName = keyof typeof BUILT_IN_ROLES;
 export interface RoleAssignment {
   role: BuiltInRoleName;
   scope: string;
+  /** An ABAC condition on secret names (version 2.0), e.g. fleet-roles.ts' per-ccs-id condition. */
+  condition?: string;
 }
 
 /** A caller of the local vault: the bearer token it presents and what it may do. */
@@ -153,11 +160,23 @@ const matches = (pattern: string, action: string): boolean =>
 const contains = (scope: string, target: string): boolean =>
   scope === '/' || scope.toLowerCase() === target.toLowerCase();
 
+const conditions = new Map<string, (request: AbacRequest) => boolean>();
+
+/** Whether an assignment's condition lets `action` through on `target` (no condition: yes). */
+function conditionAllows(condition: string | undefined, action: string, target: string): boolean {
+  if (condition === undefined) return true;
+  let predicate = conditions.get(condition);
+  if (!predicate) conditions.set(condition, (predicate = parseCondition(condition)));
+  const name = /^\/secrets\/(.+)$/.exec(target)?.[1] ?? '';
+  return predicate({ action, name });
+}
+
 export function isAllowed(assignments: readonly RoleAssignment[], action: string, target: string): boolean {
   return assignments.some(
     (a) =>
       contains(a.scope, target) &&
-      BUILT_IN_ROLES[a.role].dataActions.some((pattern) => matches(pattern, action)),
+      BUILT_IN_ROLES[a.role].dataActions.some((pattern) => matches(pattern, action)) &&
+      conditionAllows(a.condition, action, target),
   );
 }
 

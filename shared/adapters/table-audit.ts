@@ -5,7 +5,7 @@
  * is therefore one query, whatever `top` is.
  */
 import { odata } from '@azure/data-tables';
-import type { AuditChange, AuditEntry, OperationKind, OperationStatus } from '../model.js';
+import type { AuditChange, AuditEntry, AuditKind, OperationStatus } from '../model.js';
 import type { AuditRepository } from '../ports.js';
 import { hasStatus } from './storage.js';
 import { json, parse, type LazyTable, type Row } from './table-support.js';
@@ -23,9 +23,10 @@ function toEntry(row: Row): AuditEntry {
     id: String(row.id),
     at: String(row.at),
     who: String(row.who),
+    ...(typeof row.whoName === 'string' && row.whoName !== '' ? { whoName: row.whoName } : {}),
     ccsId: String(row.ccsId),
     operationId: String(row.operationId),
-    kind: row.kind as OperationKind,
+    kind: row.kind as AuditKind,
     changes: parse<AuditChange[]>(row.changes),
     // Entries written before the status column existed read as still running.
     status: (typeof row.status === 'string' ? row.status : 'Running') as OperationStatus,
@@ -45,6 +46,7 @@ export class TableAuditRepository implements AuditRepository {
       id: entry.id,
       at: entry.at,
       who: entry.who,
+      whoName: entry.whoName ?? '',
       ccsId: entry.ccsId,
       operationId: entry.operationId,
       kind: entry.kind,

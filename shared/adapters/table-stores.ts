@@ -5,9 +5,11 @@ import { TableAuditRepository } from './table-audit.js';
 import { TableBindingsRepository } from './table-bindings.js';
 import { TableServingRepository } from './table-serving.js';
 import { TableDesiredStateRepository } from './table-desired-state.js';
+import { TableEnrolmentRepository } from './table-enrolment.js';
 import { TableHostRepository } from './table-hosts.js';
 import { TableInventoryRepository } from './table-inventory.js';
 import { TableOperationRepository } from './table-operations.js';
+import { TableRateLimitRepository } from './table-rate-limits.js';
 import { LazyTable, TABLE_NAMES } from './table-support.js';
 
 export function createTableStores(storage: Pick<StorageClients, 'table'>): Stores {
@@ -20,5 +22,7 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     inventory: new TableInventoryRepository(table('inventory')),
     bindings: new TableBindingsRepository(table('bindings')),
     serving: new TableServingRepository(table('serving')),
+    enrolment: new TableEnrolmentRepository(table('enrolment')),
+    rateLimits: new TableRateLimitRepository(table('rateLimits')),
   };
 }

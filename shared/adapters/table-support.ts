@@ -24,6 +24,8 @@ export const TABLE_NAMES = {
   inventory: 'ccsinventory',
   bindings: 'ccsbindings',
   serving: 'ccsserving',
+  enrolment: 'ccsenrolment',
+  rateLimits: 'ccslimits',
 } as const;
 
 /**

@@ -107,7 +107,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       }
       const key = findApiKey(token, keys);
       if (!key) throw unauthenticated('InvalidToken', 'The access token is not valid', field);
-      return { kind: 'access-token', name: key.name, role: key.role };
+      return { kind: 'access-token', id: key.name, name: key.name, role: key.role };
     },
   };
 }

@@ -13,6 +13,13 @@
  *   The distinct code lets monitoring tell it apart from bad tokens.
  * A valid token carrying neither app role is rejected with 'forbidden' / 'InsufficientRole'
  * (403): a Principal always has a role.
+ *
+ * Issue 17's review fixes: ID tokens are refused (a `nonce`, or neither `azp` nor `appid`: an ID
+ * token proves a sign-in to some client, it does not authorize calls to this API); each token
+ * version is paired with its own issuer and audience form (Entra access tokens: v1.0 — issuer
+ * `https://sts.windows.net/{tid}/`, audience the App ID URI or client id; v2.0 — issuer
+ * `…/{tid}/v2.0`, audience always the client id); and the caller is `<oid>@<tid>`, stable across
+ * renames, with the display name beside it.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError } from '../config.js';
@@ -81,6 +88,32 @@ function principalName(payload: JWTPayload): string {
   return 'entra-principal';
 }
 
+/** The token-type and version checks jose's options cannot express (see the module comment). */
+function checkAccessToken(payload: JWTPayload, audience: string[], issuerPinned: boolean, tenantId: string) {
+  if (payload.nonce !== undefined || (typeof payload.azp !== 'string' && typeof payload.appid !== 'string')) {
+    throw invalidToken('ID tokens are not accepted: send an access token issued for this API');
+  }
+  const version = payload.ver;
+  if (version !== '1.0' && version !== '2.0')
+    throw invalidToken('The token\'s "ver" claim must be 1.0 or 2.0');
+  const expectedIssuer =
+    version === '1.0'
+      ? `https://sts.windows.net/${tenantId}/`
+      : `https://login.microsoftonline.com/${tenantId}/v2.0`;
+  // An overridden issuer (sovereign clouds) is checked as configured, by jwtVerify.
+  if (!issuerPinned && payload.iss !== expectedIssuer) {
+    throw invalidToken(`A v${version} token must come from the v${version} issuer`);
+  }
+  // v2.0 access tokens always carry the client id (a GUID) as audience; an App ID URI there
+  // means a token of another version or kind.
+  if (version === '2.0' && !(audience.includes(String(payload.aud)) && GUID.test(String(payload.aud)))) {
+    throw invalidToken("A v2.0 token must be issued for this API's client id (audience)");
+  }
+  if (typeof payload.oid !== 'string' || !GUID.test(payload.oid.toLowerCase())) {
+    throw invalidToken('The token lacks the caller\'s object id ("oid")');
+  }
+}
+
 function roleOf(payload: JWTPayload): Role | undefined {
   const roles = Array.isArray(payload.roles) ? (payload.roles as unknown[]) : [];
   if (roles.includes(ENTRA_ROLE_WRITE)) return 'write';
@@ -125,6 +158,7 @@ export function createEntraVerifier(opts: EntraVerifierOptions): (jwt: string) =
   const audience = toList(opts.audience);
   if (audience.length === 0) throw new ConfigError('CCS_ENTRA_AUDIENCE', 'must name at least one audience');
   const issuer = opts.issuer === undefined ? [] : toList(opts.issuer);
+  const issuerPinned = issuer.length > 0;
   if (issuer.length === 0) {
     issuer.push(`https://login.microsoftonline.com/${tenantId}/v2.0`, `https://sts.windows.net/${tenantId}/`);
   }
@@ -164,6 +198,7 @@ export function createEntraVerifier(opts: EntraVerifierOptions): (jwt: string) =
     if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenantId) {
       throw invalidToken('The token was issued for another tenant');
     }
+    checkAccessToken(payload, audience, issuerPinned, tenantId);
     const role = roleOf(payload);
     if (role === undefined) {
       throw new DomainError(
@@ -173,6 +208,11 @@ export function createEntraVerifier(opts: EntraVerifierOptions): (jwt: string) =
         'role',
       );
     }
-    return { kind: 'entra', name: principalName(payload), role };
+    return {
+      kind: 'entra',
+      id: `${String(payload.oid).toLowerCase()}@${tenantId}`,
+      name: principalName(payload),
+      role,
+    };
   };
 }

@@ -5,7 +5,12 @@ export type Role = 'read' | 'write';
 
 export interface Principal {
   kind: 'access-token' | 'entra';
-  /** The key's configured name, or the Entra user/app name (for logs and audit). */
+  /**
+   * Who it is, stably: the key's configured name, or for Entra `<oid>@<tid>` (object id and
+   * tenant: a display name can be changed or reused, these cannot).
+   */
+  id: string;
+  /** The key's configured name, or the Entra user/app display name (shown beside the id). */
   name: string;
   role: Role;
 }

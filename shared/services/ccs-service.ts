@@ -10,6 +10,7 @@ import type { CcsRecord, HostRecord, OperationRecord } from '../model.js';
 import { assertCcsId, secretName, type SecretKind } from '../names.js';
 import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.js';
 import type { SecretStore, Stores } from '../ports.js';
+import type { IdentityPolicy } from './identity-policy.js';
 import type { OperationEngine } from './operation-engine.js';
 
 /** The seed's 404: CCS is not enabled for this id (the IIS Administration API's exact body). */
@@ -18,8 +19,10 @@ export function notEnabled(): DomainError {
 }
 
 export interface Caller {
-  /** `access-token:<name>` or `entra:<subject>`: recorded on operations, never a credential. */
+  /** `access-token:<name>` or `entra:<oid>@<tid>`: recorded on operations, never a credential. */
   id: string;
+  /** A display name beside the id (Entra's name claims), for the audit log. */
+  name?: string;
 }
 
 /** Enable: every field (`privateKeyPassword` empty or absent: PFX files without a password). */
@@ -54,6 +57,8 @@ export class CcsService {
     private readonly engine: OperationEngine,
     private readonly allowedLocations: () => AllowedLocation[],
     private readonly log: Logger,
+    /** The share-identity allow-list and the identity-change rate limit (identity-policy.ts). */
+    private readonly identities: Pick<IdentityPolicy, 'checkAllowed' | 'spend'>,
   ) {}
 
   /** The enabled state of a ccs-id, or the seed's 404. */
@@ -90,6 +95,7 @@ export class CcsService {
         'id',
       );
     }
+    await this.identityChange(ccsId, input.username);
     const proposed: DesiredState = {
       enabled: true,
       path,
@@ -105,6 +111,7 @@ export class CcsService {
       base: current?.record ?? null,
       requestedBy: caller.id,
       ...options,
+      ...(caller.name ? { requestedByName: caller.name } : {}),
     });
   }
 
@@ -119,6 +126,10 @@ export class CcsService {
     assertCcsId(ccsId);
     const record = await this.enabledRecord(ccsId);
     checkIfMatch(record, ifMatch);
+    const newUsername = input.username !== undefined && input.username !== record.desired.username;
+    if (newUsername || input.password !== undefined) {
+      await this.identityChange(ccsId, input.username ?? record.desired.username ?? '');
+    }
     const changed: string[] = [];
     const proposed: DesiredState = { ...record.desired };
     if (input.path !== undefined) {
@@ -149,6 +160,7 @@ export class CcsService {
       base: record,
       requestedBy: caller.id,
       ...options,
+      ...(caller.name ? { requestedByName: caller.name } : {}),
     });
     return { kind: 'operation', operation };
   }
@@ -172,9 +184,16 @@ export class CcsService {
       base: current.record,
       requestedBy: caller.id,
       ...options,
+      ...(caller.name ? { requestedByName: caller.name } : {}),
     });
     if (operation.status !== 'Failed') await this.deleteSecrets(ccsId);
     return operation;
+  }
+
+  /** Before anything is stored or sent: the identity must be allowed, and the hour's budget left. */
+  private async identityChange(ccsId: string, username: string): Promise<void> {
+    this.identities.checkAllowed(ccsId, username);
+    await this.identities.spend(ccsId);
   }
 
   private async enabledRecord(ccsId: string): Promise<CcsRecord> {

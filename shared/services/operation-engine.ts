@@ -64,6 +64,8 @@ export interface ChangeInput {
   requestedBy: string;
   /** `?force=true`: preflight skips the bound-names check; recorded on the operation and audit entry. */
   force?: boolean;
+  /** The requester's display name beside the id, for the audit log (Entra callers). */
+  requestedByName?: string;
 }
 
 /** The engine's hold on an operation between steps. */
@@ -122,6 +124,7 @@ export class OperationEngine {
       id: randomUUID(),
       at: op.createdAt,
       who: input.requestedBy,
+      ...(input.requestedByName ? { whoName: input.requestedByName } : {}),
       ccsId: input.ccsId,
       operationId: op.id,
       kind: input.kind,

@@ -11,15 +11,18 @@ import type { Clock, CommandBus, PoisonQueue, Stores } from '../ports.js';
 import type { Logger } from '../log.js';
 import type { OperationEngine } from './operation-engine.js';
 import type { BindingsFolder } from './bindings-folder.js';
+import type { HelloFolder } from './enrolment-service.js';
+import type { ReportAdmission } from './report-trust.js';
 
 /** Where `inventory` reports go (InventoryService); without one they are dropped. */
 export interface InventoryFolder {
   fold(report: InventoryReport): Promise<void>;
 }
 
-export type ReportOutcome = 'processed' | 'malformed';
+/** `refused`: not signed by the host's registered key (poisoned); `pending`: a host awaiting approval. */
+export type ReportOutcome = 'processed' | 'malformed' | 'refused' | 'pending';
 
-export class ReportService {
+export class ReportService implements HelloFolder {
   constructor(
     private readonly stores: Pick<Stores, 'desired' | 'hosts'>,
     private readonly bus: CommandBus,
@@ -27,6 +30,8 @@ export class ReportService {
     private readonly engine: OperationEngine,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Checks every report's signature against its host's registered key (report-trust.ts). */
+    private readonly trust: ReportAdmission,
     private readonly inventory?: InventoryFolder,
     /** Bindings and serving checks (issue 13); without it they are acknowledged unread. */
     private readonly bindings?: BindingsFolder,
@@ -37,6 +42,8 @@ export class ReportService {
    * cannot fix it); a dependency failure throws, so the queue trigger retries the message.
    */
   async handle(message: unknown): Promise<ReportOutcome> {
+    const admission = await this.trust.admit(message);
+    if (admission !== 'trusted') return admission;
     const parsed = ReportSchema.safeParse(message);
     if (!parsed.success || !isCcsId(parsed.data.ccsId) || !isHostName(parsed.data.host)) {
       this.log.warn('malformed report moved to the poison queue', {
@@ -47,6 +54,11 @@ export class ReportService {
     }
     await this.fold(parsed.data);
     return 'processed';
+  }
+
+  /** The pending hello of a host an administrator just approved (enrolment-service.ts). */
+  foldHello(hello: HelloReport): Promise<void> {
+    return this.hello(hello);
   }
 
   private async fold(report: Report): Promise<void> {

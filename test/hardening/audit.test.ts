@@ -29,7 +29,9 @@ interface Entry {
   at: string;
   who: string;
   ccs_id: string;
-  operation: { id: string; kind: string; status: string | null; href: string };
+  kind: string;
+  operation: { id: string; kind: string; status: string | null; href: string } | null;
+  status: string;
   changes: { field: string; from: unknown; to: unknown }[];
 }
 
@@ -84,12 +86,12 @@ describe('the audit log', () => {
 
     const { status, text, entries } = await audit(`?ccs_id=${id}`);
     expect(status).toBe(200);
-    expect(entries.map((e) => e.operation.id)).toEqual(steps.map((s) => operationId(s.res)).reverse());
-    expect(entries.map((e) => e.operation.kind)).toEqual(steps.map((s) => s.kind).reverse());
+    expect(entries.map((e) => e.operation!.id)).toEqual(steps.map((s) => operationId(s.res)).reverse());
+    expect(entries.map((e) => e.operation!.kind)).toEqual(steps.map((s) => s.kind).reverse());
     for (const e of entries) {
       expect(e).toMatchObject({ who: 'access-token:writer', ccs_id: id, operation: { status: 'Succeeded' } });
       expect(Date.parse(e.at)).toBeGreaterThanOrEqual(started - 1000);
-      expect(e.operation.href).toBe(`/api/operations/${e.operation.id}`);
+      expect(e.operation!.href).toBe(`/api/operations/${e.operation!.id}`);
     }
     const [disable, unsetKey, rotate, move, enable] = entries;
     expect(enable!.changes).toEqual([
@@ -126,7 +128,7 @@ describe('the audit log', () => {
 
   it('records changes whose operation then fails, with the outcome', async () => {
     const failing = 'audit-b';
-    const host = new FakeHost(api.storage, failing, 'web01');
+    const host = new FakeHost(api.storage, failing, 'web01', await api.enrolmentCode(failing));
     await host.hello();
     await api.drainReports();
     const res = await api.request('POST', `${RESOURCE}/${failing}`, {
@@ -143,8 +145,16 @@ describe('the audit log', () => {
     }
     await api.drainReports();
     const { entries } = await audit(`?ccs_id=${failing}`);
-    expect(entries).toHaveLength(1);
+    expect(entries).toHaveLength(2);
     expect(entries[0]!.operation).toMatchObject({ id: operationId(res), kind: 'enable', status: 'Failed' });
+    // The host's enrolment code is an audited action too: by whom and until when, never the code.
+    expect(entries[1]).toMatchObject({
+      kind: 'enrolment-code',
+      operation: null,
+      status: 'Succeeded',
+      who: 'access-token:writer',
+      changes: [{ field: 'enrolment_code', from: null }],
+    });
   });
 
   it('filters by ccs_id, bounds with top, and refuses bad parameters naming them', async () => {

@@ -19,8 +19,10 @@ import { diffState, StateProbe } from './support/state.js';
 
 const TENANT = randomUUID();
 const AUDIENCE = 'api://ccs-fleet';
-const ISSUER = `https://login.microsoftonline.com/${TENANT}/v2.0`;
+// A v1.0 access token: the v1 issuer pairs with the App ID URI audience (shared/auth/entra.ts).
+const ISSUER = `https://sts.windows.net/${TENANT}/`;
 const KID = 'matrix-key';
+const OID = randomUUID();
 const ENABLED = 'authz';
 
 let api: ApiHarness;
@@ -33,7 +35,14 @@ let cells = 0;
 const now = () => Math.floor(Date.now() / 1000);
 
 async function entraToken(o: { roles?: string[]; aud?: string; exp?: number } = {}): Promise<string> {
-  const claims: JWTPayload = { tid: TENANT, roles: o.roles ?? [], preferred_username: 'matrix@contoso.com' };
+  const claims: JWTPayload = {
+    tid: TENANT,
+    ver: '1.0',
+    oid: OID,
+    appid: randomUUID(),
+    roles: o.roles ?? [],
+    preferred_username: 'matrix@contoso.com',
+  };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: KID })
     .setIssuer(ISSUER)
@@ -201,7 +210,7 @@ describe('the authorization matrix', () => {
     expect(diffState(before, await probe.snapshot())).toEqual([]);
   }, 60_000);
 
-  it('records an Entra caller by name in the audit log', async () => {
+  it('records an Entra caller as <oid>@<tid>, with the display name beside it, in the audit log', async () => {
     const token = await entraToken({ roles: ['CCS.Write'] });
     const res = await api.request('PATCH', `/webserver/centralized-certificates/${ENABLED}`, {
       body: { path: 'C:\\certs\\entra' },
@@ -209,8 +218,13 @@ describe('the authorization matrix', () => {
     });
     expect(res.status).toBe(202);
     const audit = (await readJson(await api.request('GET', `/audit?ccs_id=${ENABLED}&top=1`))) as {
-      entries: { who: string }[];
+      entries: { who: string; who_name?: string }[];
     };
-    expect(audit.entries[0]?.who).toBe('entra:matrix@contoso.com');
+    expect(audit.entries[0]).toMatchObject({ who: `entra:${OID}@${TENANT}`, who_name: 'matrix@contoso.com' });
+    // The operation shows its requester to write-role callers (those who see the audit log).
+    const url = res.headers.get('operation-location')!.replace(/^\/api/, '');
+    expect(await readJson(await api.request('GET', url))).toMatchObject({
+      requested_by: `entra:${OID}@${TENANT}`,
+    });
   });
 });

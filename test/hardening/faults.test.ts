@@ -25,7 +25,14 @@ import { CryptographyClient } from '@azure/keyvault-keys';
 import { ecdsaSign } from '../../local/keyvault/key-crypto.js';
 import { commandSigningKey, keyClientOptions } from '../../shared/adapters/keyvault-command-key.js';
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
-import { MESSAGE_VERSION, encodeMessage, type Command, type DesiredState } from '../../shared/messages.js';
+import {
+  MESSAGE_VERSION,
+  encodeMessage,
+  type Command,
+  type DesiredState,
+  type HostPublicKey,
+} from '../../shared/messages.js';
+import { signReport } from '../../shared/report-signature.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY, CommandSigner, signCommand } from '../../shared/signing.js';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
@@ -345,6 +352,87 @@ describe('duplicate, stale, expired, malformed, unsigned and poisoned messages',
       applied_generation: generation,
     });
     expect((await state()).generation).toBe(generation);
+  }, 30_000);
+
+  it('a report claiming another host — unsigned, or signed with the wrong key — changes no row', async () => {
+    const [attacker, victim] = [HOSTS[0]!, HOSTS[1]!];
+    const reportsQueue = stack.storage.queue(REPORTS_QUEUE);
+    const reportsPoison = stack.storage.queue(poisonQueueName(REPORTS_QUEUE));
+    const poisoned = async () =>
+      (await reportsPoison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length;
+    const before = await poisoned();
+    const victimRow = JSON.stringify(await stack.stores.hosts.get(stack.ccsId, victim));
+    const victimKey = JSON.stringify(await stack.stores.enrolment.getHostKey(stack.ccsId, victim));
+    const { generation } = await state();
+    // What one compromised agent host holds: its own host key, read from its own state folder.
+    const file = join(stack.agents.get(attacker)!.stateDir, HOST_KEY_FILE);
+    const stolen = JSON.parse(readFileSync(file, 'utf8')) as { publicKey: HostPublicKey; privateKey: string };
+    const attackerKey = {
+      publicKey: stolen.publicKey,
+      privateKey: createPrivateKey({
+        key: Buffer.from(stolen.privateKey, 'base64'),
+        format: 'der',
+        type: 'pkcs8',
+      }),
+    };
+    const claim = {
+      v: MESSAGE_VERSION,
+      type: 'result' as const,
+      ccsId: stack.ccsId,
+      host: victim,
+      operationId: null,
+      phase: 'apply' as const,
+      generation: generation + 5,
+      outcome: 'failed' as const,
+      error: { name: 'identity', code: 'Forged', detail: 'forged by another host', status: 400 },
+      actual: { enabled: false, path: null, username: null },
+      appliedGeneration: generation + 5,
+      at: new Date().toISOString(),
+    };
+    const forged = [
+      claim, // unsigned
+      signReport(claim, attackerKey), // signed with the attacker's own (registered) key
+      {
+        ...signReport(claim, attackerKey),
+        sig: {
+          ...signReport(claim, attackerKey).sig,
+          kid: victimKey ? JSON.parse(victimKey).record.thumbprint : 'x',
+        },
+      }, // under the victim's kid
+      signReport(
+        { ...claim, type: 'drift', generation, found: claim.actual, repaired: false } as never,
+        attackerKey,
+      ),
+    ];
+    for (const report of forged) await reportsQueue.sendMessage(encodeMessage(report));
+    tally.add('forgedReportsRefused', forged.length);
+    await stack.waitFor(
+      async () => (await poisoned()) >= before + forged.length,
+      'the forged reports in poison',
+    );
+    // The victim's row and registered key are as they were, and the API shows nothing of it.
+    expect(JSON.stringify(await stack.stores.hosts.get(stack.ccsId, victim))).toBe(victimRow);
+    expect(JSON.stringify(await stack.stores.enrolment.getHostKey(stack.ccsId, victim))).toBe(victimKey);
+    const hosts = (await stack.request('GET', `${resource()}/hosts`)).json() as {
+      hosts: {
+        name: string;
+        applied_generation: number;
+        last_error: unknown;
+        enrolment: { status: string };
+      }[];
+    };
+    expect(hosts.hosts.find((h) => h.name === victim)).toMatchObject({
+      applied_generation: generation,
+      enrolment: { status: 'enrolled' },
+    });
+    expect(JSON.stringify(hosts)).not.toContain('Forged');
+    // Each refusal is in the API's log, with why.
+    const refusals = stack.apiLog
+      .map((line) => JSON.parse(line) as { msg: string; code?: string; host?: string })
+      .filter((l) => l.msg === 'report refused and moved to the poison queue' && l.host === victim);
+    expect(refusals.map((l) => l.code)).toEqual(
+      expect.arrayContaining(['ReportUnsigned', 'WrongHostKey', 'InvalidReportSignature']),
+    );
   }, 30_000);
 
   it('a message past its queue TTL is never delivered', async () => {
@@ -694,7 +782,12 @@ describe('canaries: no secret value anywhere', () => {
       { label: 'API vault token', value: stack.vaultTokens.api },
       { label: 'agent vault token', value: stack.vaultTokens.agent },
     ];
-    const canaries = [...passwords, ...hostKeys, ...credentials];
+    // The one-time codes the hosts enrolled with: only each host's own configuration holds one.
+    const codes: Canary[] = HOSTS.map((host) => ({
+      label: `enrolment code of ${host}`,
+      value: stack.enrolmentCodes.get(host)!,
+    }));
+    const canaries = [...passwords, ...hostKeys, ...credentials, ...codes];
 
     // The scanner can fail: a planted canary is found.
     expect(
@@ -713,6 +806,10 @@ describe('canaries: no secret value anywhere', () => {
         path.endsWith('keyvault.json') ||
         path.endsWith(join('shares', 'demo.json')) ||
         (path.endsWith('agent.json') && canary.label === 'agent vault token') ||
+        HOSTS.some(
+          (host) =>
+            canary.label === `enrolment code of ${host}` && path === stack.agents.get(host)!.configFile,
+        ) ||
         HOSTS.some(
           (host) =>
             canary.label === `host key of ${host}` &&

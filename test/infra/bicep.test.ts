@@ -14,11 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_SETTINGS, parseConfig } from '../../shared/config.js';
-import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
+import { REPORTS_QUEUE, commandQueueName, poisonQueueName, secretName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import { EXPIRING_EVENT, UNCOVERED_EVENT } from '../../shared/services/coverage-telemetry.js';
 import { timerRoutes } from '../../functions/index.js';
 import { findTool, toolRequired } from '../support/tools.js';
+import { likePattern, parseCondition, type AbacRequest } from '../../local/keyvault/abac.js';
+import { ownSecretsCondition } from '../../local/keyvault/fleet-roles.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'infra', 'main.bicep');
@@ -57,6 +59,13 @@ const ROLE = {
   cryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424',
   keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2',
 };
+
+// Data actions the conditions guard (Azure built-in role definitions).
+const QUEUE_READ = 'Microsoft.Storage/storageAccounts/queueServices/queues/messages/read';
+const QUEUE_PROCESS = 'Microsoft.Storage/storageAccounts/queueServices/queues/messages/process/action';
+const QUEUE_ADD = 'Microsoft.Storage/storageAccounts/queueServices/queues/messages/add/action';
+const SECRET_GET = 'Microsoft.KeyVault/vaults/secrets/getSecret/action';
+const SECRET_METADATA = 'Microsoft.KeyVault/vaults/secrets/readMetadata/action';
 
 interface Param {
   type: string;
@@ -139,15 +148,6 @@ function conditionOf({ node, resource }: Found): { text: string; prefix: string 
   const prefix = String(resolve(node, `[parameters('${prefixParam}')]`));
   return { text: String(node.template.variables?.[text!]).replaceAll(placeholder!, prefix), prefix };
 }
-
-/** An ABAC `StringLike` pattern (`*` = any characters) as a regular expression. */
-const likeToRegExp = (like: string): RegExp =>
-  new RegExp(
-    `^${like
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
 
 const unwrap = (expression: unknown): string => String(expression).replace(/^\[(.*)\]$/s, '$1');
 
@@ -251,8 +251,11 @@ if (!cli && !required)
     expect(get(vault, 'properties.enableRbacAuthorization')).toBe(true);
     expect(get(vault, 'properties.enableSoftDelete')).toBe(true);
     expect(get(vault, 'properties.enablePurgeProtection')).toBe(true);
-    const diag = one('Microsoft.Insights/diagnosticSettings');
-    expect(diag.resource.scope).toContain('Microsoft.KeyVault/vaults');
+    const vaultDiagnostics = ofType('Microsoft.Insights/diagnosticSettings').filter((f) =>
+      String(f.resource.scope).includes('Microsoft.KeyVault/vaults'),
+    );
+    expect(vaultDiagnostics).toHaveLength(1);
+    const diag = vaultDiagnostics[0]!;
     expect(get(diag.resource, 'properties.logs')).toContainEqual({ categoryGroup: 'audit', enabled: true });
     const passed = get(diag.node.deployment, 'properties.parameters.workspaceId.value');
     expect(get(diag.resource, 'properties.workspaceId')).toBe("[parameters('workspaceId')]");
@@ -279,11 +282,12 @@ if (!cli && !required)
     expect(get(resource, 'properties.curveName')).toBe('P-256');
     expect(get(resource, 'properties.keyOps')).toEqual(['sign', 'verify']);
     expect(get(resource, 'properties.attributes.exportable')).toBe(false);
-    // Both role assignments on the key name this key, the API's grants sign, the agents' does not.
+    // Every role assignment on the key names this key; the API's grants sign, the agents' (the
+    // fleet-wide group's and each fleet's, fleet-rbac.bicep) do not.
     const onKey = ofType('Microsoft.Authorization/roleAssignments').filter((f) =>
       String(f.resource.scope).includes('Microsoft.KeyVault/vaults/keys'),
     );
-    expect(onKey).toHaveLength(2);
+    expect(onKey).toHaveLength(3);
     for (const { node: rbacNode, resource: assignment } of onKey) {
       expect(String(assignment.scope)).toContain("parameters('commandSigningKeyName')");
       expect(resolve(rbacNode, "[parameters('commandSigningKeyName')]")).toBe(COMMAND_SIGNING_KEY);
@@ -303,7 +307,11 @@ if (!cli && !required)
   });
 
   it('grants each principal exactly its least-privilege roles', () => {
-    const granted = ofType('Microsoft.Authorization/roleAssignments').map(({ node, resource }) => {
+    // Each fleet's own group (fleet-rbac.bicep) is checked in 'least privilege per ccs-id' below.
+    const fleetWide = ofType('Microsoft.Authorization/roleAssignments').filter(
+      (f) => f.node.name !== 'fleetRbac',
+    );
+    const granted = fleetWide.map(({ node, resource }) => {
       const key = /variables\('roles'\)\.(\w+)/.exec(
         String(get(resource, 'properties.roleDefinitionId')),
       )?.[1];
@@ -362,7 +370,7 @@ if (!cli && !required)
     const poison = conditionOf(role('Sender', account));
     expect(poison.text).toContain("queues/messages/add/action'");
     const like = /queues:name\] StringLike '([^']+)'/.exec(poison.text)?.[1];
-    const pattern = likeToRegExp(like!);
+    const pattern = likePattern(like!);
     const matches = (name: string): boolean => pattern.test(name);
     expect(matches(poisonQueueName(command))).toBe(true);
     expect(matches(command)).toBe(false);
@@ -426,6 +434,192 @@ if (!cli && !required)
     );
     expect(existsSync(join(ROOT, 'azure.yaml'))).toBe(true);
     expect(readFileSync(join(ROOT, 'azure.yaml'), 'utf8')).toMatch(/host:\s*function/);
+  });
+  describe('least privilege per ccs-id (issue 17, app/fleet-rbac.bicep)', () => {
+    // The data actions of the built-in roles the fleet module assigns (Azure built-in roles).
+    const DATA_ACTIONS: Record<string, string[]> = {
+      [ROLE.queueMessageProcessor]: [QUEUE_READ, QUEUE_PROCESS],
+      [ROLE.queueMessageSender]: [QUEUE_ADD],
+      [ROLE.secretsUser]: [SECRET_GET, SECRET_METADATA],
+      [ROLE.keyVaultReader]: [],
+    };
+    const fleetAssignments = (): Found[] =>
+      ofType('Microsoft.Authorization/roleAssignments').filter((f) => f.node.name === 'fleetRbac');
+    const roleIdOf = ({ node, resource }: Found): string => {
+      const key = /variables\('roles'\)\.(\w+)/.exec(
+        String(get(resource, 'properties.roleDefinitionId')),
+      )?.[1];
+      return (node.template.variables?.roles as Record<string, string>)[key!]!;
+    };
+    /** The condition of one fleet assignment with that fleet's ccs-id filled in. */
+    const conditionFor = (found: Found, ccsId: string): ((r: AbacRequest) => boolean) => {
+      const raw = get(found.resource, 'properties.condition') as string | undefined;
+      if (raw === undefined) return () => true;
+      expect(get(found.resource, 'properties.conditionVersion')).toBe('2.0');
+      const [, text, placeholder, value] =
+        /^\[replace\(variables\('(\w+)'\), '([^']+)', (.+)\)\]$/.exec(raw) ?? [];
+      const prefix = String(resolve(found.node, "[parameters('commandQueuePrefix')]"));
+      const fill: Record<string, string> = {
+        "parameters('ccsId')": ccsId,
+        "format('{0}{1}-', parameters('commandQueuePrefix'), parameters('ccsId'))": `${prefix}${ccsId}-`,
+      };
+      expect(Object.keys(fill), raw).toContain(value);
+      const condition = String(found.node.template.variables?.[text!]).replaceAll(
+        placeholder!,
+        fill[value!]!,
+      );
+      return parseCondition(condition);
+    };
+    /** May the group of fleet `ccsId` do `action` on the object `name` under any of its assignments? */
+    const fleetMay = (ccsId: string, action: string, name: string, scope: string): boolean =>
+      fleetAssignments().some(
+        (f) =>
+          /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1] === scope &&
+          (DATA_ACTIONS[roleIdOf(f)] ?? []).includes(action) &&
+          conditionFor(f, ccsId)({ action, name }),
+      );
+    const account = 'Microsoft.Storage/storageAccounts';
+    const vaultType = 'Microsoft.KeyVault/vaults';
+
+    it('deploys the fleet module once per listed fleet, and none by default', () => {
+      const modules = root.template.resources as Record<string, Resource & { copy?: { count?: string } }>;
+      expect(modules.fleetRbac?.copy?.count).toBe("[length(parameters('fleets'))]");
+      expect(root.template.parameters?.fleets?.defaultValue).toEqual([]);
+      const passed = get(modules.fleetRbac, 'properties.parameters') as Record<string, { value: string }>;
+      expect(passed.ccsId?.value).toBe("[parameters('fleets')[copyIndex()].ccsId]");
+      expect(passed.principalId?.value).toBe("[parameters('fleets')[copyIndex()].agentGroupId]");
+      expect(fleetAssignments().map(roleIdOf).sort()).toEqual(
+        [
+          ROLE.queueMessageProcessor,
+          ROLE.queueMessageSender,
+          ROLE.queueMessageSender,
+          ROLE.secretsUser,
+          ROLE.keyVaultReader,
+        ].sort(),
+      );
+      for (const f of fleetAssignments()) {
+        expect(get(f.resource, 'properties.principalId')).toBe("[parameters('principalId')]");
+      }
+    });
+
+    it("lets a fleet's group receive only from its own command queues, even when its ccs-id prefixes another", () => {
+      const own = commandQueueName('fleet-a', 'web01.contoso.com');
+      const longer = commandQueueName('fleet-a-b', 'web01.contoso.com');
+      const other = commandQueueName('fleet-b', 'web01.contoso.com');
+      expect(fleetMay('fleet-a', QUEUE_READ, own, account)).toBe(true);
+      expect(fleetMay('fleet-a', QUEUE_PROCESS, own, account)).toBe(true);
+      for (const name of [
+        longer,
+        other,
+        poisonQueueName(own),
+        REPORTS_QUEUE,
+        poisonQueueName(REPORTS_QUEUE),
+      ]) {
+        expect(fleetMay('fleet-a', QUEUE_READ, name, account), name).toBe(false);
+        expect(fleetMay('fleet-a', QUEUE_PROCESS, name, account), name).toBe(false);
+      }
+      // …and fleet-a-b's group is kept out of fleet-a's queues the same way.
+      expect(fleetMay('fleet-a-b', QUEUE_READ, longer, account)).toBe(true);
+      expect(fleetMay('fleet-a-b', QUEUE_READ, own, account)).toBe(false);
+    });
+
+    it("lets a fleet's group send only to its own poison queues and to the reports queue", () => {
+      const own = commandQueueName('fleet-a', 'web01.contoso.com');
+      const longer = commandQueueName('fleet-a-b', 'web01.contoso.com');
+      expect(fleetMay('fleet-a', QUEUE_ADD, poisonQueueName(own), account)).toBe(true);
+      for (const name of [own, longer, poisonQueueName(longer), commandQueueName('fleet-b', 'web01')]) {
+        expect(fleetMay('fleet-a', QUEUE_ADD, name, account), name).toBe(false);
+      }
+      const reports = `${account}/queueServices/queues`;
+      const toReports = fleetAssignments().find(
+        (f) => /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1] === reports,
+      )!;
+      const queueParam = /'default', parameters\('(\w+)'\)\)\]$/.exec(String(toReports.resource.scope))?.[1];
+      expect(resolve(toReports.node, `[parameters('${queueParam}')]`)).toBe(REPORTS_QUEUE);
+      expect(fleetMay('fleet-a', QUEUE_ADD, REPORTS_QUEUE, reports)).toBe(true);
+    });
+
+    it("lets a fleet's group read only its own two secrets (ABAC on secret names), and never sign", () => {
+      for (const kind of ['identity-password', 'private-key-password'] as const) {
+        expect(fleetMay('fleet-a', SECRET_GET, secretName('fleet-a', kind), vaultType)).toBe(true);
+        expect(fleetMay('fleet-a', SECRET_METADATA, secretName('fleet-a', kind), vaultType)).toBe(true);
+        expect(fleetMay('fleet-a', SECRET_GET, secretName('fleet-a-b', kind), vaultType)).toBe(false);
+        expect(fleetMay('fleet-a', SECRET_GET, secretName('fleet-b', kind), vaultType)).toBe(false);
+        expect(fleetMay('fleet-a', SECRET_METADATA, secretName('fleet-b', kind), vaultType)).toBe(false);
+      }
+      expect(fleetMay('fleet-a', SECRET_GET, 'ccs-fleet-a-anything-else', vaultType)).toBe(false);
+      const onKey = fleetAssignments().filter((f) => String(f.resource.scope).includes(`${vaultType}/keys`));
+      expect(onKey.map(roleIdOf)).toEqual([ROLE.keyVaultReader]);
+    });
+
+    it("gives the local vault's fleet role (npm start) the very condition Azure gets", () => {
+      const onVault = fleetAssignments().find(
+        (f) => /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1] === vaultType,
+      )!;
+      const [, text, placeholder] =
+        /^\[replace\(variables\('(\w+)'\), '([^']+)', parameters\('ccsId'\)\)\]$/.exec(
+          String(get(onVault.resource, 'properties.condition')),
+        ) ?? [];
+      const compiled = String(onVault.node.template.variables?.[text!]).replaceAll(placeholder!, 'fleet-a');
+      const squash = (condition: string) => condition.replace(/\s+/g, ' ').trim();
+      expect(squash(ownSecretsCondition('fleet-a'))).toBe(squash(compiled));
+    });
+
+    it('reads the conditions it checks: an unknown operator or a stray token fails', () => {
+      expect(() => parseCondition("@Resource[x:name] StringMatches 'a'")).toThrow(/operator/);
+      expect(() => parseCondition("(@Resource[x:name] StringEquals 'a'")).toThrow();
+      expect(
+        parseCondition("@Resource[x:name] StringNotLike 'h-a-*-*'")({ action: 'x', name: 'h-a-b-c' }),
+      ).toBe(false);
+    });
+  });
+
+  describe('storage diagnostic settings and network rules (issue 17)', () => {
+    it('sends queue and table reads, writes and deletes to the Log Analytics workspace', () => {
+      const storageDiagnostics = ofType('Microsoft.Insights/diagnosticSettings').filter(
+        (f) => f.node.name === 'storageDiagnostics',
+      );
+      const scopes = storageDiagnostics.map(
+        (f) => /resourceId\('([^']+)'/.exec(String(f.resource.scope))?.[1],
+      );
+      expect(scopes.sort()).toEqual([
+        'Microsoft.Storage/storageAccounts/queueServices',
+        'Microsoft.Storage/storageAccounts/tableServices',
+      ]);
+      for (const { node, resource } of storageDiagnostics) {
+        const logs = get(resource, 'properties.logs');
+        const resolved = typeof logs === 'string' ? resolve(node, logs) : logs;
+        expect(resolved).toEqual(
+          ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({ category, enabled: true })),
+        );
+        expect(get(resource, 'properties.workspaceId')).toBe("[parameters('workspaceId')]");
+        expect(get(node.deployment, 'properties.parameters.workspaceId.value')).toBe(
+          "[reference('monitoring').outputs.workspaceId.value]",
+        );
+      }
+    });
+
+    it('takes network rules for Storage and Key Vault from one parameter, open by default', () => {
+      expect(root.template.parameters?.networkRules?.defaultValue).toEqual({});
+      const storage = one('Microsoft.Storage/storageAccounts');
+      const vault = one('Microsoft.KeyVault/vaults');
+      expect(get(storage.resource, 'properties.networkAcls')).toBe("[parameters('networkAcls')]");
+      expect(get(vault.resource, 'properties.networkAcls')).toBe("[parameters('networkAcls')]");
+      expect(get(storage.node.deployment, 'properties.parameters.networkAcls.value')).toBe(
+        "[__bicep.storageNetworkAcls(parameters('networkRules'))]",
+      );
+      expect(get(vault.node.deployment, 'properties.parameters.networkAcls.value')).toBe(
+        "[__bicep.vaultNetworkAcls(parameters('networkRules'))]",
+      );
+      // The functions: Allow with nothing listed, else Deny with the addresses and subnets, and
+      // trusted Azure services bypass either way.
+      const functions = JSON.stringify(get(root.template, 'functions'));
+      for (const name of ['storageNetworkAcls', 'vaultNetworkAcls']) expect(functions).toContain(name);
+      expect(functions).toMatch(/'Allow'.*'Deny'|'Deny'.*'Allow'/s);
+      expect(functions).toContain('ipRules');
+      expect(functions).toContain('virtualNetworkRules');
+      expect(functions).toContain('AzureServices');
+    });
   });
 
   describe('the default ccs-id (IIS Administration clients)', () => {

@@ -256,7 +256,7 @@ describe('DELETE while sites use CCS, and ?force=true', () => {
     const forcedAnswer = await answerUntil(hosts, forced);
     expect(forcedAnswer.res.status).toBe(204);
     const audit = AuditLogSchema.parse(await readJson(await api.request('GET', `/audit?ccs_id=${id}`)));
-    expect(audit.entries.map((e) => [e.operation.kind, e.force])).toEqual([
+    expect(audit.entries.map((e) => [e.operation?.kind, e.force])).toEqual([
       ['disable', true],
       ['enable', false],
     ]);

@@ -206,6 +206,20 @@ describe('validation and authentication', () => {
     expect(await api.stores.desired.get(id)).toBeNull();
   });
 
+  it('shows who requested an operation to write-role callers only, as the audit log (issue 17)', async () => {
+    const res = await api.request('POST', `/webserver/centralized-certificates/${newId()}`, {
+      body: enableBody(),
+    });
+    expect(res.status).toBe(202);
+    expect(OperationSchema.parse(await readJson(res)).requested_by).toMatch(/^access-token:/);
+    const url = res.headers.get('operation-location')!.replace(/^\/api/, '');
+    const asWriter = OperationSchema.parse(await readJson(await api.request('GET', url)));
+    expect(asWriter.requested_by).toMatch(/^access-token:/);
+    const asReader = await readJson(await api.request('GET', url, { token: api.readToken }));
+    expect(asReader).not.toHaveProperty('requested_by');
+    expect(OperationSchema.parse(asReader).id).toBe(asWriter.id);
+  });
+
   it('answers 401 without credentials and 403 for a read-only caller that writes', async () => {
     const id = newId();
     expect(
@@ -238,7 +252,9 @@ describe('fan-out to enrolled hosts in two phases', () => {
   }
 
   async function enrol(id: string, names: string[]): Promise<FakeHost[]> {
-    const hosts = names.map((n) => new FakeHost(api.storage, id, n));
+    const hosts = await Promise.all(
+      names.map(async (n) => new FakeHost(api.storage, id, n, await api.enrolmentCode(id))),
+    );
     await Promise.all(hosts.map((h) => h.hello()));
     await api.drainReports();
     return hosts;

@@ -142,6 +142,10 @@ describe('powershell runner (no PowerShell needed)', () => {
 
   it('blanks secrets, longest first', () => {
     expect(redactSecrets('a pass password b', ['pass', 'password', ''])).toBe('a *** *** b');
+    // The forms a secret takes on the way to the script: JSON- and ASCII-escaped (asciiJson).
+    const secret = 'Pä"ss\\wörd';
+    const echoed = `stdin was ${asciiJson({ password: secret })} and ${JSON.stringify(secret)}`;
+    expect(redactSecrets(echoed, [secret])).toBe('stdin was {"password":"***"} and "***"');
   });
 
   it("never passes the agent's own credentials to a script", () => {

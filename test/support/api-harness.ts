@@ -38,6 +38,8 @@ export interface ApiHarness {
   /** Every log line the API wrote (for secret-leak checks). */
   logs: string[];
   drainReports(): Promise<number>;
+  /** A one-time enrolment code for a new host of `ccsId`, created through the API (write role). */
+  enrolmentCode(ccsId: string): Promise<string>;
   request(
     method: string,
     path: string,
@@ -81,6 +83,9 @@ export async function startApiHarness(
       { name: 'reader', role: 'read', sha256: hashAccessToken(readToken) },
     ]),
     CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 5),
+    // Many identity changes to one ccs-id here; the limit itself is tested on its own
+    // (test/integration/identity-policy.test.ts).
+    CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
     ...options.env,
   });
   const logs: string[] = [];
@@ -113,6 +118,18 @@ export async function startApiHarness(
       let total = 0;
       for (let n = await trigger.drain(); n > 0; n = await trigger.drain()) total += n;
       return total;
+    },
+    enrolmentCode: async (ccsId) => {
+      const res = await checkedFetch(
+        `${host.url}/webserver/centralized-certificates/${ccsId}/enrolment-codes`,
+        {
+          method: 'POST',
+          headers: { 'Access-Token': `Bearer ${writeToken}`, 'Content-Type': 'application/json' },
+          body: '{}',
+        },
+      );
+      if (res.status !== 201) throw new Error(`enrolment code: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { code: string }).code;
     },
     request: (method, path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };

@@ -1,7 +1,10 @@
 /**
  * A scripted host for API tests: it speaks the real message schemas over the real queues,
- * but the test decides what it answers. (The real agent has its own tests.)
+ * but the test decides what it answers. (The real agent has its own tests.) Like an agent it has
+ * its own key pair, signs every report, and enrols with the one-time code it is given (its hello
+ * proves the code, shared/enrolment.ts); without one it waits for approval.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import type { StorageClients } from '../../shared/adapters/storage.js';
 import {
   CommandSchema,
@@ -12,9 +15,12 @@ import {
   type BindingsSummary,
   type Command,
   type HostError,
+  type HostPublicKey,
   type Report,
   type ServingCheck,
 } from '../../shared/messages.js';
+import { enrolmentProof } from '../../shared/enrolment.js';
+import { jwkThumbprint, signReport, type ReportSigner } from '../../shared/report-signature.js';
 import { commandQueueName, REPORTS_QUEUE } from '../../shared/names.js';
 
 export class FakeHost {
@@ -25,16 +31,24 @@ export class FakeHost {
   /** Sent with every apply this host does when set. */
   serving: ServingCheck | undefined;
 
+  readonly key: ReportSigner = newHostKey();
+
   constructor(
     private readonly storage: StorageClients,
     readonly ccsId: string,
     readonly host: string,
+    /** A code from `POST …/enrolment-codes`; without one the host waits for approval. */
+    private readonly enrolmentCode?: string,
   ) {}
+
+  get thumbprint(): string {
+    return jwkThumbprint(this.key.publicKey);
+  }
 
   private async report(report: Report): Promise<void> {
     const queue = this.storage.queue(REPORTS_QUEUE);
     await queue.createIfNotExists();
-    await queue.sendMessage(encodeMessage(report));
+    await queue.sendMessage(encodeMessage(signReport(report, this.key)));
   }
 
   hello(): Promise<void> {
@@ -49,6 +63,10 @@ export class FakeHost {
       appliedGeneration: this.appliedGeneration,
       at: new Date().toISOString(),
       ...(this.bindings ? { bindings: this.bindings } : {}),
+      hostKey: this.key.publicKey,
+      ...(this.enrolmentCode && {
+        enrolmentProof: enrolmentProof(this.enrolmentCode, this.ccsId, this.host, this.key.publicKey),
+      }),
     });
   }
 
@@ -94,4 +112,12 @@ export class FakeHost {
       ...(applies && this.serving ? { serving: this.serving } : {}),
     });
   }
+}
+
+/** A host key as agent/host-key.ts makes one (EC P-256), kept in memory. */
+export function newHostKey(): ReportSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const hostKey: HostPublicKey = { kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y) };
+  return { privateKey, publicKey: hostKey };
 }

@@ -10,19 +10,24 @@ import type {
   AuditEntry,
   CcsRecord,
   CertificateRow,
+  EnrolmentCodeRecord,
+  HostKeyRecord,
   HostRecord,
   InventoryLease,
   OperationHostRecord,
   OperationRecord,
   OperationStatus,
+  RateWindow,
 } from '../../shared/model.js';
 import type {
   AuditRepository,
   DesiredStateRepository,
+  EnrolmentRepository,
   HostRepository,
   HostStep,
   InventoryRepository,
   OperationRepository,
+  RateLimitRepository,
   Stores,
   Versioned,
 } from '../../shared/ports.js';
@@ -291,6 +296,45 @@ export class MemoryBindingsRepository implements BindingsRepository {
   }
 }
 
+export class MemoryEnrolmentRepository implements EnrolmentRepository {
+  readonly hostKeys = new VersionedMap<HostKeyRecord>();
+  readonly codes = new VersionedMap<EnrolmentCodeRecord>();
+  private hostKey = (ccsId: string, host: string) => `${ccsId}/${host.toLowerCase()}`;
+  getHostKey(ccsId: string, host: string) {
+    return Promise.resolve(this.hostKeys.get(this.hostKey(ccsId, host)));
+  }
+  saveHostKey(record: HostKeyRecord, etag: string | null) {
+    return Promise.resolve(this.hostKeys.write(this.hostKey(record.ccsId, record.host), record, etag));
+  }
+  listHostKeys(ccsId: string) {
+    return Promise.resolve(this.hostKeys.values().filter((r) => r.ccsId === ccsId));
+  }
+  addCode(record: EnrolmentCodeRecord) {
+    if (this.codes.write(`${record.ccsId}/${record.id}`, record, null) === null) {
+      return Promise.reject(new Error(`code ${record.id} exists`));
+    }
+    return Promise.resolve();
+  }
+  activeCodes(ccsId: string, now: string) {
+    const active = this.codes
+      .keys()
+      .sort()
+      .map((key) => this.codes.get(key)!)
+      .filter(({ record }) => record.ccsId === ccsId && record.usedAt === null && record.expiresAt > now);
+    return Promise.resolve(active);
+  }
+  saveCode(record: EnrolmentCodeRecord, etag: string) {
+    return Promise.resolve(this.codes.write(`${record.ccsId}/${record.id}`, record, etag));
+  }
+  pruneCodes(ccsId: string, before: string) {
+    for (const key of this.codes.keys()) {
+      const { record } = this.codes.get(key)!;
+      if (record.ccsId === ccsId && record.expiresAt < before) this.codes.delete(key);
+    }
+    return Promise.resolve();
+  }
+}
+
 /** As the table adapter: SERVING_HISTORY checks per host, newest generation first. */
 export class MemoryServingRepository implements ServingRepository {
   readonly records: ServingRecord[] = [];
@@ -345,6 +389,16 @@ export class MemoryServingRepository implements ServingRepository {
   }
 }
 
+export class MemoryRateLimitRepository implements RateLimitRepository {
+  readonly windows = new VersionedMap<RateWindow>();
+  get(scope: string, key: string) {
+    return Promise.resolve(this.windows.get(`${scope}/${key}`));
+  }
+  save(window: RateWindow, etag: string | null) {
+    return Promise.resolve(this.windows.write(`${window.scope}/${window.key}`, window, etag));
+  }
+}
+
 /** A fresh set of in-memory stores. */
 export function memoryStores(): Stores & {
   desired: MemoryDesiredStateRepository;
@@ -354,6 +408,8 @@ export function memoryStores(): Stores & {
   inventory: MemoryInventoryRepository;
   bindings: MemoryBindingsRepository;
   serving: MemoryServingRepository;
+  enrolment: MemoryEnrolmentRepository;
+  rateLimits: MemoryRateLimitRepository;
 } {
   return {
     desired: new MemoryDesiredStateRepository(),
@@ -363,5 +419,7 @@ export function memoryStores(): Stores & {
     inventory: new MemoryInventoryRepository(),
     bindings: new MemoryBindingsRepository(),
     serving: new MemoryServingRepository(),
+    enrolment: new MemoryEnrolmentRepository(),
+    rateLimits: new MemoryRateLimitRepository(),
   };
 }

@@ -306,4 +306,98 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await serving.atGeneration(id, 2)).toEqual([]);
     });
   });
+
+  describe(`${name}: enrolment`, () => {
+    const key = { kty: 'EC' as const, crv: 'P-256' as const, x: 'x'.repeat(43), y: 'y'.repeat(43) };
+    const code = (ccsId: string, id: string, expiresAt: string) => ({
+      ccsId,
+      id,
+      hash: 'a'.repeat(64),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt,
+      createdBy: 'access-token:t',
+      usedAt: null,
+      usedBy: null,
+    });
+
+    it('keeps one key record per host, whatever its case, replaced only with its ETag', async () => {
+      const { enrolment } = stores();
+      const id = unique('e');
+      const record = {
+        ccsId: id,
+        host: 'WEB-01',
+        key: null,
+        thumbprint: null,
+        enrolledAt: null,
+        enrolledBy: null,
+        pending: {
+          key,
+          thumbprint: 't'.repeat(43),
+          firstSeen: 't1',
+          lastSeen: 't1',
+          hello: {
+            agentVersion: '1',
+            backend: 'simulated',
+            actual: { enabled: false, path: null, username: null },
+            appliedGeneration: 0,
+            at: 't1',
+          },
+        },
+      };
+      const etag = await enrolment.saveHostKey(record, null);
+      expect(etag).not.toBeNull();
+      expect(await enrolment.saveHostKey(record, null)).toBeNull();
+      const read = (await enrolment.getHostKey(id, 'web-01'))!;
+      expect(read.record).toEqual(record);
+      const enrolled = {
+        ...record,
+        key,
+        thumbprint: 't'.repeat(43),
+        enrolledAt: 't2',
+        enrolledBy: 'code:c',
+        pending: null,
+      };
+      expect(await enrolment.saveHostKey(enrolled, read.etag)).not.toBeNull();
+      expect(await enrolment.saveHostKey({ ...enrolled, key: null }, read.etag)).toBeNull();
+      expect(await enrolment.listHostKeys(id)).toEqual([enrolled]);
+      expect(await enrolment.listHostKeys(unique('other'))).toEqual([]);
+      expect(await enrolment.getHostKey(id, 'web-02')).toBeNull();
+    });
+
+    it('lists only unused, unexpired codes and lets exactly one writer spend each', async () => {
+      const { enrolment } = stores();
+      const id = unique('c');
+      await enrolment.addCode(code(id, 'live', '2026-01-01T02:00:00.000Z'));
+      await enrolment.addCode(code(id, 'old', '2026-01-01T00:30:00.000Z'));
+      await enrolment.addCode(code(unique('other'), 'elsewhere', '2026-01-01T02:00:00.000Z'));
+      const now = '2026-01-01T01:00:00.000Z';
+      const active = await enrolment.activeCodes(id, now);
+      expect(active.map((c) => c.record.id)).toEqual(['live']);
+      const spent = { ...active[0]!.record, usedAt: now, usedBy: 'web-01' };
+      expect(await enrolment.saveCode(spent, active[0]!.etag)).not.toBeNull();
+      expect(await enrolment.saveCode({ ...spent, usedBy: 'web-02' }, active[0]!.etag)).toBeNull();
+      expect(await enrolment.activeCodes(id, now)).toEqual([]);
+      await enrolment.pruneCodes(id, now);
+      await enrolment.addCode(code(id, 'old', '2026-01-01T03:00:00.000Z'));
+      expect((await enrolment.activeCodes(id, now)).map((c) => c.record.id)).toEqual(['old']);
+    });
+  });
+
+  describe(`${name}: rate limits`, () => {
+    it('creates a window once and replaces it only with the ETag it was read at', async () => {
+      const { rateLimits } = stores();
+      const key = unique('r');
+      const window = { scope: 'identity-change', key, events: ['t1'] };
+      const etag = await rateLimits.save(window, null);
+      expect(etag).not.toBeNull();
+      expect(await rateLimits.save(window, null)).toBeNull();
+      expect(await rateLimits.save({ ...window, events: ['t1', 't2'] }, etag)).not.toBeNull();
+      expect(await rateLimits.save({ ...window, events: [] }, etag)).toBeNull();
+      expect((await rateLimits.get('identity-change', key))?.record).toEqual({
+        ...window,
+        events: ['t1', 't2'],
+      });
+      expect(await rateLimits.get('identity-change', unique('none'))).toBeNull();
+    });
+  });
 }

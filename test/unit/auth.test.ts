@@ -16,6 +16,9 @@ const APP_ID_URI = 'api://ccs-fleet';
 const CLIENT_ID = randomUUID();
 const ISSUER_V2 = `https://login.microsoftonline.com/${TENANT}/v2.0`;
 const ISSUER_V1 = `https://sts.windows.net/${TENANT}/`;
+/** The caller's object id and the client app that asked for the token (access tokens carry both). */
+const OID = randomUUID();
+const CALLER_APP = randomUUID();
 const KID = 'test-key-1';
 
 const READ_TOKEN = generateAccessToken();
@@ -84,6 +87,9 @@ interface TokenOptions {
 async function entraToken(o: TokenOptions = {}): Promise<string> {
   const claims: JWTPayload = {
     tid: TENANT,
+    ver: '2.0',
+    oid: OID,
+    azp: CALLER_APP,
     roles: ['CCS.Read'],
     preferred_username: 'alice@contoso.com',
     ...o.claims,
@@ -91,7 +97,7 @@ async function entraToken(o: TokenOptions = {}): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: o.kid ?? KID })
     .setIssuer(o.iss ?? ISSUER_V2)
-    .setAudience(o.aud ?? APP_ID_URI)
+    .setAudience(o.aud ?? CLIENT_ID)
     .setIssuedAt(now() - 60)
     .setNotBefore(o.nbf ?? now() - 60)
     .setExpirationTime(o.exp ?? now() + 3600)
@@ -182,12 +188,12 @@ describe('authenticate with access tokens', () => {
 
   it.each(['Access-Token', 'Authorization'])('accepts a read key in %s', async (header) => {
     const principal = await auth().authenticate(headers({ [header]: `Bearer ${READ_TOKEN}` }));
-    expect(principal).toEqual({ kind: 'access-token', name: 'reader', role: 'read' });
+    expect(principal).toEqual({ kind: 'access-token', id: 'reader', name: 'reader', role: 'read' });
   });
 
   it.each(['Access-Token', 'Authorization'])('accepts a write key in %s', async (header) => {
     const principal = await auth().authenticate(headers({ [header]: `Bearer ${WRITE_TOKEN}` }));
-    expect(principal).toEqual({ kind: 'access-token', name: 'deployer', role: 'write' });
+    expect(principal).toEqual({ kind: 'access-token', id: 'deployer', name: 'deployer', role: 'write' });
   });
 
   it('accepts the scheme in any case and surrounding whitespace', async () => {
@@ -281,9 +287,40 @@ describe('authenticate with Entra ID tokens', () => {
     if (message) expect(err.message).toMatch(message);
   };
 
-  it('accepts a read token (v2 issuer, App ID URI audience)', async () => {
+  it('accepts a read token (v2.0: v2 issuer, client id audience) as <oid>@<tid>, name beside it', async () => {
     const principal = await auth().authenticate(bearer(await entraToken()));
-    expect(principal).toEqual({ kind: 'entra', name: 'alice@contoso.com', role: 'read' });
+    expect(principal).toEqual({
+      kind: 'entra',
+      id: `${OID}@${TENANT}`,
+      name: 'alice@contoso.com',
+      role: 'read',
+    });
+  });
+
+  it('refuses ID tokens: a nonce, or neither azp nor appid', async () => {
+    await expectInvalid(await entraToken({ claims: { nonce: 'n-0S6_WzA2Mj' } }), /ID tokens/);
+    await expectInvalid(await entraToken({ claims: { azp: undefined } }), /ID tokens/);
+    const v1 = { iss: ISSUER_V1, aud: APP_ID_URI };
+    await expectInvalid(await entraToken({ ...v1, claims: { ver: '1.0', azp: undefined } }), /ID tokens/);
+    const ok = await entraToken({ ...v1, claims: { ver: '1.0', azp: undefined, appid: CALLER_APP } });
+    expect((await auth().authenticate(bearer(ok))).role).toBe('read');
+  });
+
+  it('pairs each token version with its issuer and audience form', async () => {
+    // v2.0: only the client id is an audience, only the v2 issuer issues.
+    await expectInvalid(await entraToken({ aud: APP_ID_URI }), /client id/);
+    await expectInvalid(await entraToken({ iss: ISSUER_V1 }), /v2\.0 issuer/);
+    // v1.0: the v1 issuer, the App ID URI (or the client id).
+    await expectInvalid(await entraToken({ claims: { ver: '1.0' } }), /v1\.0 issuer/);
+    const v1 = await entraToken({ iss: ISSUER_V1, aud: APP_ID_URI, claims: { ver: '1.0' } });
+    expect((await auth().authenticate(bearer(v1))).id).toBe(`${OID}@${TENANT}`);
+    await expectInvalid(await entraToken({ claims: { ver: undefined } }), /"ver"/);
+    await expectInvalid(await entraToken({ claims: { ver: '3.0' } }), /"ver"/);
+  });
+
+  it('requires the caller object id', async () => {
+    await expectInvalid(await entraToken({ claims: { oid: undefined } }), /oid/);
+    await expectInvalid(await entraToken({ claims: { oid: 'alice' } }), /oid/);
   });
 
   it('maps CCS.Write to write, which implies read', async () => {
@@ -303,14 +340,14 @@ describe('authenticate with Entra ID tokens', () => {
     const jwt = await entraToken({
       iss: ISSUER_V1,
       aud: CLIENT_ID,
-      claims: { preferred_username: undefined, upn: 'bob@contoso.com' },
+      claims: { ver: '1.0', preferred_username: undefined, upn: 'bob@contoso.com' },
     });
     expect(await auth().authenticate(bearer(jwt))).toMatchObject({ name: 'bob@contoso.com', role: 'read' });
   });
 
   it('names app-only principals by their client id', async () => {
     const app = randomUUID();
-    const jwt = await entraToken({ claims: { preferred_username: undefined, azp: app, oid: randomUUID() } });
+    const jwt = await entraToken({ claims: { preferred_username: undefined, azp: app } });
     expect((await auth().authenticate(bearer(jwt))).name).toBe(app);
   });
 
@@ -422,8 +459,8 @@ describe('authenticate with Entra ID tokens', () => {
 });
 
 describe('authorize', () => {
-  const reader: Principal = { kind: 'access-token', name: 'reader', role: 'read' };
-  const writer: Principal = { kind: 'entra', name: 'deployer', role: 'write' };
+  const reader: Principal = { kind: 'access-token', id: 'reader', name: 'reader', role: 'read' };
+  const writer: Principal = { kind: 'entra', id: `${OID}@${TENANT}`, name: 'deployer', role: 'write' };
 
   it('lets read principals read and forbids them to write', () => {
     expect(() => authorize(reader, 'read')).not.toThrow();

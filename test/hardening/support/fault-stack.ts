@@ -71,6 +71,8 @@ export interface FaultStack {
   storage: StorageClients;
   vault: LocalKeyVault;
   vaultTokens: { api: string; agent: string };
+  /** The one-time code each host enrolled with (in its agent.json only). */
+  enrolmentCodes: ReadonlyMap<string, string>;
   azurite: { connectionString: string; stop(): Promise<void>; start(): Promise<void> };
   share: DemoShare;
   /** The folder behind `C:\ccs` on every simulated host. */
@@ -177,6 +179,33 @@ export async function startFaultStack(options: {
     ];
     mkdirSync(join(shareRoot, 'drives', 'C', 'ccs'), { recursive: true });
 
+    const writeToken = generateAccessToken();
+    const readToken = generateAccessToken();
+    const config = parseConfig({
+      AzureWebJobsStorage: connectionString,
+      CCS_KEY_VAULT_URL: vault.url,
+      CCS_KEY_VAULT_CA_FILE: vault.caCertPath,
+      CCS_KEY_VAULT_LOCAL_TOKEN: vaultTokens.api,
+      CCS_ALLOWED_LOCATIONS: JSON.stringify(allowed),
+      CCS_API_KEYS: JSON.stringify([
+        { name: 'fault-admin', role: 'write', sha256: hashAccessToken(writeToken) },
+        { name: 'fault-reader', role: 'read', sha256: hashAccessToken(readToken) },
+      ]),
+      CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 20),
+      CCS_OPERATION_TIMEOUT_SECONDS: '90',
+      // Many identity changes to one ccs-id here; the limit itself is tested on its own
+      // (test/integration/identity-policy.test.ts).
+      CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
+    });
+    const { app, stores, storage } = createAppWiring(config, { log });
+    // Each host enrols as a new server does: with a one-time code of its own (the API keeps its
+    // hash; the code is in that agent's configuration only).
+    const enrolmentCodes = new Map<string, string>();
+    for (const host of options.hosts) {
+      const { code } = await app.enrolment.createCode(ccsId, 60, { id: 'access-token:fault-admin' });
+      enrolmentCodes.set(host, code);
+    }
+
     // The fleet: one agent process per host, started now — they boot while the API comes up and
     // keep saying hello until it answers.
     const agents = new Map<string, AgentProcess>();
@@ -202,6 +231,7 @@ export async function startFaultStack(options: {
           visibilityTimeoutSeconds: 2,
           stateDir: join(home, 'state'),
           simulated: { stateDir: join(home, 'registry'), shareRoot },
+          enrolmentCode: enrolmentCodes.get(host),
         }),
         { mode: 0o600 },
       );
@@ -268,22 +298,6 @@ export async function startFaultStack(options: {
     await createShareAccount(shareRoot, seeded.username, options.sharePassword, [DEMO_SHARE]);
     const share: DemoShare = { ...seeded, password: options.sharePassword };
 
-    const writeToken = generateAccessToken();
-    const readToken = generateAccessToken();
-    const config = parseConfig({
-      AzureWebJobsStorage: connectionString,
-      CCS_KEY_VAULT_URL: vault.url,
-      CCS_KEY_VAULT_CA_FILE: vault.caCertPath,
-      CCS_KEY_VAULT_LOCAL_TOKEN: vaultTokens.api,
-      CCS_ALLOWED_LOCATIONS: JSON.stringify(allowed),
-      CCS_API_KEYS: JSON.stringify([
-        { name: 'fault-admin', role: 'write', sha256: hashAccessToken(writeToken) },
-        { name: 'fault-reader', role: 'read', sha256: hashAccessToken(readToken) },
-      ]),
-      CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 20),
-      CCS_OPERATION_TIMEOUT_SECONDS: '90',
-    });
-    const { app, stores, storage } = createAppWiring(config, { log });
     setAppContext(app);
     const http: { server: Server; url: string } = await startHttpHost({ port: 0, log });
     cleanups.push(() => {
@@ -333,6 +347,7 @@ export async function startFaultStack(options: {
       storage,
       vault,
       vaultTokens,
+      enrolmentCodes,
       azurite: { connectionString, stop: stopAzurite, start: startAzurite },
       share,
       localFolder: join(shareRoot, 'drives', 'C', 'ccs'),

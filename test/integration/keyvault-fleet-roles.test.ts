@@ -1,0 +1,97 @@
+/**
+ * Least privilege per ccs-id in the local vault (issue 17), through the REAL SecretClient: one
+ * fleet's agents (fleet-roles.ts `fleetAgentRoles`, the condition infra/app/fleet-rbac.bicep
+ * assigns in Azure) read their own ccs-id's two secrets, every version, and nothing else — not a
+ * ccs-id their id is a prefix of, not a list — and cannot write or sign.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
+import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
+import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
+import { secretName } from '../../shared/names.js';
+import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
+import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
+
+const API = `api-${randomUUID()}`;
+const AGENT = `agent-${randomUUID()}`;
+let dir: string;
+let vault: LocalKeyVault;
+let ca: string;
+
+const options = () => ({
+  disableChallengeResourceVerification: true,
+  retryOptions: { maxRetries: 0 },
+  tlsOptions: { ca },
+});
+const secretsFor = (token: string) =>
+  new SecretClient(vault.url, new StaticTokenCredential(token), options());
+
+async function refusal(promise: Promise<unknown>): Promise<{ statusCode?: number; code?: string }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e as { statusCode?: number; code?: string },
+  );
+  if (!error) expect.unreachable('expected a refusal');
+  return error;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ccs-fleet-roles-'));
+  vault = await startKeyVaultServer({
+    port: 0,
+    certDir: join(dir, 'certs'),
+    principals: fleetPrincipals({ api: API, agent: AGENT }, 'fleet-a'),
+  });
+  ca = await readFile(vault.caCertPath, 'utf8');
+  await deployCommandSigningKey(vault);
+  const api = secretsFor(API);
+  for (const ccsId of ['fleet-a', 'fleet-a-b', 'fleet-b']) {
+    await api.setSecret(secretName(ccsId, 'identity-password'), `pw-${ccsId}`);
+    await api.setSecret(secretName(ccsId, 'private-key-password'), `pk-${ccsId}`);
+  }
+});
+
+afterAll(async () => {
+  await vault?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("one fleet's agents in the local vault", () => {
+  it('read their own two secrets, by name and by version', async () => {
+    const agent = secretsFor(AGENT);
+    expect((await agent.getSecret(secretName('fleet-a', 'identity-password'))).value).toBe('pw-fleet-a');
+    const pk = await agent.getSecret(secretName('fleet-a', 'private-key-password'));
+    expect(pk.value).toBe('pk-fleet-a');
+    const byVersion = await agent.getSecret(pk.name, { version: pk.properties.version! });
+    expect(byVersion.value).toBe('pk-fleet-a');
+  });
+
+  it("are refused another ccs-id's secrets with 403 ForbiddenByRbac, also one whose id theirs prefixes", async () => {
+    const agent = secretsFor(AGENT);
+    for (const ccsId of ['fleet-a-b', 'fleet-b']) {
+      for (const kind of ['identity-password', 'private-key-password'] as const) {
+        expect(await refusal(agent.getSecret(secretName(ccsId, kind)))).toMatchObject({
+          statusCode: 403,
+          code: 'Forbidden',
+        });
+      }
+    }
+  });
+
+  it('can neither list secrets, nor write one, nor sign a command', async () => {
+    const agent = secretsFor(AGENT);
+    expect(await refusal(agent.listPropertiesOfSecrets().next())).toMatchObject({ statusCode: 403 });
+    expect(await refusal(agent.setSecret(secretName('fleet-a', 'identity-password'), 'x'))).toMatchObject({
+      statusCode: 403,
+    });
+    const credential = new StaticTokenCredential(AGENT);
+    const key = await new KeyClient(vault.url, credential, options()).getKey(COMMAND_SIGNING_KEY);
+    const crypto = new CryptographyClient(key, credential, options());
+    expect(await refusal(crypto.sign('ES256', Buffer.alloc(32)))).toMatchObject({ statusCode: 403 });
+  });
+});
