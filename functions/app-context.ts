@@ -21,6 +21,7 @@ import { OperationService } from '../shared/services/operation-service.js';
 import { ReportService } from '../shared/services/report-service.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
+import { RolloutService } from '../shared/services/rollout-service.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
@@ -39,6 +40,8 @@ export interface AppContext {
   reports: ReportService;
   /** Every accepted change: who, when, what (GET /api/audit). */
   audit: AuditLog;
+  /** Rollout policies and operators' resume/rollback of rollouts (docs/rollouts.md). */
+  rollouts: RolloutService;
   /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
   auth: Authenticator;
@@ -101,9 +104,11 @@ export function createAppWiring(
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
+  const rollouts = new RolloutService(stores, engine, systemClock, log);
   const app: AppContext = {
     config,
-    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
+    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log, rollouts),
+    rollouts,
     operations: new OperationService(engine, stores.operations, log),
     reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory),
     audit: new AuditLog(stores.audit, stores.operations),

@@ -4,6 +4,7 @@
  */
 import type { InventoryFile } from './certificates/metadata.js';
 import type { ActualState, DesiredState, HostError } from './messages.js';
+import type { RolloutProgress } from './rollout/model.js';
 
 /** The desired state of one ccs-id and the generation every accepted change increments. */
 export interface CcsRecord {
@@ -30,8 +31,12 @@ export interface HostRecord {
 
 export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
 export type OperationKind = 'enable' | 'update' | 'disable';
-/** preflight → committing → apply → done. `committing` guards the single commit against races. */
-export type OperationPhase = 'preflight' | 'committing' | 'apply' | 'done';
+/**
+ * preflight → committing → apply → done. `committing` guards the single commit against races.
+ * A change with a rollout policy goes through `waves` instead of `apply`, and may stop in
+ * `halted` or go through `rollback` (docs/rollouts.md).
+ */
+export type OperationPhase = 'preflight' | 'committing' | 'apply' | 'waves' | 'halted' | 'rollback' | 'done';
 
 export interface OperationError {
   code: string;
@@ -60,6 +65,8 @@ export interface OperationRecord {
   /** When phase two gives up waiting for reports. */
   deadline: string;
   error: OperationError | null;
+  /** A change with a rollout policy: its waves, gates and rollback (absent: all hosts at once). */
+  rollout?: RolloutProgress | null;
 }
 
 export type HostStepStatus = 'pending' | 'succeeded' | 'failed' | 'superseded' | 'unreachable' | 'skipped';
@@ -71,6 +78,8 @@ export interface OperationHostRecord {
   apply: HostStepStatus;
   error: HostError | null;
   updatedAt: string;
+  /** The host's wave in a rollout (absent: not part of one). */
+  wave?: number | null;
 }
 
 export const TERMINAL: readonly OperationStatus[] = ['Succeeded', 'Failed', 'Canceled'];
@@ -89,6 +98,9 @@ export interface AuditChange {
   to: AuditValue;
 }
 
+/** What an audit entry records: a change, or an operator's request to a rollout (docs/rollouts.md). */
+export type AuditKind = OperationKind | 'rollout.resume' | 'rollout.rollback' | 'rollout.cancel';
+
 /**
  * One accepted change. Written before its operation starts; `status` follows the operation
  * (written again when it ends), everything else never changes.
@@ -101,7 +113,7 @@ export interface AuditEntry {
   who: string;
   ccsId: string;
   operationId: string;
-  kind: OperationKind;
+  kind: AuditKind;
   changes: AuditChange[];
   /** The operation's status when it was last written here (Running until it ends). */
   status: OperationStatus;

@@ -23,6 +23,8 @@ import type {
   OperationSchema,
 } from '../openapi/response-schemas.js';
 
+import { rolloutView } from './rollout-views.js';
+
 export const API = '/api';
 export const ccsHref = (id: string): string => `${API}/webserver/centralized-certificates/${id}`;
 export const operationHref = (id: string): string => `${API}/operations/${id}`;
@@ -123,7 +125,14 @@ export function operationView(
     created: op.createdAt,
     updated: op.updatedAt,
     error: op.error,
-    hosts: hosts.map((h) => ({ name: h.host, preflight: h.preflight, apply: h.apply, error: h.error })),
+    hosts: hosts.map((h) => ({
+      name: h.host,
+      preflight: h.preflight,
+      apply: h.apply,
+      error: h.error,
+      ...(typeof h.wave === 'number' ? { wave: h.wave } : {}),
+    })),
+    ...(op.rollout ? { rollout: rolloutView(op.rollout) } : {}),
     _links: { self: { href: operationHref(op.id) }, resource: { href: ccsHref(op.ccsId) } },
   };
 }

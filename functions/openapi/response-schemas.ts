@@ -3,6 +3,7 @@
  * the end-to-end tests parse real responses with them, so document and behaviour agree.
  */
 import { z } from 'zod';
+import { RolloutViewSchema } from './rollout-schemas.js';
 
 const Link = z.object({ href: z.string() });
 
@@ -86,7 +87,7 @@ export const OperationSchema = z
     status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
     kind: z.enum(['enable', 'update', 'disable']),
     ccs_id: z.string(),
-    phase: z.enum(['preflight', 'committing', 'apply', 'done']),
+    phase: z.enum(['preflight', 'committing', 'apply', 'waves', 'halted', 'rollback', 'done']),
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
     requested_by: z.string(),
@@ -106,8 +107,10 @@ export const OperationSchema = z
         preflight: StepStatus,
         apply: StepStatus,
         error: HostErrorBody.nullable(),
+        wave: z.number().int().optional().describe("The host's wave, when the operation runs a rollout"),
       }),
     ),
+    rollout: RolloutViewSchema.optional().describe('Present when the change ran under a rollout policy'),
     _links: z.object({ self: Link, resource: Link }),
   })
   .meta({ id: 'Operation', description: 'Azure long-running operation status with per-host results.' });
@@ -122,7 +125,7 @@ export const AuditEntrySchema = z
     ccs_id: z.string(),
     operation: z.object({
       id: z.string(),
-      kind: z.enum(['enable', 'update', 'disable']),
+      kind: z.enum(['enable', 'update', 'disable', 'rollout.resume', 'rollout.rollback', 'rollout.cancel']),
       status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
       href: z.string(),
     }),

@@ -5,7 +5,7 @@
  * is therefore one query, whatever `top` is.
  */
 import { odata } from '@azure/data-tables';
-import type { AuditChange, AuditEntry, OperationKind, OperationStatus } from '../model.js';
+import type { AuditChange, AuditEntry, OperationStatus } from '../model.js';
 import type { AuditRepository } from '../ports.js';
 import { hasStatus } from './storage.js';
 import { json, parse, type LazyTable, type Row } from './table-support.js';
@@ -25,7 +25,7 @@ function toEntry(row: Row): AuditEntry {
     who: String(row.who),
     ccsId: String(row.ccsId),
     operationId: String(row.operationId),
-    kind: row.kind as OperationKind,
+    kind: row.kind as AuditEntry['kind'],
     changes: parse<AuditChange[]>(row.changes),
     // Entries written before the status column existed read as still running.
     status: (typeof row.status === 'string' ? row.status : 'Running') as OperationStatus,

@@ -8,6 +8,7 @@ import { TableDesiredStateRepository } from './table-desired-state.js';
 import { TableHostRepository } from './table-hosts.js';
 import { TableInventoryRepository } from './table-inventory.js';
 import { TableOperationRepository } from './table-operations.js';
+import { TableRolloutPolicyRepository } from './table-rollout-policies.js';
 import { LazyTable, TABLE_NAMES } from './table-support.js';
 
 export function createTableStores(storage: Pick<StorageClients, 'table'>): Stores {
@@ -20,5 +21,6 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     inventory: new TableInventoryRepository(table('inventory')),
     bindings: new TableBindingsRepository(table('bindings')),
     serving: new TableServingRepository(table('serving')),
+    rollouts: new TableRolloutPolicyRepository(table('desired')),
   };
 }

@@ -11,6 +11,15 @@ import { assertCcsId, secretName, type SecretKind } from '../names.js';
 import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.js';
 import type { SecretStore, Stores } from '../ports.js';
 import type { OperationEngine } from './operation-engine.js';
+import type { RolloutPolicy } from '../rollout/policy.js';
+
+/** The rollout rules a change goes through (RolloutService; docs/rollouts.md). */
+export interface RolloutGate {
+  /** 409 while a rollout holds the ccs-id; else the policy the change runs under. */
+  forChange(ccsId: string, override: RolloutPolicy | undefined): Promise<RolloutPolicy>;
+  /** A DELETE stops a running rollout first. */
+  stopForDisable(ccsId: string, caller: Caller): Promise<void>;
+}
 
 /** The seed's 404: CCS is not enabled for this id (the IIS Administration API's exact body). */
 export function notEnabled(): DomainError {
@@ -28,6 +37,8 @@ export interface EnableRequest {
   username: string;
   password: string;
   privateKeyPassword?: string;
+  /** This change's rollout policy, instead of the ccs-id's (docs/rollouts.md). */
+  rollout?: RolloutPolicy;
 }
 
 /** Update: any subset. */
@@ -49,6 +60,7 @@ export class CcsService {
     private readonly engine: OperationEngine,
     private readonly allowedLocations: () => AllowedLocation[],
     private readonly log: Logger,
+    private readonly rollouts?: RolloutGate,
   ) {}
 
   /** The enabled state of a ccs-id, or the seed's 404. */
@@ -80,6 +92,7 @@ export class CcsService {
         'id',
       );
     }
+    const rollout = await this.rollouts?.forChange(ccsId, input.rollout);
     const proposed: DesiredState = {
       enabled: true,
       path,
@@ -94,6 +107,7 @@ export class CcsService {
       changedFields: ['path', 'identity.username', 'identity.password', 'private_key_password'],
       base: current?.record ?? null,
       requestedBy: caller.id,
+      rollout: rollout ?? null,
     });
   }
 
@@ -107,6 +121,7 @@ export class CcsService {
     assertCcsId(ccsId);
     const record = await this.enabledRecord(ccsId);
     checkIfMatch(record, ifMatch);
+    const rollout = await this.rollouts?.forChange(ccsId, input.rollout);
     const changed: string[] = [];
     const proposed: DesiredState = { ...record.desired };
     if (input.path !== undefined) {
@@ -136,6 +151,7 @@ export class CcsService {
       changedFields: changed,
       base: record,
       requestedBy: caller.id,
+      rollout: rollout ?? null,
     });
     return { kind: 'operation', operation };
   }
@@ -150,6 +166,7 @@ export class CcsService {
     const current = await this.stores.desired.get(ccsId);
     if (!current?.record.desired.enabled) return null;
     checkIfMatch(current.record, ifMatch);
+    await this.rollouts?.stopForDisable(ccsId, caller);
     const operation = await this.engine.start({
       ccsId,
       kind: 'disable',

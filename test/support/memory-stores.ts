@@ -33,7 +33,8 @@ import {
   type BindingsPart,
   type ServingRecord,
 } from '../../shared/bindings/model.js';
-import type { BindingsRepository, ServingRepository } from '../../shared/ports.js';
+import type { BindingsRepository, RolloutPolicyRepository, ServingRepository } from '../../shared/ports.js';
+import type { RolloutPolicy } from '../../shared/rollout/policy.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 let etags = 0;
@@ -345,6 +346,19 @@ export class MemoryServingRepository implements ServingRepository {
   }
 }
 
+/** Rollout policies, as the table adapter keeps them: one per ccs-id, the last put wins. */
+export class MemoryRolloutPolicyRepository implements RolloutPolicyRepository {
+  readonly rows = new Map<string, RolloutPolicy>();
+  get(ccsId: string) {
+    const row = this.rows.get(ccsId);
+    return Promise.resolve(row ? copy(row) : null);
+  }
+  put(ccsId: string, policy: RolloutPolicy) {
+    this.rows.set(ccsId, copy(policy));
+    return Promise.resolve();
+  }
+}
+
 /** A fresh set of in-memory stores. */
 export function memoryStores(): Stores & {
   desired: MemoryDesiredStateRepository;
@@ -354,6 +368,7 @@ export function memoryStores(): Stores & {
   inventory: MemoryInventoryRepository;
   bindings: MemoryBindingsRepository;
   serving: MemoryServingRepository;
+  rollouts: MemoryRolloutPolicyRepository;
 } {
   return {
     desired: new MemoryDesiredStateRepository(),
@@ -363,5 +378,6 @@ export function memoryStores(): Stores & {
     inventory: new MemoryInventoryRepository(),
     bindings: new MemoryBindingsRepository(),
     serving: new MemoryServingRepository(),
+    rollouts: new MemoryRolloutPolicyRepository(),
   };
 }
