@@ -1,8 +1,25 @@
 /** OpenAPI metadata of the rollout routes (functions/http/rollout.ts; docs/rollouts.md). */
+import type { z } from 'zod';
 import { RolloutBodySchema } from '../../shared/rollout/policy.js';
-import type { OperationMetadata, ResponseMetadata } from './operations.js';
 import { ErrorBodySchema, OperationSchema } from './response-schemas.js';
 import { RolloutPolicySchema } from './rollout-schemas.js';
+
+/**
+ * The shape of operations.ts's OperationMetadata, restated: importing it from there would be an
+ * import cycle (operations.ts spreads this file's metadata in). The spread checks they agree.
+ */
+interface ResponseMetadata {
+  description: string;
+  body?: z.ZodType;
+  headers?: Record<string, unknown>;
+}
+interface OperationMetadata {
+  summary: string;
+  description?: string;
+  tag: 'centralized-certificates' | 'operations';
+  requestBody?: z.ZodType;
+  responses: Record<string, ResponseMetadata>;
+}
 
 const error = (description: string): ResponseMetadata => ({ description, body: ErrorBodySchema });
 

@@ -2,7 +2,6 @@
  * What the engine reads for the rollout phases (rollout-machine.ts decides): the current wave's
  * hosts — applied, failed or silent — and the serving gate's evidence; the rollback's progress.
  */
-import type { HostError } from '../messages.js';
 import type { OperationHostRecord, OperationRecord } from '../model.js';
 import type { Stores } from '../ports.js';
 import { servingRegressions } from '../rollout/gates.js';
@@ -87,7 +86,7 @@ async function readRollback(
   const names = new Set(changed.map((r) => r.host.toLowerCase()));
   for (const row of changed) {
     if ((applied.get(row.host.toLowerCase()) ?? 0) >= generation) continue;
-    if (row.apply === 'failed') facts.failed.push({ host: row.host, error: row.error as HostError | null });
+    if (row.apply === 'failed') facts.failed.push({ host: row.host, error: row.error });
     else facts.silent.push(row.host);
   }
   for (const check of checks.filter((c) => names.has(c.host.toLowerCase()))) {

@@ -29,7 +29,7 @@ export const ROLLOUT_TRANSITIONS = {
   'wave-started': {
     from: 'waves',
     to: 'waves',
-    when: 'the bake time after the last wave passed: apply went to the next wave',
+    when: 'the bake time after a wave passed and apply went to the next wave',
   },
   'rollout-succeeded': {
     from: 'waves',
@@ -39,7 +39,7 @@ export const ROLLOUT_TRANSITIONS = {
   'rollout-halted': {
     from: 'waves',
     to: 'halted',
-    when: 'errors exceeded max_errors and auto_rollback is off: no further wave starts',
+    when: 'errors exceeded max_errors and auto_rollback is off (no further wave starts)',
   },
   'rollout-rolling-back': {
     from: 'waves',
