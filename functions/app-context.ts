@@ -23,6 +23,10 @@ import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
 import { RolloutService } from '../shared/services/rollout-service.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
+import { BindingsFolder } from '../shared/services/bindings-folder.js';
+import { BindingsService } from '../shared/services/bindings-service.js';
+import { CoverageService } from '../shared/services/coverage-service.js';
+import { CoverageTelemetry } from '../shared/services/coverage-telemetry.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
@@ -44,6 +48,12 @@ export interface AppContext {
   rollouts: RolloutService;
   /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
+  /** Hosts' CCS bindings and serving checks (issue 13). */
+  bindings: BindingsService;
+  /** Which share file serves each bound host name, per ccs-id. */
+  coverage: CoverageService;
+  /** The expiry and coverage events the alert rules count (functions/timer/coverage-telemetry.ts). */
+  coverageTelemetry: CoverageTelemetry;
   auth: Authenticator;
   log: Logger;
 }
@@ -105,14 +115,28 @@ export function createAppWiring(
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
   const rollouts = new RolloutService(stores, engine, systemClock, log);
+  const bindings = new BindingsService(stores);
+  const coverage = new CoverageService(bindings, inventory);
   const app: AppContext = {
     config,
     ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log, rollouts),
     rollouts,
     operations: new OperationService(engine, stores.operations, log),
-    reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory),
+    reports: new ReportService(
+      stores,
+      bus,
+      poison,
+      engine,
+      systemClock,
+      log,
+      inventory,
+      new BindingsFolder(stores, log),
+    ),
     audit: new AuditLog(stores.audit, stores.operations),
     inventory,
+    bindings,
+    coverage,
+    coverageTelemetry: new CoverageTelemetry(coverage, log),
     auth: createAuthenticator(config),
     log,
   };

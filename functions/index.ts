@@ -4,6 +4,7 @@
  */
 import './startup.js';
 import './http/centralized-certificates.js';
+import './http/coverage.js';
 import './http/certificates.js';
 import './http/operations.js';
 import './http/audit.js';
@@ -12,5 +13,6 @@ import './http/openapi.js';
 import './queue/reports.js';
 import './timer/sweep-operations.js';
 import './timer/schedule-inventory.js';
+import './timer/coverage-telemetry.js';
 
 export { httpRoutes, queueRoutes, timerRoutes } from './route-table.js';

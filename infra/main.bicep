@@ -136,6 +136,9 @@ param keyVaultSoftDeleteRetentionInDays int = 90
 @description('Optional. Log Analytics retention in days. Default: 30.')
 param logRetentionInDays int = 30
 
+@description('Optional. Email address for the expiry and coverage alerts (issue 13); empty: the alerts show in the portal only.')
+param alertEmailAddress string = ''
+
 @description('Optional. Extra tags for every resource.')
 param tags object = {}
 
@@ -188,6 +191,23 @@ module monitoring 'app/monitoring.bicep' = {
     location: location
     tags: allTags
     retentionInDays: logRetentionInDays
+  }
+}
+
+// Expiry and coverage alerts on the API's telemetry (infra/app/alerts.bicep).
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  // A name known at compile time (for What-If), so the component is waited for by hand.
+  dependsOn: [
+    monitoring
+  ]
+  params: {
+    applicationInsightsName: applicationInsightsName
+    location: location
+    namePrefix: 'alert-ccs-${resourceToken}'
+    alertEmailAddress: alertEmailAddress
+    tags: allTags
   }
 }
 

@@ -65,6 +65,8 @@ const ReadOnly = {
   generation: z.unknown().optional(),
   hosts: z.unknown().optional(),
   operation: z.unknown().optional(),
+  coverage: z.unknown().optional(),
+  serving: z.unknown().optional(),
   _links: z.unknown().optional(),
 };
 

@@ -67,6 +67,8 @@ export interface OperationRecord {
   error: OperationError | null;
   /** A change with a rollout policy: its waves, gates and rollback (absent: all hosts at once). */
   rollout?: RolloutProgress | null;
+  /** `?force=true`: the preflight skips the bound-names check (issue 13). Absent: false. */
+  force?: boolean;
 }
 
 export type HostStepStatus = 'pending' | 'succeeded' | 'failed' | 'superseded' | 'unreachable' | 'skipped';
@@ -117,6 +119,8 @@ export interface AuditEntry {
   changes: AuditChange[];
   /** The operation's status when it was last written here (Running until it ends). */
   status: OperationStatus;
+  /** The change was forced (`?force=true`): made although sites would lose their certificates. */
+  force?: boolean;
 }
 
 // ── inventory ────────────────────────────────────────────────────────────────────────────────

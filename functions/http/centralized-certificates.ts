@@ -10,6 +10,7 @@ import { policyFromBody } from '../../shared/rollout/policy.js';
 import type { EnableRequest, UpdateRequest } from '../../shared/services/ccs-service.js';
 import { defineHttp } from '../route-table.js';
 import { etagOf, parseIfMatch } from './etag.js';
+import { forceOf } from './force.js';
 import { guarded, type Call } from './guard.js';
 import { preferredWaitSeconds, readJsonBody } from './request-body.js';
 import { json } from './respond.js';
@@ -24,7 +25,13 @@ const ifMatchOf = (call: Call) => parseIfMatch(call.request.headers.get('if-matc
 
 async function current(call: Call, status = 200) {
   const { record, hosts } = await call.app.ccs.get(idOf(call));
-  return json(status, ccsView(record, hosts), { ETag: etagOf(record) });
+  const [coverage, serving] = await Promise.all([
+    call.app.coverage.summary(record.ccsId),
+    call.app.bindings.servingAt(record.ccsId, record.generation),
+  ]);
+  return json(status, ccsView(record, hosts, { coverage, serving }), {
+    ETag: etagOf(record),
+  });
 }
 
 /** POST body → EnableRequest (the schema has checked every field). */
@@ -57,14 +64,21 @@ export const listCcs = guarded('read', async ({ app }) => json(200, ccsListView(
 export const getCcs = guarded('read', (call) => current(call));
 
 export const enableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.enable(idOf(call), await enableRequest(call), { id: call.callerId });
+  const force = forceOf(call.request);
+  const op = await call.app.ccs.enable(
+    idOf(call),
+    await enableRequest(call),
+    { id: call.callerId },
+    { force },
+  );
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () => current(call));
 });
 
 export const updateCcs = guarded('write', async (call) => {
   const id = idOf(call);
+  const force = forceOf(call.request);
   const request = await updateRequest(call, id);
-  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId });
+  const result = await call.app.ccs.update(id, request, ifMatchOf(call), { id: call.callerId }, { force });
   if (result.kind === 'unchanged') return current(call);
   return respondToOperation(call.app, result.operation, preferredWaitSeconds(call.request), () =>
     current(call),
@@ -72,7 +86,11 @@ export const updateCcs = guarded('write', async (call) => {
 });
 
 export const disableCcs = guarded('write', async (call) => {
-  const op = await call.app.ccs.disable(idOf(call), ifMatchOf(call), { id: call.callerId });
+  const id = idOf(call);
+  const force = forceOf(call.request);
+  // Sites that use CCS lose their certificates when it is disabled: 409 unless forced.
+  if (!force) await call.app.bindings.refuseDisableWhileSitesUseCcs(id);
+  const op = await call.app.ccs.disable(id, ifMatchOf(call), { id: call.callerId }, { force });
   if (!op) return { status: 204 };
   return respondToOperation(call.app, op, preferredWaitSeconds(call.request), () =>
     Promise.resolve({ status: 204 }),
@@ -82,7 +100,11 @@ export const disableCcs = guarded('write', async (call) => {
 export const listHosts = guarded('read', async (call) => {
   const id = idOf(call);
   const { record, hosts } = await call.app.ccs.hosts(id);
-  return json(200, hostListView(id, record, hosts));
+  const [bindings, serving] = await Promise.all([
+    call.app.bindings.heads(id),
+    call.app.bindings.latestServing(id),
+  ]);
+  return json(200, hostListView(id, record, hosts, { bindings, serving }));
 });
 
 defineHttp({ name: 'listCentralizedCertificates', route: ROUTE, methods: ['GET'], handler: listCcs });

@@ -10,6 +10,7 @@ import type { OperationRecord } from '../../shared/model.js';
 import { isTerminal } from '../../shared/model.js';
 import type { AppContext } from '../app-context.js';
 import { operationHeaderCode } from '../../shared/services/operation-errors.js';
+import { BOUND_NAMES_UNCOVERED, boundNamesConflict } from '../../shared/services/bound-names-error.js';
 import { errorResponse, json } from './respond.js';
 import { operationHref, operationView } from './views.js';
 
@@ -51,12 +52,14 @@ export async function respondToOperation(
     // The header carries a code the API documents, never a host's own text (its code and detail
     // are in the operation's body).
     const response = errorResponse(
-      new DomainError(
-        kind,
-        operationHeaderCode(final.error),
-        final.error.message,
-        final.error.target ?? undefined,
-      ),
+      final.error.code === BOUND_NAMES_UNCOVERED
+        ? boundNamesConflict(final.error, await app.operations.hosts(op.id))
+        : new DomainError(
+            kind,
+            operationHeaderCode(final.error),
+            final.error.message,
+            final.error.target ?? undefined,
+          ),
     );
     return {
       ...response,
@@ -68,7 +71,7 @@ export async function respondToOperation(
     };
   }
   const hosts = await app.operations.hosts(op.id);
-  return json(202, operationView(final, hosts), {
+  return json(202, operationView(final, hosts, await app.bindings.servingOf(final, hosts)), {
     'Operation-Location': operationHref(op.id),
     'Retry-After': '1',
     ...applied,

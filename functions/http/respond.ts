@@ -37,7 +37,13 @@ export function errorResponse(error: DomainError): HttpResponseInit {
   const body =
     error.code === 'CcsNotEnabled'
       ? { title, detail: error.message, name: error.field, status }
-      : { title, ...(error.field ? { name: error.field } : {}), detail: error.message, status };
+      : {
+          title,
+          ...(error.field ? { name: error.field } : {}),
+          detail: error.message,
+          status,
+          ...error.details,
+        };
   const headers: Record<string, string> = { 'x-ms-error-code': error.code };
   if (error.kind === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer';
   if (error.kind === 'unavailable') headers['Retry-After'] = '5';

@@ -6,6 +6,8 @@
  * schema (and so the OpenAPI document) lacks does not compile.
  */
 import type { z } from 'zod';
+import type { BindingsHead, ServingRecord } from '../../shared/bindings/model.js';
+import type { CoverageReport } from '../../shared/bindings/coverage-report.js';
 import type {
   AuditEntry,
   CcsRecord,
@@ -22,6 +24,7 @@ import type {
   HostsSummarySchema,
   OperationSchema,
 } from '../openapi/response-schemas.js';
+import { hostBindingsView, hostErrorView, servingSummary, servingView } from './serving-views.js';
 
 import { rolloutView } from './rollout-views.js';
 
@@ -43,9 +46,17 @@ export function hostsSummary(hosts: HostRecord[], generation: number): z.output<
   return summary;
 }
 
+/** What the resource shows besides the desired state: coverage and the current generation's serving. */
+export interface CcsExtras {
+  coverage: CoverageReport['summary'];
+  /** The hosts' serving checks of the current generation. */
+  serving: ServingRecord[];
+}
+
 export function ccsView(
   record: CcsRecord,
   hosts: HostRecord[],
+  extras: CcsExtras,
 ): z.output<typeof CentralizedCertificatesSchema> {
   const summary = hostsSummary(hosts, record.generation);
   const converged = summary.applied === summary.total;
@@ -56,9 +67,12 @@ export function ccsView(
     status: converged ? 'converged' : summary.failed > 0 ? 'degraded' : 'converging',
     generation: record.generation,
     hosts: summary,
+    coverage: extras.coverage,
+    serving: servingSummary(record.generation, extras.serving),
     _links: {
       self: { href: ccsHref(record.ccsId) },
       hosts: { href: `${ccsHref(record.ccsId)}/hosts` },
+      coverage: { href: `${ccsHref(record.ccsId)}/coverage` },
       ...(record.lastOperationId ? { last_operation: { href: operationHref(record.lastOperationId) } } : {}),
     },
   };
@@ -74,7 +88,19 @@ export function ccsListView(records: CcsRecord[]): z.output<typeof CentralizedCe
   };
 }
 
-export function hostView(host: HostRecord, generation: number): z.output<typeof HostSchema> {
+/** What `/hosts` shows of each host besides its record: bindings and newest serving check. */
+export interface HostExtras {
+  bindings: BindingsHead | null;
+  serving: ServingRecord | null;
+}
+
+const NO_EXTRAS: HostExtras = { bindings: null, serving: null };
+
+export function hostView(
+  host: HostRecord,
+  generation: number,
+  extras: HostExtras = NO_EXTRAS,
+): z.output<typeof HostSchema> {
   return {
     name: host.host,
     status: hostStatus(host, generation),
@@ -90,21 +116,34 @@ export function hostView(host: HostRecord, generation: number): z.output<typeof 
       : null,
     agent: { version: host.agentVersion, backend: host.backend },
     last_seen: host.lastSeen,
-    last_error: host.lastError,
+    last_error: host.lastError && hostErrorView(host.lastError),
     last_drift: host.lastDriftAt,
+    bindings: extras.bindings && hostBindingsView(extras.bindings),
+    serving: extras.serving && servingView(extras.serving),
   };
 }
+
+const byHost = <T extends { host: string }>(items: readonly T[]): Map<string, T> =>
+  new Map(items.map((item) => [item.host.toLowerCase(), item]));
 
 export function hostListView(
   ccsId: string,
   record: CcsRecord | null,
   hosts: HostRecord[],
+  extras: { bindings: BindingsHead[]; serving: ServingRecord[] } = { bindings: [], serving: [] },
 ): z.output<typeof HostListSchema> {
   const generation = record?.generation ?? 0;
+  const bindings = byHost(extras.bindings);
+  const serving = byHost(extras.serving);
   return {
     id: ccsId,
     desired_generation: generation,
-    hosts: hosts.map((h) => hostView(h, generation)),
+    hosts: hosts.map((h) =>
+      hostView(h, generation, {
+        bindings: bindings.get(h.host.toLowerCase()) ?? null,
+        serving: serving.get(h.host.toLowerCase()) ?? null,
+      }),
+    ),
     _links: { self: { href: `${ccsHref(ccsId)}/hosts` }, resource: { href: ccsHref(ccsId) } },
   };
 }
@@ -112,7 +151,9 @@ export function hostListView(
 export function operationView(
   op: OperationRecord,
   hosts: OperationHostRecord[],
+  serving: readonly ServingRecord[] = [],
 ): z.output<typeof OperationSchema> {
+  const checks = byHost(serving);
   return {
     id: op.id,
     status: op.status,
@@ -122,16 +163,22 @@ export function operationView(
     generation: op.targetGeneration,
     changed_fields: op.changedFields,
     requested_by: op.requestedBy,
+    force: op.force ?? false,
     created: op.createdAt,
     updated: op.updatedAt,
     error: op.error,
-    hosts: hosts.map((h) => ({
-      name: h.host,
-      preflight: h.preflight,
-      apply: h.apply,
-      error: h.error,
-      ...(typeof h.wave === 'number' ? { wave: h.wave } : {}),
-    })),
+    hosts: hosts.map((h) => {
+      const check = checks.get(h.host.toLowerCase());
+      return {
+        name: h.host,
+        preflight: h.preflight,
+        apply: h.apply,
+        error: h.error && hostErrorView(h.error),
+        serving: check ? servingView(check) : null,
+        ...(typeof h.wave === 'number' ? { wave: h.wave } : {}),
+      };
+    }),
+    serving: servingSummary(op.targetGeneration, serving),
     ...(op.rollout ? { rollout: rolloutView(op.rollout) } : {}),
     _links: { self: { href: operationHref(op.id) }, resource: { href: ccsHref(op.ccsId) } },
   };
@@ -146,6 +193,7 @@ export function auditView(entries: AuditEntry[]): z.output<typeof AuditLogSchema
       ccs_id: e.ccsId,
       operation: { id: e.operationId, kind: e.kind, status: e.status, href: operationHref(e.operationId) },
       changes: e.changes,
+      force: e.force ?? false,
       _links: { resource: { href: ccsHref(e.ccsId) } },
     })),
     _links: { self: { href: `${API}/audit` } },

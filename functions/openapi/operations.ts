@@ -22,6 +22,7 @@ import {
   StoreListSchema,
   StoreSchema,
 } from './certificate-schemas.js';
+import { COVERAGE_OPERATION_METADATA, FORCE } from './coverage-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -65,7 +66,9 @@ const accepted: ResponseMetadata = {
 };
 const notEnabled = error('CCS is not enabled for this id');
 const failedChange = {
-  '409': error('A conflicting change was committed first, or the hosts refused the change (Prefer: wait)'),
+  '409': error(
+    'A conflicting change was committed first, or the hosts refused the change (Prefer: wait); `BoundNamesUncovered`: bound host names would lose their certificate (`host_names`, `hosts`; `?force=true` overrides)',
+  ),
   '412': error('If-Match does not match the current ETag'),
 };
 
@@ -82,6 +85,7 @@ const TOTAL = { 'X-Total-Count': { schema: { type: 'integer' } } };
 
 export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   ...ROLLOUT_OPERATION_METADATA,
+  ...COVERAGE_OPERATION_METADATA,
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',
@@ -102,6 +106,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   enableCentralizedCertificates: {
     summary: 'Enable CCS on every host of a ccs-id',
     tag: 'centralized-certificates',
+    parameters: [FORCE],
     requestBody: EnableBodySchema.meta({ id: 'EnableCentralizedCertificates' }),
     responses: {
       '200': { description: 'Prefer: wait, and every host applied it', body: CentralizedCertificatesSchema },
@@ -115,6 +120,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   updateCentralizedCertificates: {
     summary: 'Change the path, identity or private-key password of a ccs-id',
     tag: 'centralized-certificates',
+    parameters: [FORCE],
     requestBody: UpdateBodySchema.meta({ id: 'UpdateCentralizedCertificates' }),
     responses: {
       '200': {
@@ -131,10 +137,14 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   disableCentralizedCertificates: {
     summary: 'Disable CCS on every host of a ccs-id',
     tag: 'centralized-certificates',
+    parameters: [FORCE],
     responses: {
       '202': accepted,
       '204': { description: 'Disabled (Prefer: wait), or it was not enabled' },
       ...failedChange,
+      '409': error(
+        'Sites still use CCS on the fleet (`SitesUseCcs`, `sites` lists them; `?force=true` overrides), or a conflicting change was committed first',
+      ),
       ...ANY,
     },
   },

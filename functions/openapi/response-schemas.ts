@@ -4,6 +4,12 @@
  */
 import { z } from 'zod';
 import { RolloutViewSchema } from './rollout-schemas.js';
+import {
+  CoverageSummarySchema,
+  HostBindingsSchema,
+  ServingCheckSchema,
+  ServingSummarySchema,
+} from './coverage-schemas.js';
 
 const Link = z.object({ href: z.string() });
 
@@ -13,6 +19,17 @@ export const ErrorBodySchema = z
     name: z.string().optional(),
     detail: z.string(),
     status: z.number().int(),
+    host_names: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'BoundNamesUncovered (409): the bound host names the change would leave without a certificate',
+      ),
+    hosts: z.array(z.string()).optional().describe('BoundNamesUncovered (409): the hosts that refused it'),
+    sites: z
+      .array(z.object({ name: z.string(), hosts: z.array(z.string()), host_names: z.array(z.string()) }))
+      .optional()
+      .describe('SitesUseCcs (409 on DELETE): the sites that still use CCS'),
   })
   .meta({ id: 'Error', description: 'IIS Administration API error shape; `name` is the field at fault.' });
 
@@ -32,7 +49,13 @@ export const CentralizedCertificatesSchema = z
     status: z.enum(['converged', 'converging', 'degraded']),
     generation: z.number().int(),
     hosts: HostsSummarySchema,
-    _links: z.object({ self: Link, hosts: Link, last_operation: Link.optional() }),
+    coverage: CoverageSummarySchema.describe(
+      'Bound host names the share covers, does not cover, and whose certificate expires soon',
+    ),
+    serving: ServingSummarySchema.nullable().describe(
+      "The hosts' serving checks of this generation; null before any",
+    ),
+    _links: z.object({ self: Link, hosts: Link, coverage: Link, last_operation: Link.optional() }),
   })
   .meta({ id: 'CentralizedCertificates' });
 
@@ -49,6 +72,7 @@ const HostErrorBody = z.object({
   code: z.string(),
   detail: z.string(),
   status: z.number().int(),
+  host_names: z.array(z.string()).optional().describe('BoundNamesUncovered: the host names at stake'),
 });
 
 export const HostSchema = z.object({
@@ -68,6 +92,8 @@ export const HostSchema = z.object({
   last_seen: z.string(),
   last_error: HostErrorBody.nullable(),
   last_drift: z.string().nullable(),
+  bindings: HostBindingsSchema.nullable().describe('Null until the host reported its bindings'),
+  serving: ServingCheckSchema.nullable().describe("The host's newest serving check; null before any"),
 });
 
 export const HostListSchema = z
@@ -91,6 +117,7 @@ export const OperationSchema = z
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
     requested_by: z.string(),
+    force: z.boolean().describe('Made with ?force=true'),
     created: z.string(),
     updated: z.string(),
     error: z
@@ -108,7 +135,13 @@ export const OperationSchema = z
         apply: StepStatus,
         error: HostErrorBody.nullable(),
         wave: z.number().int().optional().describe("The host's wave, when the operation runs a rollout"),
+        serving: ServingCheckSchema.nullable().describe(
+          "The host's serving check after this operation's apply",
+        ),
       }),
+    ),
+    serving: ServingSummarySchema.nullable().describe(
+      "This operation's serving checks summed; null before any",
     ),
     rollout: RolloutViewSchema.optional().describe('Present when the change ran under a rollout policy'),
     _links: z.object({ self: Link, resource: Link }),
@@ -136,6 +169,7 @@ export const AuditEntrySchema = z
         to: AuditValue,
       }),
     ),
+    force: z.boolean().describe('Made with ?force=true (sites could lose their certificates)'),
     _links: z.object({ resource: Link }),
   })
   .meta({ id: 'AuditEntry', description: 'One accepted change: who, when, what changed, and its outcome.' });

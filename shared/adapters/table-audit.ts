@@ -29,6 +29,7 @@ function toEntry(row: Row): AuditEntry {
     changes: parse<AuditChange[]>(row.changes),
     // Entries written before the status column existed read as still running.
     status: (typeof row.status === 'string' ? row.status : 'Running') as OperationStatus,
+    ...(row.force === true ? { force: true } : {}),
   };
 }
 
@@ -49,6 +50,7 @@ export class TableAuditRepository implements AuditRepository {
       kind: entry.kind,
       changes: json(entry.changes),
       status: entry.status,
+      ...(entry.force ? { force: true } : {}),
     });
   }
 

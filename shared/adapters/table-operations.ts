@@ -89,6 +89,7 @@ function toRecord(row: Row): OperationRecord {
     ...(typeof row.rollout === 'string' && row.rollout !== 'null'
       ? { rollout: parse<OperationRecord['rollout']>(row.rollout) }
       : {}),
+    ...(row.force === true ? { force: true } : {}),
   };
 }
 

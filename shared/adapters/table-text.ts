@@ -24,6 +24,9 @@ export function textColumns(name: string, value: unknown): Row {
 export function readTextColumns<T>(row: Row, name: string): T {
   const parts = Number(row[`${name}Parts`] ?? 0);
   let text = '';
-  for (let i = 0; i < parts; i++) text += String(row[`${name}${i}`] ?? '');
+  for (let i = 0; i < parts; i++) {
+    const piece = row[`${name}${i}`];
+    text += typeof piece === 'string' ? piece : '';
+  }
   return JSON.parse(text) as T;
 }

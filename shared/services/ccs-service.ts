@@ -50,6 +50,11 @@ export type UpdateRequest = Partial<EnableRequest>;
  */
 export type ExpectedGenerations = readonly number[] | null;
 
+/** How a change is made: `force` (`?force=true`) lets it take certificates away from bound sites. */
+export interface ChangeOptions {
+  force?: boolean;
+}
+
 export type UpdateResult =
   { kind: 'operation'; operation: OperationRecord } | { kind: 'unchanged'; record: CcsRecord };
 
@@ -80,7 +85,12 @@ export class CcsService {
   }
 
   /** POST: enable CCS for a ccs-id that is not enabled yet. */
-  async enable(ccsId: string, input: EnableRequest, caller: Caller): Promise<OperationRecord> {
+  async enable(
+    ccsId: string,
+    input: EnableRequest,
+    caller: Caller,
+    options: ChangeOptions = {},
+  ): Promise<OperationRecord> {
     assertCcsId(ccsId);
     const path = this.checkPath(input.path);
     const current = await this.stores.desired.get(ccsId);
@@ -108,6 +118,7 @@ export class CcsService {
       base: current?.record ?? null,
       requestedBy: caller.id,
       rollout: rollout ?? null,
+      ...options,
     });
   }
 
@@ -117,6 +128,7 @@ export class CcsService {
     input: UpdateRequest,
     ifMatch: ExpectedGenerations,
     caller: Caller,
+    options: ChangeOptions = {},
   ): Promise<UpdateResult> {
     assertCcsId(ccsId);
     const record = await this.enabledRecord(ccsId);
@@ -152,6 +164,7 @@ export class CcsService {
       base: record,
       requestedBy: caller.id,
       rollout: rollout ?? null,
+      ...options,
     });
     return { kind: 'operation', operation };
   }
@@ -161,6 +174,7 @@ export class CcsService {
     ccsId: string,
     ifMatch: ExpectedGenerations,
     caller: Caller,
+    options: ChangeOptions = {},
   ): Promise<OperationRecord | null> {
     assertCcsId(ccsId);
     const current = await this.stores.desired.get(ccsId);
@@ -174,6 +188,7 @@ export class CcsService {
       changedFields: ['enabled'],
       base: current.record,
       requestedBy: caller.id,
+      ...options,
     });
     if (operation.status !== 'Failed') await this.deleteSecrets(ccsId);
     return operation;

@@ -73,6 +73,8 @@ export interface ChangeInput {
   requestedBy: string;
   /** The rollout policy it runs under (absent or default: every host at once). */
   rollout?: RolloutPolicy | null;
+  /** `?force=true`: preflight skips the bound-names check; recorded on the operation and audit entry. */
+  force?: boolean;
 }
 
 export class OperationEngine {
@@ -131,6 +133,7 @@ export class OperationEngine {
       deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
       error: null,
       rollout: initialRollout(input.rollout ?? null, input.kind, input.base),
+      ...(input.force ? { force: true } : {}),
     };
     // The audit entry comes first: a change without one cannot happen.
     await this.stores.audit.append({
@@ -142,6 +145,7 @@ export class OperationEngine {
       kind: input.kind,
       changes: describeChanges(input.base?.desired ?? null, input.proposed),
       status: 'Running',
+      ...(input.force ? { force: true } : {}),
     });
     const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
     const etag = await this.stores.operations.create(op, rows);
@@ -370,6 +374,7 @@ export class OperationEngine {
       generation,
       desired,
       issuedAt: this.now(),
+      ...(type === 'preflight' && op.force ? { force: true } : {}),
     });
   }
 }

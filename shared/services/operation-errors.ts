@@ -23,6 +23,7 @@ export const OPERATION_ERROR_CODES: ReadonlySet<string> = new Set([
   'InvalidPrivateKeyPassword',
   'SecretUnavailable',
   'ApplyFailed',
+  'BoundNamesUncovered',
   // The agent's refusals of a command
   'CommandAbandoned',
   'CommandUnsigned',

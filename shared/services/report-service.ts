@@ -10,6 +10,7 @@ import type { HostRecord } from '../model.js';
 import type { Clock, CommandBus, PoisonQueue, Stores } from '../ports.js';
 import type { Logger } from '../log.js';
 import type { OperationEngine } from './operation-engine.js';
+import type { BindingsFolder } from './bindings-folder.js';
 
 /** Where `inventory` reports go (InventoryService); without one they are dropped. */
 export interface InventoryFolder {
@@ -27,6 +28,8 @@ export class ReportService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly inventory?: InventoryFolder,
+    /** Bindings and serving checks (issue 13); without it they are acknowledged unread. */
+    private readonly bindings?: BindingsFolder,
   ) {}
 
   /**
@@ -50,8 +53,7 @@ export class ReportService {
     if (report.type === 'hello') return this.hello(report);
     if (report.type === 'result') return this.result(report);
     if (report.type === 'inventory') return this.inventory?.fold(report);
-    // Bindings are stored by the API side of issue 13; until then they are acknowledged unread.
-    if (report.type === 'bindings') return;
+    if (report.type === 'bindings') return this.bindings?.chunk(report);
     return this.drift(report);
   }
 
@@ -66,6 +68,7 @@ export class ReportService {
       appliedGeneration: report.appliedGeneration,
     });
     if (!existing) this.log.info('host enrolled', { ccsId: report.ccsId, host: report.host });
+    if (report.bindings) await this.bindings?.summary(report.ccsId, report.host, report.bindings, report.at);
     const state = await this.stores.desired.get(report.ccsId);
     // A host behind the desired state (new, or back after an outage) gets it at once.
     if (state && report.appliedGeneration < state.record.generation) {
@@ -97,6 +100,8 @@ export class ReportService {
             ? null
             : (existing?.lastError ?? null),
     });
+    // Stored before the operation advances, so an answer to `Prefer: wait` already shows it.
+    await this.bindings?.result(report);
     if (report.operationId) {
       await this.engine.recordHostResult(
         report.operationId,

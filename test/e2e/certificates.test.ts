@@ -60,7 +60,10 @@ describe('npm start: the demo share in the certificates API', () => {
     expect(certificates.find((c) => c.alias === '_.contoso.com.pfx')?.subject).toBe('CN=*.contoso.com');
     expect(certificates.find((c) => c.alias === 'expired.contoso.com.pfx')?.expires_in_days).toBeLessThan(0);
 
-    const disabled = await stack.request('DELETE', resource, { headers: { Prefer: 'wait=30' } });
+    // The demo sites use CCS: disabling it takes their certificates away, hence force.
+    const disabled = await stack.request('DELETE', `${resource}?force=true`, {
+      headers: { Prefer: 'wait=30' },
+    });
     expect(disabled.status).toBe(204);
     const after = StoreListSchema.parse(await readJson(await stack.request('GET', '/certificates/stores')));
     expect(after.stores).toEqual([]);

@@ -16,6 +16,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_SETTINGS } from '../../shared/config.js';
 import { REPORTS_QUEUE, commandQueueName, poisonQueueName } from '../../shared/names.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
+import { EXPIRING_EVENT, UNCOVERED_EVENT } from '../../shared/services/coverage-telemetry.js';
+import { timerRoutes } from '../../functions/index.js';
 import { findTool, toolRequired } from '../support/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -417,5 +419,69 @@ if (!cli && !required)
     );
     expect(existsSync(join(ROOT, 'azure.yaml'))).toBe(true);
     expect(readFileSync(join(ROOT, 'azure.yaml'), 'utf8')).toMatch(/host:\s*function/);
+  });
+});
+
+(cli || required ? describe : describe.skip)('infra (Bicep): expiry and coverage alerts (issue 13)', () => {
+  let alerts: Node;
+  let resources: Resource[];
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+
+  beforeAll(async () => {
+    if (!cli) throw new Error('Bicep CLI not found and CCS_REQUIRE_BICEP is set');
+    const build = await run(cli, ['build', MAIN, '--stdout']);
+    if (build.code !== 0) throw new Error(`bicep build failed:\n${build.output}`);
+    const found = walk({ name: 'main', template: JSON.parse(build.stdout) as Template }).find(
+      (f) => f.resource.type === 'Microsoft.Resources/deployments' && f.resource.name === 'alerts',
+    );
+    expect(found, 'the alerts module in main.bicep').toBeDefined();
+    const template = get(found!.resource, 'properties.template') as Template;
+    alerts = { name: 'alerts', template, parent: found!.node, deployment: found!.resource };
+    resources = Object.values(template.resources);
+  });
+
+  it('passes the Application Insights component and the alert email address from main.bicep', () => {
+    const params = get(alerts.deployment, 'properties.parameters') as Record<string, { value: unknown }>;
+    expect(params.applicationInsightsName?.value).toBe("[variables('applicationInsightsName')]");
+    expect(params.alertEmailAddress?.value).toBe("[parameters('alertEmailAddress')]");
+    expect(alerts.parent?.template.parameters?.alertEmailAddress?.defaultValue).toBe('');
+  });
+
+  it('creates an action group that mails the address given (only when one is given)', () => {
+    const [group] = ofType('Microsoft.Insights/actionGroups');
+    expect(group?.condition).toBe("[not(empty(parameters('alertEmailAddress')))]");
+    expect(get(group, 'properties.emailReceivers')).toEqual([
+      expect.objectContaining({ emailAddress: "[parameters('alertEmailAddress')]" }),
+    ]);
+  });
+
+  it('has one log alert rule per telemetry event, on the component, split by ccs-id and host name', () => {
+    const [rule] = ofType('Microsoft.Insights/scheduledQueryRules');
+    expect(rule).toMatchObject({ kind: 'LogAlert' });
+    expect(get(rule, 'properties.scopes')).toEqual([
+      "[resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]",
+    ]);
+    const vars = alerts.template.variables as { eventsQuery: string; rules: { event: string }[] };
+    expect(vars.rules.map((r) => r.event)).toEqual([EXPIRING_EVENT, UNCOVERED_EVENT]);
+    expect(get(rule, 'properties.criteria.allOf.0.query')).toBe(
+      "[format(variables('eventsQuery'), variables('rules')[copyIndex()].event)]",
+    );
+    // The query reads the JSON line the API's logger writes: msg, ccsId, hostName, daysLeft.
+    for (const field of ['event.msg', 'event.ccsId', 'event.hostName', 'event.daysLeft']) {
+      expect(vars.eventsQuery).toContain(field);
+    }
+    expect(vars.eventsQuery).toMatch(/^traces \|/);
+    const criterion = get(rule, 'properties.criteria.allOf.0') as Record<string, unknown>;
+    expect(criterion).toMatchObject({ timeAggregation: 'Count', operator: 'GreaterThan', threshold: 0 });
+    expect((criterion.dimensions as { name: string }[]).map((d) => d.name)).toEqual(['ccsId', 'hostName']);
+    expect(get(rule, 'properties.autoMitigate')).toBe(true);
+  });
+
+  it('looks back further than the timer that emits the events runs', () => {
+    const [rule] = ofType('Microsoft.Insights/scheduledQueryRules');
+    const timer = timerRoutes.find((t) => t.name === 'emitCoverageTelemetry');
+    expect(timer?.schedule).toBe('0 */15 * * * *');
+    expect(get(rule, 'properties.evaluationFrequency')).toBe('PT15M');
+    expect(get(rule, 'properties.windowSize')).toBe('PT1H');
   });
 });

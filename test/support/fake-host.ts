@@ -9,15 +9,21 @@ import {
   encodeMessage,
   MESSAGE_VERSION,
   type ActualState,
+  type BindingsSummary,
   type Command,
   type HostError,
   type Report,
+  type ServingCheck,
 } from '../../shared/messages.js';
 import { commandQueueName, REPORTS_QUEUE } from '../../shared/names.js';
 
 export class FakeHost {
   appliedGeneration = 0;
   actual: ActualState = { enabled: false, path: null, username: null };
+  /** Sent in hello and results when set (issue 13). */
+  bindings: BindingsSummary | undefined;
+  /** Sent with every apply this host does when set. */
+  serving: ServingCheck | undefined;
 
   constructor(
     private readonly storage: StorageClients,
@@ -42,6 +48,7 @@ export class FakeHost {
       actual: this.actual,
       appliedGeneration: this.appliedGeneration,
       at: new Date().toISOString(),
+      ...(this.bindings ? { bindings: this.bindings } : {}),
     });
   }
 
@@ -83,6 +90,8 @@ export class FakeHost {
       actual: this.actual,
       appliedGeneration: this.appliedGeneration,
       at: new Date().toISOString(),
+      ...(this.bindings ? { bindings: this.bindings } : {}),
+      ...(applies && this.serving ? { serving: this.serving } : {}),
     });
   }
 }
