@@ -11,9 +11,13 @@ import type { CoverageSchema } from '../openapi/coverage-schemas.js';
 import { certificateHref, inventoryStatus, storeHref } from './certificate-views.js';
 import { ccsHref } from './views.js';
 
-/** Bound-by entries a name shows, unnamed bindings shown. */
+/** Names shown (alphabetically; `names_total` counts them all), bound-by entries per name, unnamed bindings. */
+export const SHOWN_NAMES = 1000;
 const SHOWN_BOUND_BY = 50;
 const SHOWN_UNNAMED = 100;
+
+/** `?status=covered|uncovered`: only those names. */
+export type NameFilter = 'covered' | 'uncovered' | null;
 
 const bindingRef = (b: BindingRef) => ({
   host: b.host,
@@ -34,12 +38,17 @@ const certificateRef = (entry: CertificateEntry) => ({
   _links: { self: { href: certificateHref(entry.row.id) } },
 });
 
-export function coverageView({ ccsId, report, store }: FleetCoverage): z.output<typeof CoverageSchema> {
+export function coverageView(
+  { ccsId, report, store }: FleetCoverage,
+  filter: NameFilter = null,
+): z.output<typeof CoverageSchema> {
+  const names = filter === null ? report.names : report.names.filter((n) => n.status === filter);
   return {
     id: ccsId,
     summary: report.summary,
     inventory: { status: inventoryStatus(store), last_scan: store.lease.lastReportAt },
-    names: report.names.map((n) => ({
+    names_total: names.length,
+    names: names.slice(0, SHOWN_NAMES).map((n) => ({
       host_name: n.name,
       status: n.status,
       reason: n.reason,

@@ -19,6 +19,15 @@ export const COVERAGE_OPERATION_METADATA = {
     description:
       "For every host name a CCS binding of the fleet names: the file IIS would serve it from (`<host>.pfx`, else `_.<parent>.pfx`), that certificate's id, expiry and problems, and which hosts and sites bind it; bound names without a usable file (`uncovered`); files no binding uses.",
     tag: 'centralized-certificates' as const,
+    parameters: [
+      {
+        name: 'status',
+        in: 'query',
+        required: false,
+        description: 'Only the `covered` or only the `uncovered` names',
+        schema: { type: 'string', enum: ['covered', 'uncovered'] },
+      },
+    ],
     responses: {
       '200': { description: 'Coverage of the bound host names', body: CoverageSchema },
       '404': { description: 'CCS is not enabled for this id', body: ErrorBodySchema },

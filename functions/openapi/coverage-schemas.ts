@@ -102,6 +102,10 @@ export const CoverageSchema = z
       status: z.enum(['current', 'scanning', 'failed', 'no_scanner']),
       last_scan: z.string().nullable(),
     }),
+    names_total: z
+      .number()
+      .int()
+      .describe('Names (of the `status` asked for) in all; at most 1000 are listed'),
     names: z.array(
       z.object({
         host_name: z.string().describe('As IIS looks it up: ASCII (punycode), lower case'),

@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { FakeHost } from '../support/fake-host.js';
 import { bindingsDigest } from '../../shared/bindings/digest.js';
-import type { CcsBinding, Command, HostError, ServingCheck } from '../../shared/messages.js';
+import {
+  encodeMessage,
+  MESSAGE_VERSION,
+  type BindingsReport,
+  type CcsBinding,
+  type Command,
+  type HostError,
+  type ServingCheck,
+} from '../../shared/messages.js';
+import { REPORTS_QUEUE } from '../../shared/names.js';
 import { CoverageSchema } from '../../functions/openapi/coverage-schemas.js';
 import {
   AuditLogSchema,
@@ -167,6 +176,53 @@ describe('bindings and serving checks in the API', () => {
       ['www.contoso.com', 1],
       ['www.fabrikam.com', 1],
     ]);
+  });
+
+  it('assembles a host with thousands of bindings from chunks in any order, and bounds the coverage answer', async () => {
+    const { id } = await enabled(['web-01']);
+    const many: CcsBinding[] = Array.from({ length: 3000 }, (_, i) => ({
+      site: `Site${Math.floor(i / 10)}`,
+      hostName: `s${String(i).padStart(4, '0')}.contoso.com`,
+      port: 443,
+      ip: i % 2 === 0 ? '*' : '2001:db8::5',
+      sni: true,
+    }));
+    // As the agent sends a long list: chunks of one digest, each under the 64 KB queue message.
+    const size = 400;
+    const count = Math.ceil(many.length / size);
+    const chunk = (index: number): BindingsReport => ({
+      v: MESSAGE_VERSION,
+      type: 'bindings',
+      ccsId: id,
+      host: 'web-01',
+      digest: bindingsDigest(many),
+      total: many.length,
+      chunk: { index, count },
+      bindings: many.slice(index * size, (index + 1) * size),
+      error: null,
+      appliedGeneration: 1,
+      at: new Date().toISOString(),
+    });
+    const queue = api.storage.queue(REPORTS_QUEUE);
+    for (const index of [3, 0, 7, 1, 1, 6, 2, 5, 4]) await queue.sendMessage(encodeMessage(chunk(index)));
+    await api.drainReports();
+    const hosts = HostListSchema.parse(await readJson(await api.request('GET', `${resource(id)}/hosts`)));
+    expect(hosts.hosts[0]?.bindings).toMatchObject({
+      total: 3000,
+      digest: bindingsDigest(many),
+      error: null,
+    });
+    const all = CoverageSchema.parse(await readJson(await api.request('GET', `${resource(id)}/coverage`)));
+    expect(all.names_total).toBe(3000);
+    expect(all.names).toHaveLength(1000);
+    expect(all.names[0]?.host_name).toBe('s0000.contoso.com');
+    const covered = CoverageSchema.parse(
+      await readJson(await api.request('GET', `${resource(id)}/coverage?status=covered`)),
+    );
+    expect([covered.names_total, covered.summary.uncovered]).toEqual([0, 3000]);
+    const bad = await api.request('GET', `${resource(id)}/coverage?status=maybe`);
+    expect(bad.status).toBe(400);
+    expect(ErrorBodySchema.parse(await readJson(bad)).name).toBe('status');
   });
 
   it('answers the seed 404 for the coverage of an id that is not enabled', async () => {

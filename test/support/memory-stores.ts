@@ -282,7 +282,7 @@ export class MemoryBindingsRepository implements BindingsRepository {
       .filter((p) => p.set === set && p.index < count)
       .sort((a, b) => a.index - b.index);
     if (parts.length !== count || parts.some((p, i) => p.index !== i)) return Promise.resolve(null);
-    return Promise.resolve(parts.flatMap((p) => copy(p.bindings)) as CcsBinding[]);
+    return Promise.resolve<CcsBinding[] | null>(parts.flatMap((p) => copy(p.bindings)));
   }
   dropParts(ccsId: string, host: string, keep: string | null, before: string) {
     for (const p of this.partsOf(ccsId, host)) {

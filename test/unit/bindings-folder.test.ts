@@ -239,6 +239,18 @@ describe('coverageReport', () => {
     expect(byName.get('broken.contoso.com')?.reason).toContain('does not open');
   });
 
+  it('looks an internationalised name up by its punycode, case-insensitively', () => {
+    const idn = coverageReport(
+      [host('web01', [binding('Bücher.example'), binding('BÜCHER.contoso.com')])],
+      [entry('XN--BCHER-KVA.example.pfx'), entry('_.contoso.com.pfx')],
+      30,
+    );
+    expect(idn.names.map((n) => [n.name, n.status, n.file?.row.file.name])).toEqual([
+      ['xn--bcher-kva.contoso.com', 'covered', '_.contoso.com.pfx'],
+      ['xn--bcher-kva.example', 'covered', 'XN--BCHER-KVA.example.pfx'],
+    ]);
+  });
+
   it('lists bindings without a name and files no binding uses, and sums up', () => {
     expect(report.unnamed.map((b) => b.site)).toEqual(['Default']);
     expect(report.unused.map((f) => f.row.file.name)).toEqual(['_.fabrikam.com.pfx', 'unused.example.pfx']);
