@@ -14,7 +14,7 @@ const errorsIn = (problems: Record<string, number>) =>
   Object.keys(problems).filter((k) => / error: /.test(k));
 
 describe.concurrent('benchmarks, smoke size', () => {
-  it('fleet convergence: four changes reach every host with the expected Key Vault reads', async () => {
+  it('fleet convergence: five changes (one in waves) reach every host with the expected Key Vault reads', async () => {
     const r = await runFleetSize(3, {
       pollMinSeconds: 0.05,
       pollMaxSeconds: 0.2,
@@ -24,7 +24,7 @@ describe.concurrent('benchmarks, smoke size', () => {
       azurite: 'combined',
     });
     expect(r.hosts).toBe(3);
-    expect(r.changes.map((c) => c.change)).toEqual(['enable', 'path', 'rotate', 'disable']);
+    expect(r.changes.map((c) => c.change)).toEqual(['enable', 'path', 'waves', 'rotate', 'disable']);
     for (const c of r.changes) {
       expect(c.operationStatus).toBe('Succeeded');
       expect(c.kvReadsPerHost).toBe(c.expectedKvReadsPerHost);
