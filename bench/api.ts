@@ -243,6 +243,8 @@ class BareCalls {
   private readonly hosts: TableClient;
   private readonly ops: TableClient;
   private readonly audit: TableClient;
+  private readonly bindings: TableClient;
+  private readonly serving: TableClient;
   private readonly queues: QueueServiceClient;
   private hostNames: string[] = [];
 
@@ -256,15 +258,19 @@ class BareCalls {
     this.hosts = TableClient.fromConnectionString(connectionString, TABLE_NAMES.hosts, options);
     this.ops = TableClient.fromConnectionString(connectionString, TABLE_NAMES.operations, options);
     this.audit = TableClient.fromConnectionString(connectionString, TABLE_NAMES.audit, options);
+    this.bindings = TableClient.fromConnectionString(connectionString, TABLE_NAMES.bindings, options);
+    this.serving = TableClient.fromConnectionString(connectionString, TABLE_NAMES.serving, options);
     this.queues = QueueServiceClient.fromConnectionString(connectionString);
   }
 
   requestsPer(kind: 'GET' | 'PATCH path' | 'PATCH password'): number {
-    const patch = 7 + this.hostCount;
-    return kind === 'GET' ? 2 : kind === 'PATCH path' ? patch : patch + 1;
+    const patch = 8 + this.hostCount;
+    return kind === 'GET' ? 4 : kind === 'PATCH path' ? patch : patch + 1;
   }
 
   async warm(): Promise<void> {
+    // The API creates its tables on first use; the bare calls must not depend on that order.
+    await Promise.all([this.bindings.createTable(), this.serving.createTable()]);
     const names: string[] = [];
     for await (const row of this.hosts.listEntities<{ host: string }>({
       queryOptions: { filter: odata`PartitionKey eq ${CCS_ID}` },
@@ -278,6 +284,25 @@ class BareCalls {
   async get(): Promise<void> {
     await this.ccs.getEntity('ccs', CCS_ID);
     await drain(this.hosts.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${CCS_ID}` } }));
+    // Issue 13: the hosts' binding heads (the coverage summary; no bindings here, so no inventory
+    // read) and this generation's serving checks, in parallel as the handler reads them.
+    await Promise.all([
+      drain(
+        this.bindings.listEntities({
+          queryOptions: { filter: odata`PartitionKey eq ${CCS_ID} and RowKey ge 'h|' and RowKey lt 'h|~'` },
+        }),
+      ),
+      this.servingChecks(),
+    ]);
+  }
+
+  /** One generation's serving checks (the resource's and an operation's `serving`). */
+  private servingChecks(): Promise<void> {
+    return drain(
+      this.serving.listEntities({
+        queryOptions: { filter: odata`PartitionKey eq ${CCS_ID} and RowKey ge 'g|0|' and RowKey lt 'g|0|~'` },
+      }),
+    );
   }
 
   async patch(password: boolean): Promise<void> {
@@ -332,6 +357,7 @@ class BareCalls {
         queryOptions: { filter: odata`PartitionKey eq ${id} and RowKey gt 'h:' and RowKey lt 'h;'` },
       }),
     );
+    await this.servingChecks(); // the 202's operation view shows its serving checks
   }
 }
 

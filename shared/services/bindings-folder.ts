@@ -26,7 +26,7 @@ import {
   type ResultReport,
   type ServingCheck,
 } from '../messages.js';
-import type { Stores } from '../ports.js';
+import type { Stores, Versioned } from '../ports.js';
 
 /** Chunks one list may have: 20,000 bindings in chunks of at most 40 KB need far fewer. */
 const MAX_CHUNKS = 1_000;
@@ -93,7 +93,7 @@ export class BindingsFolder {
     if (current?.record.digest === summary.digest && current.record.set !== null) {
       // The same list again (every hello): only its time moves on.
       const { set } = current.record;
-      return this.commit(ccsId, host, { digest: summary.digest, total: summary.total, set }, at);
+      return this.commit(ccsId, host, { digest: summary.digest, total: summary.total, set }, at, current);
     }
     const set = `i.${summary.digest}`;
     await this.stores.bindings.putPart({ ccsId, host, set, index: 0, at, bindings: list });
@@ -136,9 +136,12 @@ export class BindingsFolder {
     host: string,
     list: Pick<BindingsHead, 'digest' | 'total' | 'set'>,
     at: string,
+    /** The head as the caller just read it (saves a read on every hello); re-read after a lost race. */
+    known?: Versioned<BindingsHead> | null,
   ): Promise<void> {
     for (let attempt = 0; attempt < 8; attempt++) {
-      const current = await this.stores.bindings.head(ccsId, host);
+      const current =
+        attempt === 0 && known !== undefined ? known : await this.stores.bindings.head(ccsId, host);
       const head = current?.record ?? emptyBindingsHead(ccsId, host);
       if (head.at !== null && head.at > at) {
         // An older list than the one stored: its parts are of no use.
