@@ -50,7 +50,8 @@ export interface FleetBenchOptions {
   log?: (line: string) => void;
 }
 
-export type ChangeKind = 'enable' | 'path' | 'rotate' | 'disable';
+/** `waves`: the same path-only change as `path` (back to the first folder) under a rollout policy. */
+export type ChangeKind = 'enable' | 'path' | 'waves' | 'rotate' | 'disable';
 
 export interface ChangeResult {
   change: ChangeKind;
@@ -284,6 +285,16 @@ export async function runFleetSize(
         change: 'path',
         expectedKv: 0,
         send: () => system.api('PATCH', RESOURCE, { path: `${system.share.path}\\v2` }),
+      },
+      {
+        // Issue 19: a 10% canary, then waves of 25% of the fleet, no bake time (docs/rollouts.md).
+        change: 'waves',
+        expectedKv: 0,
+        send: () =>
+          system.api('PATCH', RESOURCE, {
+            path: system.share.path,
+            rollout: { canary: Math.max(1, Math.round(size / 10)), max_concurrency: '25%' },
+          }),
       },
       {
         change: 'rotate',

@@ -24,6 +24,7 @@ import { ReportTrust } from '../shared/services/report-trust.js';
 import { IdentityPolicy } from '../shared/services/identity-policy.js';
 import { CcsService } from '../shared/services/ccs-service.js';
 import { AuditLog } from '../shared/services/audit-log.js';
+import { RolloutService } from '../shared/services/rollout-service.js';
 import { InventoryService } from '../shared/services/inventory-service.js';
 import { BindingsFolder } from '../shared/services/bindings-folder.js';
 import { BindingsService } from '../shared/services/bindings-service.js';
@@ -46,6 +47,8 @@ export interface AppContext {
   reports: ReportService;
   /** Every accepted change: who, when, what (GET /api/audit). */
   audit: AuditLog;
+  /** Rollout policies and operators' resume/rollback of rollouts (docs/rollouts.md). */
+  rollouts: RolloutService;
   /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
   /** Hosts' CCS bindings and serving checks (issue 13). */
@@ -116,6 +119,7 @@ export function createAppWiring(
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
+  const rollouts = new RolloutService(stores, engine, systemClock, log);
   const bindings = new BindingsService(stores);
   const coverage = new CoverageService(bindings, inventory);
   // An approved host's pending hello is folded by the report service, built just below.
@@ -134,7 +138,16 @@ export function createAppWiring(
   );
   const app: AppContext = {
     config,
-    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log, identities),
+    ccs: new CcsService(
+      stores,
+      secrets,
+      engine,
+      () => config.CCS_ALLOWED_LOCATIONS,
+      log,
+      identities,
+      rollouts,
+    ),
+    rollouts,
     operations: new OperationService(engine, stores.operations, log),
     reports: new ReportService(
       stores,

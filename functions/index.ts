@@ -11,6 +11,7 @@ import './http/enrolment.js';
 import './http/certificates.js';
 import './http/operations.js';
 import './http/audit.js';
+import './http/rollout.js';
 import './http/openapi.js';
 import './queue/reports.js';
 import './timer/sweep-operations.js';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { invalid, type DomainError } from './errors.js';
+import { RolloutBodySchema } from './rollout/policy.js';
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -52,6 +53,8 @@ export const EnableBodySchema = z.strictObject({
     password: PasswordSchema,
   }),
   private_key_password: PrivateKeyPasswordSchema.optional(),
+  /** This change's rollout policy instead of the ccs-id's (docs/rollouts.md). */
+  rollout: RolloutBodySchema.optional(),
 });
 export type EnableBody = z.infer<typeof EnableBodySchema>;
 
@@ -78,6 +81,7 @@ export const UpdateBodySchema = z.strictObject({
     })
     .optional(),
   private_key_password: PrivateKeyPasswordSchema.optional(),
+  rollout: RolloutBodySchema.optional(),
 });
 export type UpdateBody = z.infer<typeof UpdateBodySchema>;
 

@@ -4,6 +4,7 @@
  */
 import type { InventoryFile } from './certificates/metadata.js';
 import type { ActualState, DesiredState, HostError, HostPublicKey } from './messages.js';
+import type { RolloutProgress } from './rollout/model.js';
 
 /** The desired state of one ccs-id and the generation every accepted change increments. */
 export interface CcsRecord {
@@ -30,10 +31,23 @@ export interface HostRecord {
 
 export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
 export type OperationKind = 'enable' | 'update' | 'disable';
-/** What an audit entry records: a change (an operation) or an enrolment action (issue 17). */
-export type AuditKind = OperationKind | 'enrolment-code' | 'host-approval';
-/** preflight → committing → apply → done. `committing` guards the single commit against races. */
-export type OperationPhase = 'preflight' | 'committing' | 'apply' | 'done';
+/**
+ * What an audit entry records: a change (an operation), an operator's request to a rollout
+ * (docs/rollouts.md), or an enrolment action (issue 17).
+ */
+export type AuditKind =
+  | OperationKind
+  | 'enrolment-code'
+  | 'host-approval'
+  | 'rollout.resume'
+  | 'rollout.rollback'
+  | 'rollout.cancel';
+/**
+ * preflight → committing → apply → done. `committing` guards the single commit against races.
+ * A change with a rollout policy goes through `waves` instead of `apply`, and may stop in
+ * `halted` or go through `rollback` (docs/rollouts.md).
+ */
+export type OperationPhase = 'preflight' | 'committing' | 'apply' | 'waves' | 'halted' | 'rollback' | 'done';
 
 export interface OperationError {
   code: string;
@@ -62,6 +76,8 @@ export interface OperationRecord {
   /** When phase two gives up waiting for reports. */
   deadline: string;
   error: OperationError | null;
+  /** A change with a rollout policy: its waves, gates and rollback (absent: all hosts at once). */
+  rollout?: RolloutProgress | null;
   /** `?force=true`: the preflight skips the bound-names check (issue 13). Absent: false. */
   force?: boolean;
 }
@@ -75,6 +91,8 @@ export interface OperationHostRecord {
   apply: HostStepStatus;
   error: HostError | null;
   updatedAt: string;
+  /** The host's wave in a rollout (absent: not part of one). */
+  wave?: number | null;
 }
 
 export const TERMINAL: readonly OperationStatus[] = ['Succeeded', 'Failed', 'Canceled'];

@@ -9,6 +9,7 @@
  */
 import type { AgentCommand, CcsBinding, HostError, SecretRef } from './messages.js';
 import type { BindingsHead, BindingsPart, ServingRecord } from './bindings/model.js';
+import type { RolloutPolicy } from './rollout/policy.js';
 import type {
   AuditEntry,
   CcsRecord,
@@ -210,6 +211,13 @@ export interface RateLimitRepository {
   save(window: RateWindow, etag: string | null): Promise<string | null>;
 }
 
+/** Each ccs-id's rollout policy (issue 19, shared/rollout/policy.ts); none stored: the default. */
+export interface RolloutPolicyRepository {
+  get(ccsId: string): Promise<RolloutPolicy | null>;
+  /** Create or replace (the last PUT wins: a policy is a setting, not a change of the fleet). */
+  put(ccsId: string, policy: RolloutPolicy): Promise<void>;
+}
+
 /** Every store the API keeps, one port each (shared/adapters/table-stores.ts in Azure). */
 export interface Stores {
   desired: DesiredStateRepository;
@@ -221,4 +229,5 @@ export interface Stores {
   serving: ServingRepository;
   enrolment: EnrolmentRepository;
   rateLimits: RateLimitRepository;
+  rollouts: RolloutPolicyRepository;
 }

@@ -40,10 +40,10 @@ describe.concurrent('benchmarks, smoke size', () => {
     expect(markdown({ fleet: { name: 'fleet', sizes: [r] } })).toContain('KV 429s');
   }, 120_000);
 
-  it('fleet convergence: four changes reach every host with the expected Key Vault reads', async () => {
+  it('fleet convergence: five changes (one in waves) reach every host with the expected Key Vault reads', async () => {
     const r = await runFleetSize(3, TINY_FLEET);
     expect(r.hosts).toBe(3);
-    expect(r.changes.map((c) => c.change)).toEqual(['enable', 'path', 'rotate', 'disable']);
+    expect(r.changes.map((c) => c.change)).toEqual(['enable', 'path', 'waves', 'rotate', 'disable']);
     for (const c of r.changes) {
       expect(c.operationStatus).toBe('Succeeded');
       expect(c.kvReadsPerHost).toBe(c.expectedKvReadsPerHost);

@@ -96,6 +96,21 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/**
+ * A fault injected into this host's simulated IIS for tests and demos (`<stateDir>/iis-faults.json`,
+ * `{ "unloadableStores": ["\\\\server\\share\\folder"] }`): its CCS provider cannot load any
+ * certificate from those store locations, although the agent's own checks of them pass. It plays
+ * a fault only IIS's own use shows — a per-server failure to load the store's keys — which is what
+ * a rollout's serving gate exists for (docs/rollouts.md). Not a behaviour of IIS to imitate: a
+ * switch; without the file nothing changes.
+ */
+async function injectedFault(stateDir: string, location: string | null): Promise<string | null> {
+  const faults = await readJson<{ unloadableStores?: string[] }>(join(stateDir, 'iis-faults.json'), {});
+  const hit =
+    location !== null && faults.unloadableStores?.some((s) => s.toLowerCase() === location.toLowerCase());
+  return hit ? `injected fault: the CCS provider cannot load certificates from ${location}` : null;
+}
+
 async function readJson<T>(file: string, fallback: T): Promise<T> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as T;
@@ -409,6 +424,7 @@ export class SimulatedBackend implements Backend {
       enabled: registry.Enabled === 1,
       folder: found?.folder ?? null,
       identityCanRead: this.identityVerdict.canRead,
+      fault: await injectedFault(stateDir, registry.CertStoreLocation),
       privateKeyPassword,
       pollingIntervalMs: (registry.PollingInterval ?? DEFAULT_POLLING_INTERVAL_SECONDS) * 1000,
       version,

@@ -6,6 +6,7 @@
 import { EnableBodySchema, parseBody, UpdateBodySchema } from '../../shared/api-schemas.js';
 import { invalid } from '../../shared/errors.js';
 import { assertCcsId } from '../../shared/names.js';
+import { policyFromBody } from '../../shared/rollout/policy.js';
 import type { EnableRequest, UpdateRequest } from '../../shared/services/ccs-service.js';
 import { defineHttp } from '../route-table.js';
 import { etagOf, parseIfMatch } from './etag.js';
@@ -47,6 +48,7 @@ async function enableRequest(call: Call): Promise<EnableRequest> {
     username: body.identity.username,
     password: body.identity.password,
     ...(body.private_key_password === undefined ? {} : { privateKeyPassword: body.private_key_password }),
+    ...(body.rollout === undefined ? {} : { rollout: policyFromBody(body.rollout) }),
   };
 }
 
@@ -59,6 +61,7 @@ async function updateRequest(call: Call, ccsId: string): Promise<UpdateRequest> 
   if (body.identity?.username !== undefined) request.username = body.identity.username;
   if (body.identity?.password !== undefined) request.password = body.identity.password;
   if (body.private_key_password !== undefined) request.privateKeyPassword = body.private_key_password;
+  if (body.rollout !== undefined) request.rollout = policyFromBody(body.rollout);
   return request;
 }
 

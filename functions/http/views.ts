@@ -25,6 +25,8 @@ import type {
 } from '../openapi/response-schemas.js';
 import { hostBindingsView, hostErrorView, servingSummary, servingView } from './serving-views.js';
 
+import { rolloutView } from './rollout-views.js';
+
 export const API = '/api';
 export const ccsHref = (id: string): string => `${API}/webserver/centralized-certificates/${id}`;
 export const operationHref = (id: string): string => `${API}/operations/${id}`;
@@ -156,16 +158,19 @@ export function operationView(
         apply: h.apply,
         error: h.error && hostErrorView(h.error),
         serving: check ? servingView(check) : null,
+        ...(typeof h.wave === 'number' ? { wave: h.wave } : {}),
       };
     }),
     serving: servingSummary(op.targetGeneration, serving),
+    ...(op.rollout ? { rollout: rolloutView(op.rollout) } : {}),
     _links: { self: { href: operationHref(op.id) }, resource: { href: ccsHref(op.ccsId) } },
   };
 }
 
-const OPERATION_KINDS = new Set<string>(['enable', 'update', 'disable']);
-const isOperationKind = (kind: AuditEntry['kind']): kind is OperationRecord['kind'] =>
-  OPERATION_KINDS.has(kind);
+/** The audit kinds that name an operation: the changes, and the requests to a rollout. */
+type OperationAuditKind = Exclude<AuditEntry['kind'], 'enrolment-code' | 'host-approval'>;
+const ENROLMENT_KINDS = new Set<string>(['enrolment-code', 'host-approval']);
+const isOperationKind = (kind: AuditEntry['kind']): kind is OperationAuditKind => !ENROLMENT_KINDS.has(kind);
 
 export function auditView(entries: AuditEntry[]): z.output<typeof AuditLogSchema> {
   return {

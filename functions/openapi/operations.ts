@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { EnableBodySchema, UpdateBodySchema } from '../../shared/api-schemas.js';
 import { MAX_AUDIT_TOP } from '../http/audit.js';
+import { ROLLOUT_OPERATION_METADATA } from './rollout-operations.js';
 import {
   AuditLogSchema,
   CentralizedCertificatesListSchema,
@@ -90,6 +91,7 @@ const STORE_ID = query('store.id', 'Only the certificates of this store');
 const TOTAL = { 'X-Total-Count': { schema: { type: 'integer' } } };
 
 export const OPERATION_METADATA: Record<string, OperationMetadata> = {
+  ...ROLLOUT_OPERATION_METADATA,
   ...COVERAGE_OPERATION_METADATA,
   ...enrolmentOperations({ error, ANY, WITH_BODY }),
   listCentralizedCertificates: {

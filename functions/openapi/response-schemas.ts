@@ -3,6 +3,7 @@
  * the end-to-end tests parse real responses with them, so document and behaviour agree.
  */
 import { z } from 'zod';
+import { RolloutViewSchema } from './rollout-schemas.js';
 import {
   CoverageSummarySchema,
   HostBindingsSchema,
@@ -115,7 +116,7 @@ export const OperationSchema = z
     status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
     kind: z.enum(['enable', 'update', 'disable']),
     ccs_id: z.string(),
-    phase: z.enum(['preflight', 'committing', 'apply', 'done']),
+    phase: z.enum(['preflight', 'committing', 'apply', 'waves', 'halted', 'rollback', 'done']),
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
     requested_by: z
@@ -139,6 +140,7 @@ export const OperationSchema = z
         preflight: StepStatus,
         apply: StepStatus,
         error: HostErrorBody.nullable(),
+        wave: z.number().int().optional().describe("The host's wave, when the operation runs a rollout"),
         serving: ServingCheckSchema.nullable().describe(
           "The host's serving check after this operation's apply",
         ),
@@ -147,6 +149,7 @@ export const OperationSchema = z
     serving: ServingSummarySchema.nullable().describe(
       "This operation's serving checks summed; null before any",
     ),
+    rollout: RolloutViewSchema.optional().describe('Present when the change ran under a rollout policy'),
     _links: z.object({ self: Link, resource: Link }),
   })
   .meta({ id: 'Operation', description: 'Azure long-running operation status with per-host results.' });
@@ -164,12 +167,23 @@ export const AuditEntrySchema = z
       .describe("The caller's display name (Entra tokens), beside the stable `who`"),
     ccs_id: z.string(),
     kind: z
-      .enum(['enable', 'update', 'disable', 'enrolment-code', 'host-approval'])
-      .describe('A change (with its operation) or an enrolment action (no operation)'),
+      .enum([
+        'enable',
+        'update',
+        'disable',
+        'enrolment-code',
+        'host-approval',
+        'rollout.resume',
+        'rollout.rollback',
+        'rollout.cancel',
+      ])
+      .describe(
+        'A change or a request to a rollout (with its operation), or an enrolment action (no operation)',
+      ),
     operation: z
       .object({
         id: z.string(),
-        kind: z.enum(['enable', 'update', 'disable']),
+        kind: z.enum(['enable', 'update', 'disable', 'rollout.resume', 'rollout.rollback', 'rollout.cancel']),
         status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
         href: z.string(),
       })

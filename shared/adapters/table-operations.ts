@@ -39,6 +39,8 @@ function hostEntity(record: OperationHostRecord): Entity {
     apply: record.apply,
     error: json(record.error),
     updatedAt: record.updatedAt,
+    // Table storage has no nulls: -1 is "not in a rollout".
+    wave: record.wave ?? -1,
   };
 }
 
@@ -50,11 +52,12 @@ function toHost(id: string, r: Row): OperationHostRecord {
     apply: r.apply as HostStepStatus,
     error: parse<HostError | null>(r.error),
     updatedAt: String(r.updatedAt),
+    ...(typeof r.wave === 'number' && r.wave >= 0 ? { wave: r.wave } : {}),
   };
 }
 
 function recordEntity(op: OperationRecord): Entity {
-  const { proposed, changedFields, error, ...plain } = op;
+  const { proposed, changedFields, error, rollout, ...plain } = op;
   return {
     partitionKey: op.id,
     rowKey: RECORD_KEY,
@@ -62,6 +65,7 @@ function recordEntity(op: OperationRecord): Entity {
     proposed: json(proposed),
     changedFields: json(changedFields),
     error: json(error),
+    rollout: json(rollout ?? null),
   };
 }
 
@@ -82,6 +86,9 @@ function toRecord(row: Row): OperationRecord {
     preflightDeadline: String(row.preflightDeadline),
     deadline: String(row.deadline),
     error: parse<OperationRecord['error']>(row.error),
+    ...(typeof row.rollout === 'string' && row.rollout !== 'null'
+      ? { rollout: parse<OperationRecord['rollout']>(row.rollout) }
+      : {}),
     ...(row.force === true ? { force: true } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { TableHostRepository } from './table-hosts.js';
 import { TableInventoryRepository } from './table-inventory.js';
 import { TableOperationRepository } from './table-operations.js';
 import { TableRateLimitRepository } from './table-rate-limits.js';
+import { TableRolloutPolicyRepository } from './table-rollout-policies.js';
 import { LazyTable, TABLE_NAMES } from './table-support.js';
 
 export function createTableStores(storage: Pick<StorageClients, 'table'>): Stores {
@@ -24,5 +25,6 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     serving: new TableServingRepository(table('serving')),
     enrolment: new TableEnrolmentRepository(table('enrolment')),
     rateLimits: new TableRateLimitRepository(table('rateLimits')),
+    rollouts: new TableRolloutPolicyRepository(table('desired')),
   };
 }

@@ -12,6 +12,15 @@ import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.
 import type { SecretStore, Stores } from '../ports.js';
 import type { IdentityPolicy } from './identity-policy.js';
 import type { OperationEngine } from './operation-engine.js';
+import type { RolloutPolicy } from '../rollout/policy.js';
+
+/** The rollout rules a change goes through (RolloutService; docs/rollouts.md). */
+export interface RolloutGate {
+  /** 409 while a rollout holds the ccs-id; else the policy the change runs under. */
+  forChange(ccsId: string, override: RolloutPolicy | undefined): Promise<RolloutPolicy>;
+  /** A DELETE stops a running rollout first. */
+  stopForDisable(ccsId: string, caller: Caller): Promise<void>;
+}
 
 /** The seed's 404: CCS is not enabled for this id (the IIS Administration API's exact body). */
 export function notEnabled(): DomainError {
@@ -31,6 +40,8 @@ export interface EnableRequest {
   username: string;
   password: string;
   privateKeyPassword?: string;
+  /** This change's rollout policy, instead of the ccs-id's (docs/rollouts.md). */
+  rollout?: RolloutPolicy;
 }
 
 /** Update: any subset. */
@@ -59,6 +70,7 @@ export class CcsService {
     private readonly log: Logger,
     /** The share-identity allow-list and the identity-change rate limit (identity-policy.ts). */
     private readonly identities: Pick<IdentityPolicy, 'checkAllowed' | 'spend'>,
+    private readonly rollouts?: RolloutGate,
   ) {}
 
   /** The enabled state of a ccs-id, or the seed's 404. */
@@ -95,6 +107,7 @@ export class CcsService {
         'id',
       );
     }
+    const rollout = await this.rollouts?.forChange(ccsId, input.rollout);
     await this.identityChange(ccsId, input.username);
     const proposed: DesiredState = {
       enabled: true,
@@ -110,6 +123,7 @@ export class CcsService {
       changedFields: ['path', 'identity.username', 'identity.password', 'private_key_password'],
       base: current?.record ?? null,
       requestedBy: caller.id,
+      rollout: rollout ?? null,
       ...options,
       ...(caller.name ? { requestedByName: caller.name } : {}),
     });
@@ -126,6 +140,7 @@ export class CcsService {
     assertCcsId(ccsId);
     const record = await this.enabledRecord(ccsId);
     checkIfMatch(record, ifMatch);
+    const rollout = await this.rollouts?.forChange(ccsId, input.rollout);
     const newUsername = input.username !== undefined && input.username !== record.desired.username;
     if (newUsername || input.password !== undefined) {
       await this.identityChange(ccsId, input.username ?? record.desired.username ?? '');
@@ -159,6 +174,7 @@ export class CcsService {
       changedFields: changed,
       base: record,
       requestedBy: caller.id,
+      rollout: rollout ?? null,
       ...options,
       ...(caller.name ? { requestedByName: caller.name } : {}),
     });
@@ -176,6 +192,7 @@ export class CcsService {
     const current = await this.stores.desired.get(ccsId);
     if (!current?.record.desired.enabled) return null;
     checkIfMatch(current.record, ifMatch);
+    await this.rollouts?.stopForDisable(ccsId, caller);
     const operation = await this.engine.start({
       ccsId,
       kind: 'disable',

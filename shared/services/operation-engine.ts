@@ -26,6 +26,15 @@ import type { Clock, CommandBus, HostStep, Stores } from '../ports.js';
 import { describeChanges } from './audit-log.js';
 import { readFacts } from './operation-facts.js';
 import { recordHostResult } from './operation-results.js';
+import type { RolloutPolicy } from '../rollout/policy.js';
+import {
+  commitRollback,
+  commitToFirstWave,
+  initialRollout,
+  roll,
+  type Held,
+  type StepContext,
+} from './rollout-steps.js';
 import {
   initialTransition,
   next,
@@ -62,31 +71,39 @@ export interface ChangeInput {
   /** The desired state the change was computed from (null: never configured). */
   base: CcsRecord | null;
   requestedBy: string;
+  /** The rollout policy it runs under (absent or default: every host at once). */
+  rollout?: RolloutPolicy | null;
   /** `?force=true`: preflight skips the bound-names check; recorded on the operation and audit entry. */
   force?: boolean;
   /** The requester's display name beside the id, for the audit log (Entra callers). */
   requestedByName?: string;
 }
 
-/** The engine's hold on an operation between steps. */
-interface Held {
-  op: OperationRecord;
-  etag: string;
-  /** Whether this engine holds the commit (see OperationFacts). */
-  claimed: boolean;
-}
-
 export class OperationEngine {
   private readonly policy: MachinePolicy;
+  /** What the rollout steps (rollout-steps.ts) use of this engine. */
+  private readonly steps: StepContext;
 
   constructor(
-    private readonly stores: Pick<Stores, 'desired' | 'hosts' | 'operations' | 'audit'>,
+    private readonly stores: Pick<Stores, 'desired' | 'hosts' | 'operations' | 'audit' | 'serving'>,
     private readonly bus: CommandBus,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: EngineOptions,
   ) {
-    this.policy = { stuckCommitMs: options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS };
+    this.policy = {
+      stuckCommitMs: options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS,
+      // Each wave (and a rollback) waits for its hosts as long as an all-at-once apply would.
+      waveTimeoutMs: options.operationTimeoutMs,
+    };
+    this.steps = {
+      stores,
+      times: this.policy,
+      now: () => this.clock.now(),
+      save: (held, op) => this.save(held, op),
+      apply: (op, host, generation, desired) => this.sendCommand('apply', op, host, generation, desired),
+      logTransition: (op, via, fields) => this.logTransition(op, via, fields),
+    };
   }
 
   /**
@@ -117,6 +134,7 @@ export class OperationEngine {
       preflightDeadline: new Date(now.getTime() + this.options.preflightTimeoutMs).toISOString(),
       deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
       error: null,
+      rollout: initialRollout(input.rollout ?? null, input.kind, input.base),
       ...(input.force ? { force: true } : {}),
     };
     // The audit entry comes first: a change without one cannot happen.
@@ -191,6 +209,10 @@ export class OperationEngine {
         return this.claim(held, step.via);
       case 'commit':
         return this.commit(held, step.write);
+      case 'roll':
+        return roll(this.steps, held, step);
+      case 'rollback-commit':
+        return commitRollback(this.steps, held, step);
     }
   }
 
@@ -201,6 +223,7 @@ export class OperationEngine {
       phase: 'done',
       error: step.error,
       updatedAt: this.now(),
+      ...('rollout' in step ? { rollout: step.rollout } : {}),
     });
     if (!ended) return null;
     this.logTransition(held.op, step.via, { status: step.status, code: step.error?.code });
@@ -250,7 +273,9 @@ export class OperationEngine {
       if (written === null) return held;
     }
     const hosts = await this.stores.hosts.list(op.ccsId);
-    const known = new Set((await this.stores.operations.hosts(op.id)).map((r) => r.host.toLowerCase()));
+    const rows = await this.stores.operations.hosts(op.id);
+    if (op.rollout) return commitToFirstWave(this.steps, held, op.rollout, hosts, rows);
+    const known = new Set(rows.map((r) => r.host.toLowerCase()));
     await Promise.all(
       hosts
         .filter((h) => !known.has(h.host.toLowerCase()))
@@ -336,15 +361,21 @@ export class OperationEngine {
     return { operationId, host, preflight, apply: 'pending', error: null, updatedAt: this.now() };
   }
 
-  private async sendCommand(type: HostStep, op: OperationRecord, host: string): Promise<void> {
+  private async sendCommand(
+    type: HostStep,
+    op: OperationRecord,
+    host: string,
+    generation = op.targetGeneration,
+    desired = op.proposed,
+  ): Promise<void> {
     await this.bus.send({
       v: MESSAGE_VERSION,
       type,
       ccsId: op.ccsId,
       host,
       operationId: op.id,
-      generation: op.targetGeneration,
-      desired: op.proposed,
+      generation,
+      desired,
       issuedAt: this.now(),
       ...(type === 'preflight' && op.force ? { force: true } : {}),
     });

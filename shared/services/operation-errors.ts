@@ -12,6 +12,9 @@ export const OPERATION_ERROR_CODES: ReadonlySet<string> = new Set([
   'Conflict',
   'HostsDidNotReport',
   'HostFailed',
+  // A rollout's end (docs/rollouts.md)
+  'RolledBack',
+  'RollbackFailed',
   // The agent's preflight and apply
   'InvalidParameter',
   'PathForbidden',

@@ -7,8 +7,9 @@ import type { HostError } from '../messages.js';
 import type { OperationRecord } from '../model.js';
 import type { Stores } from '../ports.js';
 import type { OperationFacts } from './operation-machine.js';
+import { readRolloutFacts } from './rollout-facts.js';
 
-type FactStores = Pick<Stores, 'desired' | 'hosts' | 'operations'>;
+type FactStores = Pick<Stores, 'desired' | 'hosts' | 'operations' | 'serving'>;
 
 /** The facts of `op`'s phase; `claimed`: whether the caller holds its commit. */
 export async function readFacts(
@@ -35,6 +36,7 @@ export async function readFacts(
     const read = claimed ? await stores.desired.get(op.ccsId) : null;
     return { phase: 'committing', claimed, desired: read && { ...read.record, etag: read.etag } };
   }
+  if (op.phase !== 'apply' && op.rollout) return readRolloutFacts(stores, op, op.rollout);
   return { phase: 'apply', ...(await applyProgress(stores, op, now)) };
 }
 

@@ -10,9 +10,25 @@
 import type { HostError } from '../messages.js';
 import type { OperationError, OperationKind, OperationRecord } from '../model.js';
 import { hostErrorToOperationError, hostsUnreachable, operationConflict } from './operation-errors.js';
+import {
+  nextRollout,
+  ROLLOUT_TRANSITIONS,
+  type RolloutFacts,
+  type RolloutStep,
+  type RolloutTimes,
+} from './rollout-machine.js';
 
 /** Where an operation is: its phase while it runs, its status once it has ended. */
-export type OperationState = 'preflight' | 'committing' | 'apply' | 'Succeeded' | 'Failed';
+export type OperationState =
+  | 'preflight'
+  | 'committing'
+  | 'apply'
+  | 'waves'
+  | 'halted'
+  | 'rollback'
+  | 'Succeeded'
+  | 'Failed'
+  | 'Canceled';
 
 export interface Transition {
   /** `start` is the operation being recorded. */
@@ -55,6 +71,7 @@ export const TRANSITIONS = {
   },
   'apply-failed': { from: 'apply', to: 'Failed', when: 'every host answered and one failed to apply' },
   'apply-timed-out': { from: 'apply', to: 'Failed', when: 'the deadline passed with hosts silent' },
+  ...ROLLOUT_TRANSITIONS,
 } as const satisfies Record<string, Transition>;
 
 export type TransitionId = keyof typeof TRANSITIONS;
@@ -89,12 +106,15 @@ export type OperationFacts =
       silent: string[];
       /** Errors of the hosts that failed to apply and have not applied it since. */
       failures: (HostError | null)[];
-    };
+    }
+  | RolloutFacts;
 
 export type Step =
   /** Nothing to do until a report arrives or `until` (ISO time) passes; null: only a report. */
   | { kind: 'wait'; until: string | null }
   | { kind: 'finish'; via: TransitionId; status: 'Succeeded' | 'Failed'; error: OperationError | null }
+  /** The rollout phases' steps (rollout-machine.ts); a finish there also carries the rollout's end. */
+  | Exclude<RolloutStep, { kind: 'wait' }>
   /** Move to committing (claiming it); mark the still-pending hosts unreachable first when timed out. */
   | { kind: 'close-preflight'; via: 'preflight-passed' | 'preflight-timed-out' }
   /** Claim a commit whose process stopped renewing its claim. */
@@ -102,11 +122,11 @@ export type Step =
   /**
    * Write the desired state unless this operation already did — conditional on the ETag the
    * decision read (`basedOn`; null: create), so a change committed since makes the write lose —
-   * then send apply to every host.
+   * then send apply to every host (`committed`) or to the first wave of its rollout (`committed-wave`).
    */
-  | { kind: 'commit'; via: 'committed'; write: { basedOn: string | null } | null };
+  | { kind: 'commit'; via: 'committed' | 'committed-wave'; write: { basedOn: string | null } | null };
 
-export interface MachinePolicy {
+export interface MachinePolicy extends RolloutTimes {
   /** A commit whose claim is this old is taken over (its process died or stalled). */
   stuckCommitMs: number;
 }
@@ -141,15 +161,23 @@ export function next(
         if (time < expires) return { kind: 'wait', until: new Date(expires).toISOString() };
         return { kind: 'take-over', via: 'commit-taken-over' };
       }
+      const via = operation.rollout ? 'committed-wave' : 'committed';
       // A resumed commit whose write had landed goes on with the fan-out.
       if (facts.desired?.lastOperationId === operation.id) {
-        return { kind: 'commit', via: 'committed', write: null };
+        return { kind: 'commit', via, write: null };
       }
       if ((facts.desired?.generation ?? 0) !== operation.baseGeneration) {
         return { kind: 'finish', via: 'commit-conflict', status: 'Failed', error: operationConflict() };
       }
-      return { kind: 'commit', via: 'committed', write: { basedOn: facts.desired?.etag ?? null } };
+      return { kind: 'commit', via, write: { basedOn: facts.desired?.etag ?? null } };
     }
+
+    case 'waves':
+    case 'halted':
+    case 'rollback':
+      // A rollout phase without its progress cannot happen (the engine writes both together).
+      if (!operation.rollout) return { kind: 'wait', until: null };
+      return nextRollout(operation, operation.rollout, facts, now, policy);
 
     case 'apply':
       if (facts.silent.length > 0) {

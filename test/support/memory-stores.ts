@@ -38,7 +38,8 @@ import {
   type BindingsPart,
   type ServingRecord,
 } from '../../shared/bindings/model.js';
-import type { BindingsRepository, ServingRepository } from '../../shared/ports.js';
+import type { BindingsRepository, RolloutPolicyRepository, ServingRepository } from '../../shared/ports.js';
+import type { RolloutPolicy } from '../../shared/rollout/policy.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 let etags = 0;
@@ -399,6 +400,19 @@ export class MemoryRateLimitRepository implements RateLimitRepository {
   }
 }
 
+/** Rollout policies, as the table adapter keeps them: one per ccs-id, the last put wins. */
+export class MemoryRolloutPolicyRepository implements RolloutPolicyRepository {
+  readonly rows = new Map<string, RolloutPolicy>();
+  get(ccsId: string) {
+    const row = this.rows.get(ccsId);
+    return Promise.resolve(row ? copy(row) : null);
+  }
+  put(ccsId: string, policy: RolloutPolicy) {
+    this.rows.set(ccsId, copy(policy));
+    return Promise.resolve();
+  }
+}
+
 /** A fresh set of in-memory stores. */
 export function memoryStores(): Stores & {
   desired: MemoryDesiredStateRepository;
@@ -410,6 +424,7 @@ export function memoryStores(): Stores & {
   serving: MemoryServingRepository;
   enrolment: MemoryEnrolmentRepository;
   rateLimits: MemoryRateLimitRepository;
+  rollouts: MemoryRolloutPolicyRepository;
 } {
   return {
     desired: new MemoryDesiredStateRepository(),
@@ -421,5 +436,6 @@ export function memoryStores(): Stores & {
     serving: new MemoryServingRepository(),
     enrolment: new MemoryEnrolmentRepository(),
     rateLimits: new MemoryRateLimitRepository(),
+    rollouts: new MemoryRolloutPolicyRepository(),
   };
 }

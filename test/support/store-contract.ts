@@ -4,6 +4,8 @@
  * stand-ins the unit tests use (test/unit/memory-stores.test.ts). A stand-in that is kinder than
  * the real adapter fails here.
  */
+import { DEFAULT_POLICY, type RolloutPolicy } from '../../shared/rollout/policy.js';
+import type { RolloutProgress } from '../../shared/rollout/model.js';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry, CcsRecord, HostRecord, OperationRecord } from '../../shared/model.js';
@@ -400,4 +402,65 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await rateLimits.get('identity-change', unique('none'))).toBeNull();
     });
   });
+
+  describe(`${name}: rollout policies and rollout progress`, () => {
+    it('keeps one policy per ccs-id (the last put wins) apart from the desired states', async () => {
+      const { rollouts, desired } = stores();
+      const id = unique('r');
+      expect(await rollouts.get(id)).toBeNull();
+      const policy: RolloutPolicy = { ...DEFAULT_POLICY, canary: { names: ['web-01'] }, bakeSeconds: 30 };
+      await rollouts.put(id, policy);
+      await rollouts.put(id, { ...policy, autoRollback: true, maxConcurrency: { percent: 25 } });
+      expect(await rollouts.get(id)).toEqual({
+        ...policy,
+        autoRollback: true,
+        maxConcurrency: { percent: 25 },
+      });
+      expect((await desired.list()).map((r) => r.ccsId)).not.toContain(id);
+    });
+
+    it("keeps an operation's rollout and each host row's wave through every write", async () => {
+      const { operations } = stores();
+      const op = operation(unique('o'));
+      const etag = await operations.create(op, [{ ...row(op.id, 'web-01'), wave: 0 }, row(op.id, 'web-02')]);
+      expect((await operations.get(op.id))!.record.rollout ?? null).toBeNull();
+      const rollout = sampleRollout();
+      await operations.save({ ...op, phase: 'waves', rollout }, etag);
+      expect((await operations.get(op.id))!.record.rollout).toEqual(rollout);
+      await operations.setHostStep(op.id, 'web-01', 'apply', 'failed', null, 't1');
+      expect(await operations.host(op.id, 'web-01')).toMatchObject({ wave: 0, apply: 'failed' });
+      expect((await operations.host(op.id, 'web-02'))!.wave ?? null).toBeNull();
+    });
+  });
+}
+
+/** A rollout in the middle of its second wave, with one counted error. */
+export function sampleRollout(): RolloutProgress {
+  return {
+    policy: { ...DEFAULT_POLICY, canary: { count: 1 }, maxConcurrency: { hosts: 2 } },
+    state: 'rolling',
+    waves: [
+      { hosts: 1, startedAt: 't0', settledAt: 't1', deadline: 't9', errors: 1 },
+      { hosts: 2, startedAt: 't2', settledAt: null, deadline: 't9', errors: 0 },
+    ],
+    current: 1,
+    bakeUntil: null,
+    maxErrors: 1,
+    errorCount: 1,
+    errors: [
+      {
+        host: 'web-01',
+        wave: 0,
+        reason: 'serving_regressed',
+        detail: '1 binding no longer served',
+        bindings: [
+          { site: 'shop', hostName: 'shop.contoso.com', port: 443, status: 'mismatch', detail: 'x' },
+        ],
+      },
+    ],
+    accepted: 0,
+    request: null,
+    previous: DISABLED_STATE,
+    rollback: null,
+  };
 }

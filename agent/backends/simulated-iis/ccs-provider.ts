@@ -32,6 +32,8 @@ export interface CcsProviderState {
   /** Whether `UserName`/`Password` may read that share. */
   identityCanRead: boolean;
   privateKeyPassword: string | null;
+  /** A fault injected into this simulated IIS (agent/backends/simulated.ts `injectedFault`); null: none. */
+  fault?: string | null;
   pollingIntervalMs: number;
   /** Changes whenever any provider setting does. */
   version: string;
@@ -71,6 +73,7 @@ export class SimulatedCcsProvider {
     if (!state.enabled) throw new NoCertificateError('the Central Certificate Store is disabled');
     if (state.folder === null) throw new NoCertificateError('the certificate store path does not exist');
     if (!state.identityCanRead) throw new NoCertificateError('the store identity cannot read the share');
+    if (state.fault) throw new NoCertificateError(state.fault);
     const name = ccsLookupName(serverName);
     if (name === null) throw new NoCertificateError(`"${serverName}" is not a host name`);
 
