@@ -141,10 +141,6 @@ export class CcsService {
     const record = await this.enabledRecord(ccsId);
     checkIfMatch(record, ifMatch);
     const rollout = await this.rollouts?.forChange(ccsId, input.rollout);
-    const newUsername = input.username !== undefined && input.username !== record.desired.username;
-    if (newUsername || input.password !== undefined) {
-      await this.identityChange(ccsId, input.username ?? record.desired.username ?? '');
-    }
     const changed: string[] = [];
     const proposed: DesiredState = { ...record.desired };
     if (input.path !== undefined) {
@@ -153,6 +149,11 @@ export class CcsService {
         proposed.path = path;
         changed.push('path');
       }
+    }
+    // After the input checks (a refused request counts nothing), before anything is stored.
+    const newUsername = input.username !== undefined && input.username !== record.desired.username;
+    if (newUsername || input.password !== undefined) {
+      await this.identityChange(ccsId, input.username ?? record.desired.username ?? '');
     }
     if (input.username !== undefined && input.username !== record.desired.username) {
       proposed.username = input.username;
