@@ -32,6 +32,14 @@ export interface HttpRoute {
   route: string;
   methods: HttpMethod[];
   handler: HttpHandler;
+  /**
+   * Answers without credentials (the console's files, the sign-in options): such a handler does
+   * not go through `guarded` and must serve nothing a caller could not already see. Every other
+   * route authenticates in code.
+   */
+  anonymous?: true;
+  /** false: not part of the API, so not in the OpenAPI document (the console's static files). */
+  openApi?: false;
 }
 
 export type QueueHandler = (message: unknown, context: InvocationContext) => Promise<void>;
@@ -85,10 +93,25 @@ export function defineTimer(route: TimerRoute): void {
   app.timer(route.name, { schedule: route.schedule, handler: route.handler });
 }
 
-/** Match a Functions route template (`a/{x}/b`) against a path relative to `/api/`. */
+/**
+ * Match a Functions route template (`a/{x}/b`) against a path relative to `/api/`. A last
+ * segment `{*rest}` is a catch-all, as in the host's (ASP.NET) route templates: it takes the
+ * rest of the path, slashes included, and may be empty.
+ */
 export function matchRoute(template: string, path: string): Record<string, string> | null {
   const want = template.split('/');
   const got = path.split('/');
+  const catchAll = /^\{\*(\w+)\}$/.exec(want[want.length - 1] ?? '')?.[1];
+  if (catchAll !== undefined) {
+    const head = want.slice(0, -1);
+    const params = matchRoute(head.join('/'), got.slice(0, head.length).join('/'));
+    if (params === null || got.length < head.length) return null;
+    try {
+      return { ...params, [catchAll]: decodeURIComponent(got.slice(head.length).join('/')) };
+    } catch {
+      return null;
+    }
+  }
   if (want.length !== got.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {

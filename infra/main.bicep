@@ -104,6 +104,9 @@ param inventoryIntervalSeconds int = 300
 @description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: days before expiry from which a certificate is reported as expiring. Default: 30.')
 param certificateExpiryWarningDays int = 30
 
+@description('Optional. CCS_CONSOLE_CLIENT_ID: the client id of the app registration the operator console signs in with through Entra ID (a single-page application whose redirect URI is https://<function app>/api/console/). Default: the client id listed in entraAudience.')
+param consoleClientId string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Most Flex Consumption instances the API may scale out to. Default: 40.')
@@ -252,6 +255,7 @@ module api 'app/api.bicep' = {
     operationTimeoutSeconds: operationTimeoutSeconds
     inventoryIntervalSeconds: inventoryIntervalSeconds
     certificateExpiryWarningDays: certificateExpiryWarningDays
+    consoleClientId: consoleClientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

@@ -66,6 +66,12 @@ export const ConfigSchema = z
     CCS_INVENTORY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
     /** Days before expiry from which a certificate has the `expiring` problem. */
     CCS_CERTIFICATE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+    /**
+     * The operator console (docs/console.md): the client id of the Entra app registration it signs
+     * in with (a single-page-application platform whose redirect URI is the console's URL). Default:
+     * the client id (a GUID) listed in CCS_ENTRA_AUDIENCE, when the API's own registration is used.
+     */
+    CCS_CONSOLE_CLIENT_ID: optionalText,
   })
   .superRefine((c, ctx) => {
     if (

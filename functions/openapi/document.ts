@@ -53,6 +53,7 @@ function operation(
     summary: meta.summary,
     ...(meta.description ? { description: meta.description } : {}),
     tags: [meta.tag],
+    ...(route.anonymous ? { security: [] } : {}),
     parameters: [
       ...params,
       ...(writes ? [PREFER] : []),
@@ -74,7 +75,7 @@ function operation(
 export function buildOpenApiDocument(): Record<string, unknown> {
   const components = collectComponents();
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of httpRoutes) {
+  for (const route of httpRoutes.filter((r) => r.openApi !== false)) {
     const path = `/api/${route.route}`;
     for (const method of route.methods.map((m) => m.toLowerCase())) {
       const meta = OPERATION_METADATA[`${route.name}:${method}`] ?? OPERATION_METADATA[route.name];
@@ -96,7 +97,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       { name: 'centralized-certificates', description: 'CCS on the whole fleet: desired state and hosts' },
       { name: 'operations', description: 'Long-running operations and the audit log' },
       { name: 'certificates', description: "The certificates of each enabled ccs-id's share" },
-      { name: 'meta', description: 'This document' },
+      { name: 'meta', description: 'This document, the caller, and how to sign in' },
     ],
     paths,
     components: {

@@ -73,6 +73,9 @@ param inventoryIntervalSeconds int = 300
 @description('Optional. CCS_CERTIFICATE_EXPIRY_WARNING_DAYS.')
 param certificateExpiryWarningDays int = 30
 
+@description('Optional. CCS_CONSOLE_CLIENT_ID: the app registration the console signs in with.')
+param consoleClientId string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -202,6 +205,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_CERTIFICATE_EXPIRY_WARNING_DAYS'
           value: string(certificateExpiryWarningDays)
+        }
+        {
+          name: 'CCS_CONSOLE_CLIENT_ID'
+          value: consoleClientId
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {
