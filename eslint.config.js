@@ -18,7 +18,16 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // local/lifeline.mjs is plain JavaScript: it is preloaded into Azurite, which runs without tsx.
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'local/lifeline.mjs'] },
+        // bin/ccs.mjs starts the CLI through tsx; console/vite.config.ts is read by Vite only.
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            '*.mjs',
+            'local/lifeline.mjs',
+            'bin/ccs.mjs',
+            'console/vite.config.ts',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

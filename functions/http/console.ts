@@ -42,7 +42,8 @@ export const getConsole = anonymous(async (request): Promise<HttpResponseInit> =
   const path = request.params.path ?? '';
   const file = await readConsoleFile(path);
   if (!file) {
-    const detail = path === '' ? 'The console is not built: run npm run build' : 'No such file in the console';
+    const detail =
+      path === '' ? 'The console is not built: run npm run build' : 'No such file in the console';
     throw new DomainError('not-found', 'NotFound', detail, 'path');
   }
   return {

@@ -199,7 +199,9 @@ describe('the authorization matrix', () => {
           endpoint.needs === 'nobody'
             ? undefined
             : (caller.refused ??
-              (endpoint.needs === 'write' && caller.role === 'read' ? { status: 403, name: 'role' } : undefined));
+              (endpoint.needs === 'write' && caller.role === 'read'
+                ? { status: 403, name: 'role' }
+                : undefined));
         if (want) {
           if (res.status !== want.status || (endpoint.method !== 'HEAD' && body.name !== want.name))
             failures.push(cell);
