@@ -11,6 +11,12 @@ export function printJson(output: Output, value: unknown): void {
   output.out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** `--json`: the API's JSON as it came; otherwise what `forPeople` prints. */
+export function show(output: Output, data: unknown, forPeople: () => void): void {
+  if (output.json) printJson(output, data);
+  else forPeople();
+}
+
 export function line(output: Output, text = ''): void {
   output.out.write(`${text}\n`);
 }

@@ -4,7 +4,7 @@
  * console's progress view, `ccs`'s progress bar), so they show preflight and apply per host live.
  */
 import type { CcsClient, Schemas } from './types.js';
-import { apiError } from './errors.js';
+import { ApiError, apiError } from './errors.js';
 
 export type Operation = Schemas['Operation'];
 
@@ -61,4 +61,16 @@ export async function followOperation(
     const waitMs = retryAfter > 0 ? Math.min(retryAfter, 10) * 1000 : (options.intervalMs ?? 1000);
     await pause(waitMs, options.signal);
   }
+}
+
+/** A failed or canceled operation's error as an ApiError (the field at fault, the API's words), or null. */
+export function operationFailure(op: Operation): ApiError | null {
+  const error = op.error;
+  if (!error) return null;
+  return new ApiError(
+    error.status,
+    { title: 'Failed', name: error.target ?? undefined, detail: error.message, status: error.status },
+    error.code,
+    op.id,
+  );
 }

@@ -4,9 +4,8 @@
  * and return). The outcome is the API's: exit 0 when applied, 1 with each failing host's error
  * when the hosts refused it.
  */
-import { ApiError } from '../../client/errors.js';
 import { disable, enable, update, type ChangeAnswer, type UpdateBody } from '../../client/changes.js';
-import { followOperation, type Operation } from '../../client/operations.js';
+import { followOperation, operationFailure, type Operation } from '../../client/operations.js';
 import type { CcsClient } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -102,15 +101,7 @@ function conclude(
       line(output, `${ccsId}: ${verb} applied on ${op.hosts.length} host(s), generation ${op.generation}.`);
     return EXIT.ok;
   }
-  const error = op.error;
-  const failure = error
-    ? new ApiError(
-        error.status,
-        { title: 'Failed', name: error.target ?? undefined, detail: error.message, status: error.status },
-        error.code,
-        op.id,
-      )
-    : null;
+  const failure = operationFailure(op);
   output.err.write(
     `ccs: ${verb} of ${ccsId} ${op.status.toLowerCase()}: ${failure?.message ?? 'no detail'}\n`,
   );

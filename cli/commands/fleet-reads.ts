@@ -2,7 +2,7 @@
 import { apiError } from '../../client/errors.js';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { printJson, table } from '../output.js';
+import { show, table } from '../output.js';
 
 export async function hostsCommand(ctx: CommandContext, ccsId: string): Promise<number> {
   const { client } = await ctx.connect();
@@ -13,24 +13,22 @@ export async function hostsCommand(ctx: CommandContext, ccsId: string): Promise<
     },
   );
   if (!response.ok || !data) throw apiError(response, error);
-  if (ctx.output.json) {
-    printJson(ctx.output, data);
-    return EXIT.ok;
-  }
-  table(
-    ctx.output,
-    ['HOST', 'STATUS', 'APPLIED/DESIRED', 'LAST SEEN', 'AGENT', 'REBOOT', 'LAST DRIFT', 'LAST ERROR'],
-    data.hosts.map((h) => [
-      h.name,
-      h.status,
-      `${h.applied_generation}/${h.desired_generation}`,
-      h.last_seen,
-      h.agent.version,
-      h.actual?.reboot_required ? 'yes' : 'no',
-      h.last_drift,
-      h.last_error ? `${h.last_error.name}: ${h.last_error.detail}` : null,
-    ]),
-  );
+  show(ctx.output, data, () => {
+    table(
+      ctx.output,
+      ['HOST', 'STATUS', 'APPLIED/DESIRED', 'LAST SEEN', 'AGENT', 'REBOOT', 'LAST DRIFT', 'LAST ERROR'],
+      data.hosts.map((h) => [
+        h.name,
+        h.status,
+        `${h.applied_generation}/${h.desired_generation}`,
+        h.last_seen,
+        h.agent.version,
+        h.actual?.reboot_required ? 'yes' : 'no',
+        h.last_drift,
+        h.last_error ? `${h.last_error.name}: ${h.last_error.detail}` : null,
+      ]),
+    );
+  });
   return EXIT.ok;
 }
 
@@ -66,24 +64,22 @@ export async function certsCommand(
     },
   });
   if (!response.ok || !data) throw apiError(response, error);
-  if (ctx.output.json) {
-    printJson(ctx.output, data);
-    return EXIT.ok;
-  }
-  const certificates = [...data.certificates].sort(
-    (a, b) => (a.expires_in_days ?? Infinity) - (b.expires_in_days ?? Infinity),
-  );
-  table(
-    ctx.output,
-    ['CCS-ID', 'FILE', 'SUBJECT', 'VALID TO', 'DAYS LEFT', 'PROBLEMS'],
-    certificates.map((c) => [
-      c.store ? (ccsIdOf.get(c.store.id) ?? c.store.id) : null,
-      c.alias,
-      c.subject,
-      c.valid_to?.slice(0, 10),
-      c.expires_in_days,
-      (c.problems ?? []).map((p) => p.code).join(',') || null,
-    ]),
-  );
+  show(ctx.output, data, () => {
+    const certificates = [...data.certificates].sort(
+      (a, b) => (a.expires_in_days ?? Infinity) - (b.expires_in_days ?? Infinity),
+    );
+    table(
+      ctx.output,
+      ['CCS-ID', 'FILE', 'SUBJECT', 'VALID TO', 'DAYS LEFT', 'PROBLEMS'],
+      certificates.map((c) => [
+        c.store ? (ccsIdOf.get(c.store.id) ?? c.store.id) : null,
+        c.alias,
+        c.subject,
+        c.valid_to?.slice(0, 10),
+        c.expires_in_days,
+        (c.problems ?? []).map((p) => p.code).join(',') || null,
+      ]),
+    );
+  });
   return EXIT.ok;
 }

@@ -3,7 +3,7 @@ import { apiError } from '../../client/errors.js';
 import { followOperation, readOperation } from '../../client/operations.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { line, printJson, table } from '../output.js';
+import { line, printJson, show, table } from '../output.js';
 import { progressView } from '../progress.js';
 
 export async function operationCommand(
@@ -64,21 +64,19 @@ export async function auditCommand(
     },
   });
   if (!response.ok || !data) throw apiError(response, error);
-  if (ctx.output.json) {
-    printJson(ctx.output, data);
-    return EXIT.ok;
-  }
-  table(
-    ctx.output,
-    ['AT', 'WHO', 'CCS-ID', 'KIND', 'STATUS', 'CHANGES'],
-    data.entries.map((e) => [
-      e.at,
-      e.who,
-      e.ccs_id,
-      e.operation.kind,
-      e.operation.status,
-      e.changes.map((c) => `${c.field}: ${String(c.from)} → ${String(c.to)}`).join('; '),
-    ]),
-  );
+  show(ctx.output, data, () => {
+    table(
+      ctx.output,
+      ['AT', 'WHO', 'CCS-ID', 'KIND', 'STATUS', 'CHANGES'],
+      data.entries.map((e) => [
+        e.at,
+        e.who,
+        e.ccs_id,
+        e.operation.kind,
+        e.operation.status,
+        e.changes.map((c) => `${c.field}: ${String(c.from)} → ${String(c.to)}`).join('; '),
+      ]),
+    );
+  });
   return EXIT.ok;
 }

@@ -22,6 +22,19 @@ afterAll(async () => {
 });
 
 const TOKEN_KEY = 'ccs.console.token';
+/**
+ * Run in the page (the tests are compiled without the DOM library, so in-page code is a string):
+ * records every state the progress view shows — its status and the hosts applied — from its first render.
+ */
+const RECORD_PROGRESS = `
+  window.seen = [];
+  new MutationObserver(() => {
+    const view = document.querySelector('[data-testid="operation-progress"]');
+    const applied = document.querySelector('progress[id^="apply-"]');
+    const state = view ? view.getAttribute('data-status') + ' ' + (applied ? applied.value : 0) : null;
+    if (state && window.seen[window.seen.length - 1] !== state) window.seen.push(state);
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+`;
 const consoleUrl = (hash = '') => `${stack.info.api}/console/${hash}`;
 
 describeBrowser('the console in headless Chromium', () => {
@@ -43,7 +56,9 @@ describeBrowser('the console in headless Chromium', () => {
       if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
     });
     if (token)
-      await page.addInitScript(([key, value]) => sessionStorage.setItem(key, value), [TOKEN_KEY, token]);
+      await page.addInitScript(
+        `sessionStorage.setItem(${JSON.stringify(TOKEN_KEY)}, ${JSON.stringify(token)})`,
+      );
     return page;
   }
 
@@ -59,8 +74,10 @@ describeBrowser('the console in headless Chromium', () => {
     const page = await newPage();
     await signIn(page, stack.info.accessToken);
     // The token is kept for this tab only, never in the URL.
-    expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBe(stack.info.accessToken);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate(`sessionStorage.getItem(${JSON.stringify(TOKEN_KEY)})`)).toBe(
+      stack.info.accessToken,
+    );
+    expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(page.url()).not.toContain(stack.info.accessToken);
 
     await page.getByRole('link', { name: stack.info.ccsId }).click();
@@ -79,21 +96,12 @@ describeBrowser('the console in headless Chromium', () => {
     expect(await dialog.textContent()).not.toContain(stack.info.share.password);
 
     // Record every state the progress view shows, from the first render on.
-    await page.evaluate(() => {
-      const seen: string[] = [];
-      (window as unknown as { seen: string[] }).seen = seen;
-      new MutationObserver(() => {
-        const view = document.querySelector('[data-testid="operation-progress"]');
-        const applied = document.querySelector<HTMLProgressElement>('progress[id^="apply-"]');
-        const state = view ? `${view.getAttribute('data-status')} ${applied?.value ?? 0}` : null;
-        if (state && seen[seen.length - 1] !== state) seen.push(state);
-      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-    });
+    await page.evaluate(RECORD_PROGRESS);
     await dialog.getByRole('button', { name: `Enable on ${stack.info.hosts.length} hosts` }).click();
     await page
       .locator('[data-testid="operation-progress"][data-status="Succeeded"]')
       .waitFor({ timeout: 60_000 });
-    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    const seen = await page.evaluate<string[]>('window.seen');
     expect(seen[0]).toMatch(/^Running /);
     expect(seen[seen.length - 1]).toBe(`Succeeded ${stack.info.hosts.length}`);
     for (const host of stack.info.hosts) {

@@ -5,8 +5,8 @@
  * error. Progress is announced politely to screen readers.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { adviceFor, ApiError } from '../../../client/errors.js';
-import { followOperation, progressOf, type Operation } from '../../../client/operations.js';
+import { adviceFor } from '../../../client/errors.js';
+import { followOperation, operationFailure, progressOf, type Operation } from '../../../client/operations.js';
 import type { CcsClient } from '../../../client/index.js';
 import { ErrorMessage } from './error-message.js';
 import { StatusBadge } from './status.js';
@@ -92,15 +92,7 @@ function Outcome(props: { op: Operation }) {
       </p>
     );
   }
-  const error = op.error;
-  const asApi = error
-    ? new ApiError(
-        error.status,
-        { title: 'Failed', name: error.target ?? undefined, detail: error.message, status: error.status },
-        error.code,
-        op.id,
-      )
-    : null;
+  const asApi = operationFailure(op);
   const committed = op.hosts.some((h) => h.apply === 'succeeded');
   const consequence = committed
     ? 'The change was committed; hosts that did not report converge when they return.'
