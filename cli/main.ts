@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { connect } from './connection.js';
 import type { CommandContext } from './context.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import { report } from './run.js';
 import { disableCommand, enableCommand, updateCommand, type ChangeOptions } from './commands/change.js';
 import { statusCommand } from './commands/status.js';
@@ -137,4 +137,3 @@ try {
 }
 if (exitCode === EXIT.invalidInput && process.argv.length <= 2) exitCode = EXIT.ok;
 process.exitCode = exitCode;
-void CliError;
