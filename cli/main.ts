@@ -63,7 +63,8 @@ const changeOptions = (command: Command, secretsHelp: string) =>
       '--private-key-password-stdin',
       "read the PFX files' private-key password from stdin (after the password)",
     )
-    .option('--no-wait', 'print the operation id and return instead of following it');
+    .option('--no-wait', 'print the operation id and return instead of following it')
+    .option('--force', 'even though sites bound to CCS lose their certificates (the API refuses otherwise)');
 
 changeOptions(
   program
@@ -90,6 +91,7 @@ program
   .option('--yes', 'do not ask (a terminal asks first)')
   .option('--if-match <etag>', 'only if the resource still has this ETag (else 412)')
   .option('--no-wait', 'print the operation id and return instead of following it')
+  .option('--force', 'even though sites still use CCS (the API answers 409 SitesUseCcs otherwise)')
   .action(action((ctx, ccsId: string, options: ChangeOptions) => disableCommand(ctx, ccsId, options)));
 
 program

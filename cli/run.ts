@@ -12,6 +12,9 @@ export function report(output: Output, error: unknown): number {
     say(`ccs: ${error.status} ${error.message}`);
     const advice = adviceFor(error);
     if (advice) say(`  ${advice}`);
+    // Issue 13's API: disabling (or a change) would take certificates away from sites that use CCS.
+    if (error.code === 'SitesUseCcs' || error.code === 'BoundNamesUncovered')
+      say('  Or repeat with --force if those sites may lose their certificates.');
     return EXIT_BY_KIND[error.kind];
   }
   if (error instanceof UnreachableError) {

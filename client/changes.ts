@@ -17,8 +17,24 @@ export type ChangeAnswer =
 
 const route = '/api/webserver/centralized-certificates/{ccsId}';
 
-export async function enable(client: CcsClient, ccsId: string, body: EnableBody): Promise<ChangeAnswer> {
-  const { data, error, response } = await client.POST(route, { params: { path: { ccsId } }, body });
+/**
+ * `?force=true`: make the change although sites bound to CCS lose their certificates (issue 13:
+ * DELETE answers 409 `SitesUseCcs` without it). The API of this tree's document does not know the
+ * parameter yet (an API that does not know it ignores it), so it is added untyped; once the
+ * document has it and `npm run client` regenerated the types, this can become a typed `query`.
+ */
+const forced = (force: boolean | undefined): object => (force ? { query: { force: true } } : {});
+
+export async function enable(
+  client: CcsClient,
+  ccsId: string,
+  body: EnableBody,
+  force?: boolean,
+): Promise<ChangeAnswer> {
+  const { data, error, response } = await client.POST(route, {
+    params: { path: { ccsId }, ...forced(force) },
+    body,
+  });
   if (!response.ok || data === undefined) throw apiError(response, error);
   return 'kind' in data ? { kind: 'accepted', operationId: data.id } : { kind: 'done', resource: data };
 }
@@ -28,18 +44,24 @@ export async function update(
   ccsId: string,
   body: UpdateBody,
   ifMatch?: string,
+  force?: boolean,
 ): Promise<ChangeAnswer> {
   const { data, error, response } = await client.PATCH(route, {
-    params: { path: { ccsId }, ...(ifMatch ? { header: { 'If-Match': ifMatch } } : {}) },
+    params: { path: { ccsId }, ...(ifMatch ? { header: { 'If-Match': ifMatch } } : {}), ...forced(force) },
     body,
   });
   if (!response.ok || data === undefined) throw apiError(response, error);
   return 'kind' in data ? { kind: 'accepted', operationId: data.id } : { kind: 'done', resource: data };
 }
 
-export async function disable(client: CcsClient, ccsId: string, ifMatch?: string): Promise<ChangeAnswer> {
+export async function disable(
+  client: CcsClient,
+  ccsId: string,
+  ifMatch?: string,
+  force?: boolean,
+): Promise<ChangeAnswer> {
   const { data, error, response } = await client.DELETE(route, {
-    params: { path: { ccsId }, ...(ifMatch ? { header: { 'If-Match': ifMatch } } : {}) },
+    params: { path: { ccsId }, ...(ifMatch ? { header: { 'If-Match': ifMatch } } : {}), ...forced(force) },
   });
   if (!response.ok) throw apiError(response, error);
   return response.status === 202 && data

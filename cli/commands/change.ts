@@ -21,6 +21,8 @@ export interface ChangeOptions {
   ifMatch?: string;
   wait: boolean;
   yes?: boolean;
+  /** `?force=true`: change although sites bound to CCS lose their certificates. */
+  force?: boolean;
 }
 
 interface Secrets {
@@ -120,11 +122,12 @@ export async function enableCommand(
   if (!options.username) throw new CliError('identity.username: give it with --username', EXIT.invalidInput);
   const secrets = await readSecrets(ctx, options, true);
   const { client } = await ctx.connect();
-  const answer = await enable(client, ccsId, {
+  const body = {
     path: options.path,
     identity: { username: options.username, password: secrets.password ?? '' },
     ...(secrets.privateKeyPassword ? { private_key_password: secrets.privateKeyPassword } : {}),
-  });
+  };
+  const answer = await enable(client, ccsId, body, options.force);
   return conclude(ctx, 'enable', ccsId, answer, await follow(ctx, client, answer, options.wait));
 }
 
@@ -150,7 +153,7 @@ export async function updateCommand(
     );
   }
   const { client } = await ctx.connect();
-  const answer = await update(client, ccsId, body, options.ifMatch);
+  const answer = await update(client, ccsId, body, options.ifMatch, options.force);
   return conclude(ctx, 'update', ccsId, answer, await follow(ctx, client, answer, options.wait));
 }
 
@@ -169,6 +172,6 @@ export async function disableCommand(
     if (!/^y(es)?$/i.test(reply.trim())) throw new CliError('Not disabled: cancelled', EXIT.invalidInput);
   }
   const { client } = await ctx.connect();
-  const answer = await disable(client, ccsId, options.ifMatch);
+  const answer = await disable(client, ccsId, options.ifMatch, options.force);
   return conclude(ctx, 'disable', ccsId, answer, await follow(ctx, client, answer, options.wait));
 }

@@ -91,6 +91,9 @@ export function ChangeDialog(props: {
   const [operationId, setOperationId] = useState<string | null>(null);
   const hosts = props.state.hosts.hosts.length;
   const invalidInput = error instanceof ApiError && error.field ? INPUT_OF[error.field] : undefined;
+  // Issue 13's API refuses a change that takes certificates away from sites bound to CCS, unless forced.
+  const sitesLoseCertificates =
+    error instanceof ApiError && (error.code === 'SitesUseCcs' || error.code === 'BoundNamesUncovered');
 
   useEffect(() => {
     dialog.current?.showModal();
@@ -103,7 +106,8 @@ export function ChangeDialog(props: {
   const set = (key: keyof Fields) => (e: Event) =>
     setFields({ ...fields, [key]: (e.currentTarget as HTMLInputElement).value });
 
-  const send = async () => {
+  /** `force`: the operator confirmed the change although sites bound to CCS lose their certificates. */
+  const send = async (force = false) => {
     setStep('sending');
     setError(null);
     try {
@@ -111,14 +115,19 @@ export function ChangeDialog(props: {
       const etag = props.state.etag ?? undefined;
       const answer: ChangeAnswer =
         props.kind === 'enable'
-          ? await enable(client, props.ccsId, {
-              path: fields.path,
-              identity: { username: fields.username, password: fields.password },
-              ...(fields.privateKeyPassword ? { private_key_password: fields.privateKeyPassword } : {}),
-            })
+          ? await enable(
+              client,
+              props.ccsId,
+              {
+                path: fields.path,
+                identity: { username: fields.username, password: fields.password },
+                ...(fields.privateKeyPassword ? { private_key_password: fields.privateKeyPassword } : {}),
+              },
+              force,
+            )
           : props.kind === 'update'
-            ? await update(client, props.ccsId, updateBody(fields, props.state), etag)
-            : await disable(client, props.ccsId, etag);
+            ? await update(client, props.ccsId, updateBody(fields, props.state), etag, force)
+            : await disable(client, props.ccsId, etag, force);
       setFields({ ...fields, password: '', privateKeyPassword: '' });
       if (answer.kind === 'accepted') {
         setOperationId(answer.operationId);
@@ -202,6 +211,18 @@ export function ChangeDialog(props: {
             </p>
           )}
           {error !== null && <ErrorMessage error={error} />}
+          {sitesLoseCertificates && (
+            <p>
+              <button
+                type="button"
+                class="danger"
+                disabled={step === 'sending'}
+                onClick={() => void send(true)}
+              >
+                {TITLE[props.kind].split(' ')[0]} anyway: those sites lose their certificates
+              </button>
+            </p>
+          )}
           <div class="buttons">
             <button
               type="button"
