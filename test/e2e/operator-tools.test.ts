@@ -147,6 +147,37 @@ describeBrowser('the console in headless Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps the host grid readable at 1,000 hosts (the hosts answer widened to 1,000 from the real one)', async () => {
+    // The stack has two hosts; this checks only the grid's layout, so the real answer's first host
+    // is repeated under 1,000 names with the four statuses in turn.
+    const page = await newPage(stack.info.accessToken);
+    const statuses = ['applied', 'pending', 'failed', 'reboot_required'];
+    await page.route('**/centralized-certificates/*/hosts', async (route) => {
+      const real = await route.fetch();
+      const body = (await real.json()) as { hosts: Record<string, unknown>[] };
+      const template = body.hosts[0]!;
+      body.hosts = Array.from({ length: 1000 }, (_, i) => ({
+        ...template,
+        name: `web-${String(i).padStart(4, '0')}`,
+        status: statuses[i % 4],
+      }));
+      await route.fulfill({ response: real, json: body });
+    });
+    await page.goto(consoleUrl(`#/ccs/${stack.info.ccsId}`));
+    const grid = page.getByTestId('host-grid');
+    await grid.waitFor();
+    expect(await grid.getAttribute('aria-label')).toBe(
+      '1000 hosts: 250 applied, 250 pending, 250 failed, 250 reboot required',
+    );
+    const box = (await grid.boundingBox())!;
+    const cell = (await grid.locator('.cell').first().boundingBox())!;
+    // One screen: the whole fleet above the fold, every square still big enough to see and point at.
+    expect(box.width).toBeLessThanOrEqual(1280);
+    expect(box.height).toBeLessThan(250);
+    expect(cell.width).toBeGreaterThanOrEqual(8);
+    await page.screenshot({ path: resultFile('host-grid-1000.png') });
+  });
+
   it('shows a read-only caller no write action, and the API refuses its write', async () => {
     const page = await newPage();
     await signIn(page, stack.info.readOnlyToken);
