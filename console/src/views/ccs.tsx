@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { apiError } from '../../../client/errors.js';
 import { COVERAGE_PATH, documentedPaths } from '../../../client/features.js';
-import type { Schemas } from '../../../client/index.js';
+import type { CcsState } from './ccs-state.js';
 import { useLoad } from '../load.js';
 import { hrefOf, type Tab } from '../route.js';
 import type { Session } from '../session.js';
@@ -15,15 +15,6 @@ import { CoverageTab } from './coverage.js';
 import { ErrorMessage } from './error-message.js';
 import { HostsTab } from './hosts.js';
 import { StatusBadge } from './status.js';
-
-type Resource = Schemas['CentralizedCertificates'];
-type HostList = Schemas['HostList'];
-
-export interface CcsState {
-  resource: Resource | null;
-  etag: string | null;
-  hosts: HostList;
-}
 
 export function CcsView(props: { session: Session; id: string; tab: Tab }) {
   const { client, caller } = props.session;

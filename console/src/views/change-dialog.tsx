@@ -8,7 +8,7 @@ import { ApiError } from '../../../client/errors.js';
 import { disable, enable, update, type ChangeAnswer, type UpdateBody } from '../../../client/changes.js';
 import { plural } from '../format.js';
 import type { Session } from '../session.js';
-import type { CcsState } from './ccs.js';
+import type { CcsState } from './ccs-state.js';
 import { ErrorMessage } from './error-message.js';
 import { OperationProgress } from './operation-progress.js';
 
