@@ -80,6 +80,25 @@ export default tseslint.config(
     },
   },
   {
+    // The operator's tools use the public API only: the typed client (client/) and the console
+    // (console/src, in browsers) never reach into the API's or the agent's code, nor into Node.js.
+    files: ['client/**/*.ts', 'console/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '**/shared/**', '**/agent/**', '**/local/**', '**/cli/**'],
+              message: 'The operator tools use the public API through client/ only.',
+            },
+            { group: ['node:*'], message: 'client/ and the console run in browsers: no Node.js modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
