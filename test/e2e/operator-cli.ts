@@ -4,6 +4,7 @@
  * case per exit code (0 success, 1 operation failed, 2 invalid input, 3 auth, 4 unreachable).
  * Called from operator-tools.test.ts, which owns the stack.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StackProcess } from '../support/stack-process.js';
 import { CCS_BIN, ccs, runProcess } from '../support/ccs-cli.js';
@@ -106,7 +107,7 @@ export function describeCli(stackOf: () => StackProcess): void {
       expect(outside.stderr).toMatch(/^ccs: 403 path: /);
     });
 
-    it('exit 3 for a read-only token writing or a token the API refuses; exit 4 when the API is unreachable', async () => {
+    it('exit 3 for a read-only token writing, a token the API refuses, or no credentials; exit 4 when the API is unreachable', async () => {
       const readOnly = await ccs(dir(), ['disable', info().ccsId, '--yes'], {
         env: { CCS_TOKEN: info().readOnlyToken },
       });
@@ -114,6 +115,12 @@ export function describeCli(stackOf: () => StackProcess): void {
       expect(readOnly.stderr).toContain('403 role:');
       const wrong = await ccs(dir(), ['status'], { env: { CCS_TOKEN: 'not-a-token' } });
       expect(wrong.code).toBe(3);
+      // No token and no local stack for this API: it asks the API how to sign in; this one takes tokens only.
+      const none = await ccs(join(dir(), 'elsewhere'), ['--api', info().api, 'status']);
+      expect(none.code).toBe(3);
+      expect(none.stderr).toBe(
+        'ccs: No credentials: set CCS_TOKEN to an access token\n  This API accepts access tokens only.\n',
+      );
       const down = await ccs(dir(), ['--api', 'http://127.0.0.1:1/api', 'status']);
       expect(down.code).toBe(4);
       expect(down.stderr).toContain('cannot be reached');
