@@ -18,7 +18,16 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // local/lifeline.mjs is plain JavaScript: it is preloaded into Azurite, which runs without tsx.
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'local/lifeline.mjs'] },
+        // bin/ccs.mjs starts the CLI through tsx; console/vite.config.ts is read by Vite only.
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            '*.mjs',
+            'local/lifeline.mjs',
+            'bin/ccs.mjs',
+            'console/vite.config.ts',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -67,6 +76,25 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['**/agent/**'], message: 'functions/ must not import agent/.' }] },
+      ],
+    },
+  },
+  {
+    // The operator's tools use the public API only: the typed client (client/) and the console
+    // (console/src, in browsers) never reach into the API's or the agent's code, nor into Node.js.
+    files: ['client/**/*.ts', 'console/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '**/shared/**', '**/agent/**', '**/local/**', '**/cli/**'],
+              message: 'The operator tools use the public API through client/ only.',
+            },
+            { group: ['node:*'], message: 'client/ and the console run in browsers: no Node.js modules.' },
+          ],
+        },
       ],
     },
   },

@@ -38,6 +38,14 @@ export interface HttpRoute {
   route: string;
   methods: HttpMethod[];
   handler: HttpHandler;
+  /**
+   * Answers without credentials (the console's files, the sign-in options): such a handler does
+   * not go through `guarded` and must serve nothing a caller could not already see. Every other
+   * route authenticates in code.
+   */
+  anonymous?: true;
+  /** false: not part of the API, so not in the OpenAPI document (the console's static files). */
+  openApi?: false;
 }
 
 export type QueueHandler = (message: unknown, context: InvocationContext) => Promise<void>;

@@ -22,7 +22,8 @@ export const ROUTE_PREFIX = 'api';
  * cannot route a template differently from Azure.
  */
 type Segment =
-  { literal: string } | { name: string; optional: boolean; constraints: ((value: string) => boolean)[] };
+  | { literal: string }
+  | { name: string; optional: boolean; constraints: ((value: string) => boolean)[]; catchAll?: true };
 
 /** The inline constraints we support (aspnetcore Constraints/MaxLengthRouteConstraint.cs, …). */
 const CONSTRAINTS: Record<string, (n: number) => (value: string) => boolean> = {
@@ -32,6 +33,10 @@ const CONSTRAINTS: Record<string, (n: number) => (value: string) => boolean> = {
 
 function parseSegment(text: string, template: string): Segment {
   if (!text.includes('{') && !text.includes('}')) return { literal: text };
+  // `{*rest}`: a catch-all, last only — it takes the rest of the path, slashes included, and may
+  // be empty (ASP.NET Core route templates, "catch-all parameters").
+  const catchAll = /^\{\*(\w+)\}$/.exec(text);
+  if (catchAll) return { name: catchAll[1]!, optional: true, constraints: [], catchAll: true };
   const match = /^\{(\w+)((?::\w+\(\d+\))*)(\??)\}$/.exec(text);
   if (!match) throw new Error(`route template ${template}: unsupported segment ${text}`);
   const constraints = [...(match[2] ?? '').matchAll(/:(\w+)\((\d+)\)/g)].map(([, kind, n]) => {
@@ -52,6 +57,9 @@ export function parseTemplate(template: string): Segment[] {
   const firstOptional = segments.findIndex((s) => 'name' in s && s.optional);
   if (firstOptional >= 0 && segments.slice(firstOptional).some((s) => !('name' in s) || !s.optional)) {
     throw new Error(`route template ${template}: an optional parameter must be at the end`);
+  }
+  if (segments.slice(0, -1).some((s) => 'catchAll' in s)) {
+    throw new Error(`route template ${template}: a catch-all parameter must be the last segment`);
   }
   parsed.set(template, segments);
   return segments;
@@ -81,6 +89,18 @@ export function documentedPath(template: string): string {
 /** Match a Functions route template (`a/{x}/b`) against a path relative to `/api/` (routePath). */
 export function matchRoute(template: string, path: string): Record<string, string> | null {
   const want = parseTemplate(template);
+  const last = want[want.length - 1];
+  if (last && 'catchAll' in last) {
+    const head = want.length - 1;
+    const segments = path === '' ? [] : path.split('/');
+    const params = matchRoute(parseTemplatePrefix(template, head), segments.slice(0, head).join('/'));
+    if (params === null || segments.length < head) return null;
+    try {
+      return { ...params, [last.name]: decodeURIComponent(segments.slice(head).join('/')) };
+    } catch {
+      return null;
+    }
+  }
   const got = path === '' ? [] : path.split('/');
   if (got.length > want.length) return null;
   const params: Record<string, string> = {};
@@ -105,4 +125,9 @@ export function matchRoute(template: string, path: string): Record<string, strin
     params[w.name] = value;
   }
   return params;
+}
+
+/** The template of the first `count` segments (the part before a catch-all). */
+function parseTemplatePrefix(template: string, count: number): string {
+  return template.split('/').slice(0, count).join('/');
 }

@@ -138,6 +138,9 @@ param shareIdentities object = {}
 @description('Optional. CCS_IDENTITY_CHANGES_PER_HOUR: identity changes accepted per ccs-id in a sliding hour. Default: 10.')
 param identityChangesPerHour int = 10
 
+@description('Optional. CCS_CONSOLE_CLIENT_ID: the client id of the app registration the operator console signs in with through Entra ID (a single-page application whose redirect URI is https://<function app>/api/console/). Default: the client id listed in entraAudience.')
+param consoleClientId string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Most Flex Consumption instances the API may scale out to. Default: 40.')
@@ -311,6 +314,7 @@ module api 'app/api.bicep' = {
     defaultCcsId: defaultCcsId
     shareIdentitiesJson: string(shareIdentities)
     identityChangesPerHour: identityChangesPerHour
+    consoleClientId: consoleClientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

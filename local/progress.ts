@@ -6,7 +6,7 @@
  */
 
 /** The stages of a start, in order. */
-export type Stage = 'storage' | 'Key Vault' | 'demo share' | 'API' | 'agents';
+export type Stage = 'storage' | 'Key Vault' | 'demo share' | 'API' | 'console' | 'agents';
 
 export interface StartProgress {
   /** A stage starts. */

@@ -17,6 +17,7 @@ import { startHttpHost } from './http-host.js';
 import { queueSettingsFromHostJson, startQueueTrigger, startTimers } from './queue-host.js';
 import { startFleet } from './agents.js';
 import { enrolmentCodes, isEnrolled, localStateDir, type EnrolmentCheck } from './enrol-hosts.js';
+import { ensureConsoleBuilt } from './console-build.js';
 import { createAppWiring, setAppContext } from '../functions/app-context.js';
 import { queueRoutes, timerRoutes } from '../functions/index.js';
 import { parseConfig } from '../shared/config.js';
@@ -172,6 +173,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       (started) => started.url,
     );
     cleanups.push(() => new Promise<void>((done) => http.server.close(() => done())));
+    // The operator console on the same route as in Azure (built here only when its sources changed).
+    await runStage(
+      stages,
+      'console',
+      apiLogFile,
+      ensureConsoleBuilt,
+      ({ built }) => `${http.url}/console/${built ? ' (built)' : ''}`,
+    );
     const settings = queueSettingsFromHostJson(join(PROJECT, 'host.json'));
     const triggers = queueRoutes.map((route) =>
       startQueueTrigger(route, wiring.storage, settings, functionsLog),

@@ -138,7 +138,7 @@ try {
   });
   lock.setApi(stack.info.api);
   say(
-    `Local stack ready: API ${stack.info.api}, ccs-id "${stack.info.ccsId}" with hosts ${stack.info.hosts.join(', ')}; details in ${env.CCS_LOCAL_DIR ?? '.local'}/stack.json (Ctrl-C stops)`,
+    `Local stack ready: API ${stack.info.api}, console ${stack.info.api}/console/, ccs-id "${stack.info.ccsId}" with hosts ${stack.info.hosts.join(', ')}; details in ${env.CCS_LOCAL_DIR ?? '.local'}/stack.json (Ctrl-C stops)`,
   );
 } catch (error) {
   if (error instanceof StartFailure) stopWith(`${error.message} (log: ${shown(error.logFile)})`);

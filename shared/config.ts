@@ -87,6 +87,12 @@ export const ConfigSchema = z
     CCS_SHARE_IDENTITIES: jsonRecordOfLists.default({}),
     /** Identity changes (username or password) accepted per ccs-id in a sliding hour. */
     CCS_IDENTITY_CHANGES_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(10),
+    /**
+     * The operator console (docs/console.md): the client id of the Entra app registration it signs
+     * in with (a single-page-application platform whose redirect URI is the console's URL). Default:
+     * the client id (a GUID) listed in CCS_ENTRA_AUDIENCE, when the API's own registration is used.
+     */
+    CCS_CONSOLE_CLIENT_ID: optionalText,
   })
   .superRefine((c, ctx) => {
     if (

@@ -57,6 +57,7 @@ function operation(
     summary: meta.summary,
     ...(meta.description ? { description: meta.description } : {}),
     tags: [meta.tag],
+    ...(route.anonymous ? { security: [] } : {}),
     parameters: [
       ...params,
       ...(writes ? [PREFER] : []),
@@ -78,7 +79,7 @@ function operation(
 export function buildOpenApiDocument(): Record<string, unknown> {
   const components = collectComponents();
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of httpRoutes) {
+  for (const route of httpRoutes.filter((r) => r.openApi !== false)) {
     const path = documentedPath(route.route);
     for (const method of route.methods.map((m) => m.toLowerCase())) {
       const meta = METADATA[`${route.name}:${method}`] ?? METADATA[route.name];
@@ -100,7 +101,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       { name: 'centralized-certificates', description: 'CCS on the whole fleet: desired state and hosts' },
       { name: 'operations', description: 'Long-running operations and the audit log' },
       { name: 'certificates', description: "The certificates of each enabled ccs-id's share" },
-      { name: 'meta', description: 'Discovery (the API root, the web server) and this document' },
+      {
+        name: 'meta',
+        description:
+          'Discovery (the API root, the web server), this document, the caller, and how to sign in',
+      },
     ],
     paths,
     components: {

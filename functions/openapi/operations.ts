@@ -24,6 +24,7 @@ import {
 } from './certificate-schemas.js';
 import { COVERAGE_OPERATION_METADATA, FORCE } from './coverage-operations.js';
 import { enrolmentOperations } from './enrolment-operations.js';
+import { OPERATOR_OPERATIONS } from './operator-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -94,6 +95,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   ...ROLLOUT_OPERATION_METADATA,
   ...COVERAGE_OPERATION_METADATA,
   ...enrolmentOperations({ error, ANY, WITH_BODY }),
+  ...OPERATOR_OPERATIONS,
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',

@@ -87,6 +87,9 @@ param shareIdentitiesJson string = '{}'
 @description('Optional. CCS_IDENTITY_CHANGES_PER_HOUR: identity changes per ccs-id per sliding hour. Default: 10.')
 param identityChangesPerHour int = 10
 
+@description('Optional. CCS_CONSOLE_CLIENT_ID: the app registration the console signs in with.')
+param consoleClientId string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -228,6 +231,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_IDENTITY_CHANGES_PER_HOUR'
           value: string(identityChangesPerHour)
+        }
+        {
+          name: 'CCS_CONSOLE_CLIENT_ID'
+          value: consoleClientId
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {

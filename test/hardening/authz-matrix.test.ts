@@ -88,6 +88,8 @@ afterAll(async () => {
 });
 
 type Role = 'read' | 'write';
+/** What an endpoint needs: a role, or nothing at all (a route marked `anonymous`). */
+type Needs = Role | 'nobody';
 
 interface Caller {
   name: string;
@@ -161,7 +163,11 @@ function endpoints() {
         .replace('{id}', operationId || '00000000-0000-0000-0000-000000000000')
         .replace(/\{[^}]+\}/g, 'x');
       const reads = method === 'GET' || method === 'HEAD';
-      const needs: Role = reads && !WRITE_ONLY_READS.has(route.name) ? 'read' : 'write';
+      const needs: Needs = route.anonymous
+        ? 'nobody'
+        : reads && !WRITE_ONLY_READS.has(route.name)
+          ? 'read'
+          : 'write';
       return { name: route.name, method, path, needs };
     }),
   );
@@ -180,6 +186,11 @@ describe('the authorization matrix', () => {
     );
   });
 
+  it('lets only the console and the Entra sign-in settings answer without credentials, read-only', () => {
+    const open = endpoints().filter((e) => e.needs === 'nobody');
+    expect(open.map((e) => `${e.method} ${e.name}`).sort()).toEqual(['GET getConsole', 'GET getEntraSignIn']);
+  });
+
   it('answers every endpoint × caller as the roles say, and changes nothing', async () => {
     const before = await probe.snapshot();
     const failures: string[] = [];
@@ -196,8 +207,12 @@ describe('the authorization matrix', () => {
         const body = text ? (JSON.parse(text) as { name?: string }) : {};
         const cell = `${endpoint.method} ${endpoint.path} as ${caller.name}: ${res.status} ${text.slice(0, 120)}`;
         const want =
-          caller.refused ??
-          (endpoint.needs === 'write' && caller.role === 'read' ? { status: 403, name: 'role' } : undefined);
+          endpoint.needs === 'nobody'
+            ? undefined
+            : (caller.refused ??
+              (endpoint.needs === 'write' && caller.role === 'read'
+                ? { status: 403, name: 'role' }
+                : undefined));
         if (want) {
           if (res.status !== want.status || (endpoint.method !== 'HEAD' && body.name !== want.name))
             failures.push(cell);

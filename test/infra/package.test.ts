@@ -14,6 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import ignoreModule from 'ignore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureConsoleBuilt } from '../../local/console-build.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** The CommonJS module is the factory itself; its typings only declare it as `default`. */
@@ -65,7 +66,9 @@ let files: string[];
 let staged: string;
 
 beforeAll(async () => {
-  // azd's Build and Package steps both run the `build` script (tsc -p tsconfig.build.json).
+  // azd's Build and Package steps both run the `build` script: tsc -p tsconfig.build.json, then
+  // the console's build (dist/console; Vitest's global setup built it already when it was stale).
+  await ensureConsoleBuilt();
   await promisify(execFile)(
     process.execPath,
     [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
@@ -93,9 +96,13 @@ describe('the deployment package (azd deploy)', () => {
     console.info(`package: ${files.length} files — ${[...top].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     expect([...top.keys()].sort()).toEqual(['dist/', 'host.json', 'node_modules/', 'package.json']);
     const dist = new Set(files.filter((f) => f.startsWith('dist/')).map((f) => f.split('/')[1]));
-    expect([...dist].sort()).toEqual(['functions', 'shared']);
+    expect([...dist].sort()).toEqual(['console', 'functions', 'shared']);
     expect(files).toContain('dist/functions/index.js');
-    expect(files.filter((f) => f.startsWith('dist/') && !f.endsWith('.js'))).toEqual([]);
+    expect(files).toContain('dist/console/index.html');
+    // Besides the console's page, styles and icon, only compiled JavaScript (no maps, no sources).
+    expect(
+      files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/console/') && !f.endsWith('.js')),
+    ).toEqual([]);
   });
 
   it('carries exactly the production dependencies of package-lock.json', () => {
@@ -135,5 +142,13 @@ describe('the deployment package (azd deploy)', () => {
       cwd: staged,
     });
     expect(Number(stdout.trim().split('\n').pop())).toBeGreaterThan(10);
+  }, 30_000);
+
+  it('serves the console from the package: the compiled route finds dist/console', async () => {
+    const read = `import('./dist/functions/http/console-files.js').then(async (m) => console.log((await m.readConsoleFile(''))?.type))`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', read], {
+      cwd: staged,
+    });
+    expect(stdout.trim()).toBe('text/html; charset=utf-8');
   }, 30_000);
 });

@@ -3,7 +3,7 @@
  * module that imports it back cannot be understood (or loaded) on its own. ESLint's layering
  * rules (eslint.config.js) keep the directions; this keeps the loops out.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -11,15 +11,21 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
     .map((e) => join(e.parentPath, e.name));
+}
+
+/** The TypeScript file an import of `x.js` means: `x.ts`, or `x.tsx` (the console's components). */
+function tsSource(imported: string): string {
+  const ts = imported.replace(/\.js$/, '.ts');
+  return existsSync(ts) ? ts : imported.replace(/\.js$/, '.tsx');
 }
 
 /** Relative imports and re-exports (type-only ones too: a type cycle is still a cycle to a reader). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   return [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'(\.{1,2}\/[^']+)'/gms)].map((m) =>
-    resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')),
+    tsSource(resolve(dirname(file), m[1]!)),
   );
 }
 
@@ -45,7 +51,7 @@ function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
 }
 
 describe('the import graph', () => {
-  const files = ['functions', 'shared', 'agent', 'local'].flatMap(sources);
+  const files = ['functions', 'shared', 'agent', 'local', 'client', 'cli', 'console/src'].flatMap(sources);
   const graph = new Map(files.map((f) => [f, importsOf(f)]));
 
   it('reads the imports of every module', () => {
