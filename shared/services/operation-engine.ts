@@ -24,6 +24,7 @@ import {
 } from '../model.js';
 import type { Clock, CommandBus, HostStep, Stores } from '../ports.js';
 import { describeChanges } from './audit-log.js';
+import { closePendingSteps } from './operation-closing.js';
 import { readFacts } from './operation-facts.js';
 import { recordHostResult } from './operation-results.js';
 import {
@@ -197,6 +198,12 @@ export class OperationEngine {
     });
     if (!ended) return null;
     this.logTransition(held.op, step.via, { status: step.status, code: step.error?.code });
+    try {
+      await closePendingSteps(this.stores, ended.op, held.op.phase, this.now());
+    } catch {
+      // The operation has ended either way; only its rows' pending steps stay as they were.
+      this.log.warn('pending steps not closed', { operationId: held.op.id, ccsId: held.op.ccsId });
+    }
     try {
       await this.stores.audit.setStatus({ operationId: held.op.id, at: held.op.createdAt }, step.status);
     } catch {
