@@ -409,6 +409,38 @@ describe('duplicates and strays', () => {
   });
 });
 
+describe('a finished operation leaves no host step pending (soak seed 1)', () => {
+  const steps = async (t: ReturnType<typeof setup>, id: string) =>
+    (await t.stores.operations.hosts(id)).map((r) => [r.host, r.preflight, r.apply]);
+
+  it('skips the apply of every host, and the preflight of hosts not heard from, when one failed its preflight', async () => {
+    const t = setup(['web-01', 'web-02', 'web-03']);
+    await t.ready;
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    await t.report(op, 'web-01', 'preflight', 'succeeded');
+    expect(await t.report(op, 'web-02', 'preflight', 'failed')).toMatchObject({ status: 'Failed' });
+    expect(await steps(t, op.id)).toEqual([
+      ['web-01', 'succeeded', 'skipped'],
+      ['web-02', 'failed', 'skipped'],
+      ['web-03', 'skipped', 'skipped'],
+    ]);
+  });
+
+  it('marks a host silent until the deadline unreachable, and one that got there by another command succeeded', async () => {
+    const t = await applying(['web-01', 'web-02']);
+    t.clock.t += DEADLINE_MS + 1;
+    expect(await t.engine.advance(t.op.id)).toMatchObject({ status: 'Failed' });
+    expect(await steps(t, t.op.id)).toEqual([
+      ['web-01', 'succeeded', 'unreachable'],
+      ['web-02', 'succeeded', 'unreachable'],
+    ]);
+    const next = await applying(['web-01']);
+    await next.enrol('web-01', next.op.targetGeneration + 1); // a later change's apply, say
+    expect(await next.engine.advance(next.op.id)).toMatchObject({ status: 'Succeeded' });
+    expect(await steps(next, next.op.id)).toEqual([['web-01', 'succeeded', 'succeeded']]);
+  });
+});
+
 describe('takeovers of a slow fan-out', () => {
   it('keeps its claim, so an advance elsewhere after stuckCommitMs does not send everything again', async () => {
     const t = setup();
