@@ -5,7 +5,8 @@
  *
  *   npm run soak                                          # 50 hosts, 200 changes, a random seed
  *   npm run soak -- --hosts 12 --changes 200 --seed 7     # reproduce a run's plan
- *   npm run soak -- --faults-per-change 2 --preflight-timeout 8
+ *   npm run soak -- --faults-per-change 2 --preflight-timeout 8 --operation-timeout 60
+ *   npm run soak -- --change-wait 20      # the next change after 20 s at most: changes overlap
  *
  * Exit code 0 only with 0 violations (and every answer as the OpenAPI document says). A
  * violation prints the seed and the window of history around it. The history and the figures
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     'faults-per-change': { type: 'string', default: '1.6' },
     'preflight-timeout': { type: 'string', default: '8' },
     'operation-timeout': { type: 'string', default: '60' },
+    'change-wait': { type: 'string' },
   },
 });
 
@@ -37,13 +39,24 @@ function positive(name: string, raw: string | undefined): number {
 
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Math.trunc(Number(values.seed));
 if (!Number.isSafeInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
+// Ctrl-C: no more changes; the run settles, is checked and stops its processes. Twice: at once.
+const stop = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.log(`${signal}: stopping after the change in hand (again to stop at once)`);
+    stop.abort();
+  });
+}
 const result = await runSoak({
+  signal: stop.signal,
   hosts: Math.trunc(positive('hosts', values.hosts)),
   changes: Math.trunc(positive('changes', values.changes)),
   seed,
   faultsPerChange: positive('faults-per-change', values['faults-per-change']),
   preflightTimeoutSeconds: positive('preflight-timeout', values['preflight-timeout']),
   operationTimeoutSeconds: positive('operation-timeout', values['operation-timeout']),
+  ...(values['change-wait'] ? { changeWaitSeconds: positive('change-wait', values['change-wait']) } : {}),
   log: (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
 });
 

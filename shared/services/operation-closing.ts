@@ -10,7 +10,7 @@
  *   `unreachable`, as a silent host is at the preflight deadline. It catches up when it returns.
  */
 import type { HostStepStatus, OperationPhase, OperationRecord, OperationStatus } from '../model.js';
-import type { Stores } from '../ports.js';
+import type { OperationRepository } from '../ports.js';
 
 export function closedApplyStep(phaseBefore: OperationPhase, status: OperationStatus): HostStepStatus {
   if (phaseBefore !== 'apply') return 'skipped';
@@ -18,18 +18,18 @@ export function closedApplyStep(phaseBefore: OperationPhase, status: OperationSt
 }
 
 export async function closePendingSteps(
-  stores: Stores,
+  operations: Pick<OperationRepository, 'hosts' | 'putHost'>,
   op: OperationRecord,
   phaseBefore: OperationPhase,
   now: string,
 ): Promise<void> {
-  const rows = await stores.operations.hosts(op.id);
+  const rows = await operations.hosts(op.id);
   const apply = closedApplyStep(phaseBefore, op.status);
   await Promise.all(
     rows
       .filter((r) => r.preflight === 'pending' || r.apply === 'pending')
       .map((r) =>
-        stores.operations.putHost({
+        operations.putHost({
           ...r,
           preflight: r.preflight === 'pending' ? 'skipped' : r.preflight,
           apply: r.apply === 'pending' ? apply : r.apply,

@@ -199,7 +199,7 @@ export class OperationEngine {
     if (!ended) return null;
     this.logTransition(held.op, step.via, { status: step.status, code: step.error?.code });
     try {
-      await closePendingSteps(this.stores, ended.op, held.op.phase, this.now());
+      await closePendingSteps(this.stores.operations, ended.op, held.op.phase, this.now());
     } catch {
       // The operation has ended either way; only its rows' pending steps stay as they were.
       this.log.warn('pending steps not closed', { operationId: held.op.id, ccsId: held.op.ccsId });

@@ -32,25 +32,41 @@ interface OperationBody {
 export class SoakDriver {
   readonly figures: DriverFigures = { changes: {}, requests: 0, answers: {}, operations: {} };
   private readonly seen = new Map<string, string>();
+  private readonly following = new Set<Promise<void>>();
 
+  /**
+   * @param operationWaitMs how long an operation is followed before the driver gives up on it
+   * @param changeWaitMs how long the next change waits for the operations of this one; past
+   *   that they are followed in the background and the next change overlaps them, as changes
+   *   from several administrators do
+   */
   constructor(
     private readonly api: SoakApi,
     private readonly recorder: HistoryRecorder,
     private readonly resource: string,
     private readonly operationWaitMs: number,
+    private readonly changeWaitMs = Number.POSITIVE_INFINITY,
   ) {}
 
-  /** Sends a change's requests together and waits for every operation they started. */
+  /** Sends a change's requests together and waits (up to changeWaitMs) for their operations. */
   async run(change: PlannedChange): Promise<void> {
     this.figures.changes[change.kind] = (this.figures.changes[change.kind] ?? 0) + 1;
     const etag = change.requests.some((r) => r.ifMatch) ? await this.currentEtag() : undefined;
     const operations = await Promise.all(change.requests.map((r) => this.send(r, etag)));
-    await Promise.all(operations.flatMap((id) => (id ? [this.follow(id)] : [])));
+    const follows = operations.flatMap((id) => (id ? [this.follow(id)] : []));
+    for (const f of follows) {
+      this.following.add(f);
+      void f.finally(() => this.following.delete(f));
+    }
+    const all = Promise.all(follows).then(() => undefined);
+    if (!Number.isFinite(this.changeWaitMs)) return all;
+    await Promise.race([all, delay(this.changeWaitMs)]);
   }
 
-  /** Follows operations again (after the run settles) until they end. */
-  async finish(ids: Iterable<string>): Promise<void> {
-    await Promise.all([...ids].map((id) => this.follow(id)));
+  /** Waits for the operations followed in the background, then follows any unfinished again. */
+  async finish(): Promise<void> {
+    while (this.following.size > 0) await Promise.all([...this.following]);
+    await Promise.all(this.unfinished().map((id) => this.follow(id)));
   }
 
   /** Operation ids the driver was given whose last observation is not terminal. */

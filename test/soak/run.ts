@@ -29,6 +29,13 @@ export interface SoakOptions {
   faultsPerChange?: number;
   preflightTimeoutSeconds?: number;
   operationTimeoutSeconds?: number;
+  /**
+   * How long a change waits for its operations before the next one is sent (default: until
+   * they end). Shorter makes changes overlap, as several administrators' do.
+   */
+  changeWaitSeconds?: number;
+  /** Aborted: no more changes; the run settles and is checked as it is (Ctrl-C). */
+  signal?: AbortSignal;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -68,7 +75,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     wrong: [uniqueCanary('wrong-a'), uniqueCanary('wrong-b')],
   };
   const faultRoot = mkdtempSync(join(tmpdir(), 'ccs-soak-faults-'));
-  let observer: FleetObserver | undefined;
+  // The observer needs the stack; the stack's report processor needs the observer.
+  const late: { observer?: FleetObserver } = {};
   log(`soak seed ${options.seed}: starting ${hosts.length} agents`);
   const stack = await startFaultStack({
     hosts,
@@ -86,7 +94,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         CCS_SOAK_FAULT_DIR: join(faultRoot, host),
         CCS_SOAK_STATE_DIR: join(home, 'state'),
       }),
-      onReport: (message) => observer?.report(message),
+      onReport: (message) => late.observer?.report(message),
     },
   });
   const canaries = [
@@ -100,7 +108,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     stack.vaultTokens.agent,
   ];
   const api = new SoakApi(stack, recorder, () => canaries);
-  observer = new FleetObserver(stack, recorder, api);
+  const observer = new FleetObserver(stack, recorder, api);
+  late.observer = observer;
   try {
     const fixture = await prepareFixture(stack, secrets, deniedOn);
     const sent = new Map<string, string[]>();
@@ -122,11 +131,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       recorder,
       resource,
       ((options.operationTimeoutSeconds ?? 60) + preflightTimeoutSeconds + 60) * 1000,
+      (options.changeWaitSeconds ?? Number.POSITIVE_INFINITY) * 1000,
     );
     const perChange = options.faultsPerChange ?? 1.6;
     const faultDraw = random.fork('fault-count');
     let enabled = false;
-    for (let i = 0; i < options.changes; i++) {
+    for (let i = 0; i < options.changes && !options.signal?.aborted; i++) {
       const change = planChange(plan, fixture, enabled);
       // The first change enables CCS on a quiet fleet; faults start with the second.
       if (i > 0) injector.inject(Math.floor(perChange) + (faultDraw.chance(perChange % 1) ? 1 : 0));
@@ -136,7 +146,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     log('settling: waiting for faults to end and the fleet to converge');
     await injector.settle();
-    await driver.finish(driver.unfinished());
+    await driver.finish();
     await converge(stack, observer, (options.operationTimeoutSeconds ?? 60) * 1000 + 30_000);
     await observer.stop();
     recorder.record({ kind: 'settled' });

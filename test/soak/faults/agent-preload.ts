@@ -87,6 +87,6 @@ function installFullDisk(): void {
       },
     });
   };
-  fsp.open = open as typeof fsp.open;
+  fsp.open = open;
   syncBuiltinESMExports();
 }
