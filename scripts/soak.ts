@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatViolations } from '../test/soak/checker.js';
+import { figuresMarkdown } from '../test/soak/figures.js';
 import { runSoak } from '../test/soak/run.js';
 
 const { values } = parseArgs({
@@ -69,6 +70,7 @@ writeFileSync(
 );
 
 console.log(JSON.stringify(result.figures, null, 2));
+console.log(`\n${figuresMarkdown(result, new Date().toISOString().slice(0, 10))}\n`);
 console.log(formatViolations(result.history, result.check));
 for (const breach of result.figures.contractBreaches) {
   console.log(`answer off the OpenAPI document (${breach.requestId}): ${breach.error}`);

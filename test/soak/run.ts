@@ -47,6 +47,8 @@ export interface SoakResult {
   figures: {
     seed: number;
     hosts: number;
+    /** The other options, as given on the command line. */
+    options: string;
     durationSeconds: number;
     driver: DriverFigures;
     faults: FaultTally;
@@ -164,6 +166,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       figures: {
         seed: options.seed,
         hosts: hosts.length,
+        options: [
+          `--faults-per-change ${perChange}`,
+          `--preflight-timeout ${preflightTimeoutSeconds}`,
+          `--operation-timeout ${options.operationTimeoutSeconds ?? 60}`,
+          ...(options.changeWaitSeconds ? [`--change-wait ${options.changeWaitSeconds}`] : []),
+        ].join(' '),
         durationSeconds: Math.round((Date.now() - started) / 1000),
         driver: driver.figures,
         faults: injector.tally,
