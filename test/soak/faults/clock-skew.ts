@@ -24,7 +24,8 @@ export const clockSkew: FaultModule = {
       holdMs: random.int(2000, 12_000),
       end() {
         rmSync(join(dir, 'clock-skew'), { force: true });
-        return Promise.resolve(`${skew}s`);
+        const side = skew < 0 ? 'behind' : 'ahead';
+        return Promise.resolve(`${side} ${Math.abs(skew) > 300 ? 'more' : 'less'} than 5 min`);
       },
     });
   },

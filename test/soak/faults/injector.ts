@@ -105,10 +105,11 @@ export class FaultInjector {
       await delay(active.holdMs);
       outcome = await active.end();
     } catch (error) {
-      outcome = `error: ${(error as Error).message.slice(0, 60)}`;
+      // Usually a queue call while storage is down; the digits (ports, counts) are left out.
+      outcome = `error: ${(error as Error).message.slice(0, 60).replace(/\d+/g, 'N')}`;
     }
     this.ctx.recorder.record({ kind: 'fault', faultId, fault: fault.kind, target: name, edge: 'end' });
-    const key = `${fault.kind}: ${outcome.replace(/\d+/g, 'N')}`;
+    const key = `${fault.kind}: ${outcome}`;
     this.tally.outcomes[key] = (this.tally.outcomes[key] ?? 0) + 1;
     this.busy.delete(target);
   }

@@ -25,7 +25,7 @@ function vaultFault(kind: 'keyvault-throttle' | 'keyvault-outage', status: 429 |
         holdMs: random.int(1000, 8000),
         async end() {
           const left = await drainVaultFaults(ctx.stack);
-          return `served ${times - left} of ${times}`;
+          return left === times ? 'unused' : left === 0 ? 'all served' : 'partly served';
         },
       });
     },

@@ -31,10 +31,10 @@ export const queueDelay: FaultModule = {
           const command = describeCommand(item.messageText);
           if (command) ctx.recorder.record({ kind: 'command', ...command, delivery: 'delayed' });
         }
-        return `delayed ${items.length} by ${delaySeconds}s`;
+        return 'delayed';
       }
       return 'no-message';
-    })().catch((error: unknown) => `failed: ${(error as Error).message.slice(0, 80)}`);
+    })().catch(() => 'storage unreachable');
     return Promise.resolve({ holdMs, end: () => taking });
   },
 };

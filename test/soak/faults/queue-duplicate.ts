@@ -27,6 +27,6 @@ export const queueDuplicate: FaultModule = {
       if (command) ctx.recorder.record({ kind: 'command', ...command, delivery: 'duplicated' });
     }
     const what = texts.length === 0 ? 'no-message' : now.includes(texts[0]!) ? 'copied' : 'replayed';
-    return { holdMs: 200, end: () => Promise.resolve(`${what} x${copies}`) };
+    return { holdMs: 200, end: () => Promise.resolve(what) };
   },
 };
