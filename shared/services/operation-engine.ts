@@ -179,7 +179,15 @@ export class OperationEngine {
       case 'finish':
         return this.finish(held, step);
       case 'close-preflight':
-        if (step.via === 'preflight-timed-out') await this.markSilentUnreachable(held.op);
+        if (step.via === 'preflight-timed-out') {
+          await this.markSilentUnreachable(held.op);
+          // A host whose failure landed after the facts were read (its report was being folded
+          // at the deadline) still fails the change: with every row out of pending, no failure
+          // can land unseen after this read (the soak's seed 20261202 committed a wrong
+          // private-key password that four hosts had refused a moment after the deadline).
+          const again = next(held.op, await this.facts(held), this.clock.now(), this.policy);
+          if (again.kind === 'finish') return this.finish(held, again);
+        }
         return this.claim(held, step.via);
       case 'take-over':
         return this.claim(held, step.via);

@@ -362,6 +362,31 @@ describe('level-triggered progress', () => {
   });
 });
 
+describe('a failure that lands at the preflight deadline (soak seed 20261202)', () => {
+  it('fails the change instead of committing it without the host that refused', async () => {
+    const t = setup(['web-01', 'web-02']);
+    await t.ready;
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    t.clock.t += PREFLIGHT_MS + 1;
+    // web-01's failure is folded right after the engine read that no host had failed yet.
+    const operations: OperationRepository = t.stores.operations;
+    const query = operations.hostsWhere.bind(operations);
+    let landed = false;
+    operations.hostsWhere = async (...args) => {
+      const rows = await query(...args);
+      if (!landed && args[1] === 'preflight' && args[2] === 'failed') {
+        landed = true;
+        await operations.setHostStep(op.id, 'web-01', 'preflight', 'failed', error, 't');
+      }
+      return rows;
+    };
+    expect(await t.engine.advance(op.id)).toMatchObject({ status: 'Failed', error: { code: error.code } });
+    expect(t.bus.of('apply')).toEqual([]);
+    expect(await t.stores.desired.get(CCS)).toBeNull();
+    expect((await t.stores.operations.host(op.id, 'web-02'))?.preflight).toBe('unreachable');
+  });
+});
+
 describe('duplicates and strays', () => {
   it('records a result on the host row, keeps the other step, and a duplicate never overwrites it', async () => {
     const t = setup(['web-01']);
