@@ -23,6 +23,8 @@ export interface ContractBreach {
 export class SoakApi {
   private next = 0;
   readonly breaches: ContractBreach[] = [];
+  /** GETs sent again after their connection failed (see `send`). */
+  readonly retriedGets: ContractBreach[] = [];
 
   constructor(
     private readonly stack: FaultStack,
@@ -51,10 +53,7 @@ export class SoakApi {
     }
     let answer: ApiAnswer;
     try {
-      const res = await this.stack.request(method, path, {
-        body: options.body,
-        headers: options.ifMatch ? { 'If-Match': options.ifMatch } : {},
-      });
+      const res = await this.send(requestId, method, path, options);
       const location = res.headers.get('operation-location');
       let body: unknown = null;
       try {
@@ -86,6 +85,28 @@ export class SoakApi {
       });
     }
     return answer;
+  }
+
+  /**
+   * One request; a GET whose connection failed before any answer is sent again once, as HTTP
+   * clients retry idempotent requests (RFC 9110 §9.2.2) — under load a kept-alive socket can be
+   * closed by the server as the client reuses it. Each retry is counted; a write is never resent.
+   */
+  private async send(
+    requestId: string,
+    method: string,
+    path: string,
+    options: { body?: unknown; ifMatch?: string },
+  ): ReturnType<FaultStack['request']> {
+    const headers: Record<string, string> = options.ifMatch ? { 'If-Match': options.ifMatch } : {};
+    const init = { body: options.body, headers };
+    try {
+      return await this.stack.request(method, path, init);
+    } catch (error) {
+      if (method !== 'GET' || !(error instanceof TypeError)) throw error;
+      this.retriedGets.push({ requestId, error: `${error.message}: ${String(error.cause)}`.slice(0, 300) });
+      return this.stack.request(method, path, init);
+    }
   }
 
   /** A request body with every secret value the caller sent replaced. */

@@ -55,6 +55,7 @@ export interface SoakResult {
     faultsTotal: number;
     events: number;
     contractBreaches: SoakApi['breaches'];
+    retriedGets: SoakApi['retriedGets'];
   };
 }
 
@@ -178,6 +179,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         faultsTotal: total(injector.tally.injected),
         events: history.events.length,
         contractBreaches: api.breaches,
+        retriedGets: api.retriedGets,
       },
     };
   } finally {
