@@ -25,6 +25,7 @@ import {
 import type { Clock, CommandBus, HostStep, Stores } from '../ports.js';
 import { describeChanges } from './audit-log.js';
 import { closePendingSteps } from './operation-closing.js';
+import { commandsNotSent } from './operation-errors.js';
 import { readFacts } from './operation-facts.js';
 import { recordHostResult } from './operation-results.js';
 import {
@@ -130,7 +131,13 @@ export class OperationEngine {
     const etag = await this.stores.operations.create(op, rows);
     this.logTransition(op, via, { hosts: hosts.length });
     if (preflight) {
-      await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
+      try {
+        await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
+      } catch (error) {
+        // Recorded and audited: answering 503 now would leave a change that goes on (the soak's
+        // seed 20261202: a Key Vault outage while signing, then a retry made a second change).
+        return this.notSent(op, etag, error);
+      }
       return op;
     }
     return this.drive({ op, etag, claimed: true });
@@ -219,6 +226,23 @@ export class OperationEngine {
       this.log.warn('audit status not written', { operationId: held.op.id, ccsId: held.op.ccsId });
     }
     return ended;
+  }
+
+  /** Ends an operation whose preflight could not be sent to every host; nothing is committed. */
+  private async notSent(op: OperationRecord, etag: string, error: unknown): Promise<OperationRecord> {
+    this.log.warn('preflight not sent to every host; the change fails', {
+      operationId: op.id,
+      ccsId: op.ccsId,
+      error: error instanceof Error ? error.message.slice(0, 300) : 'unknown',
+    });
+    const step = {
+      kind: 'finish',
+      via: 'preflight-not-sent',
+      status: 'Failed',
+      error: commandsNotSent(),
+    } as const;
+    const ended = await this.finish({ op, etag, claimed: false }, step);
+    return ended?.op ?? (await this.stores.operations.get(op.id))?.record ?? op;
   }
 
   /** Silent hosts are marked unreachable; they preflight again (in the agent) when they return. */

@@ -157,6 +157,22 @@ const scenarios: Record<TransitionId, () => Promise<{ transitions: TransitionId[
     return { transitions: t.transitions() };
   },
 
+  'preflight-not-sent': async () => {
+    // Key Vault fails while the second host's preflight is being signed (soak seed 20261202).
+    const t = setup(['web-01', 'web-02']);
+    await t.ready;
+    t.bus.onSend = (sent) =>
+      sent === 2 ? Promise.reject(new Error('Key Vault sign failed (HTTP 503)')) : Promise.resolve();
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    expect(op).toMatchObject({ status: 'Failed', error: { code: 'CommandsNotSent', status: 503 } });
+    expect(await t.stores.desired.get(CCS)).toBeNull();
+    expect(t.bus.of('apply')).toEqual([]);
+    // Recorded and audited once, and the audit entry says how it ended.
+    const audit = await t.stores.audit.list({ ccsId: CCS, top: 10 });
+    expect(audit.map((e) => [e.operationId, e.status])).toEqual([[op.id, 'Failed']]);
+    return { transitions: t.transitions() };
+  },
+
   'preflight-passed': async () => {
     const t = await applying(['web-01', 'web-02']);
     expect(await t.stores.operations.get(t.op.id)).toMatchObject({ record: { phase: 'apply' } });
