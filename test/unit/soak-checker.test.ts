@@ -383,25 +383,24 @@ describe('the soak checker', () => {
     const late = (unreachableSeen: boolean) =>
       edited((events) => {
         const at = 99_000;
-        const op = (preflight: 'unreachable' | 'failed'): HistoryEvent =>
-          ({
-            kind: 'operation',
-            operationId: 'op-3',
-            ccsId: 'demo',
-            opKind: 'update',
-            status: preflight === 'failed' ? 'Failed' : 'Running',
-            targetGeneration: 3,
-            hosts: [
-              {
-                host: 'web-01',
-                preflight: 'succeeded',
-                apply: preflight === 'failed' ? 'succeeded' : 'pending',
-              },
-              { host: 'web-02', preflight, apply: preflight === 'failed' ? 'failed' : 'pending' },
-            ],
-            seq: 0,
-            at,
-          }) as HistoryEvent;
+        const op = (preflight: 'unreachable' | 'failed'): HistoryEvent => ({
+          kind: 'operation',
+          operationId: 'op-3',
+          ccsId: 'demo',
+          opKind: 'update',
+          status: preflight === 'failed' ? 'Failed' : 'Running',
+          targetGeneration: 3,
+          hosts: [
+            {
+              host: 'web-01',
+              preflight: 'succeeded',
+              apply: preflight === 'failed' ? 'succeeded' : 'pending',
+            },
+            { host: 'web-02', preflight, apply: preflight === 'failed' ? 'failed' : 'pending' },
+          ],
+          seq: 0,
+          at,
+        });
         const apply: HistoryEvent = {
           kind: 'command',
           ccsId: 'demo',
