@@ -13,14 +13,16 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
+    // A full disk fails the write after the file was created: leave no temporary file behind
+    // (the soak's disk-full fault found one per attempt).
     await rm(temp, { force: true });
     throw error;
   }

@@ -72,13 +72,22 @@ export interface AgentSettings {
 }
 
 export interface AgentClock {
+  /** Wall-clock time (ms since the epoch): timestamps, and what is compared with a command's issue time. */
   now(): number;
+  /**
+   * Monotonic milliseconds for the loop's schedule (next poll, hello, drift check); defaults to
+   * `now()`. A wall clock that is stepped back (a time-service correction, a skewed host put
+   * right) must not postpone the next poll by the size of the step: the soak found an agent
+   * deaf for two minutes after its clock was put back by two (issue 22, seed 2).
+   */
+  ticks?(): number;
   /** Resolves after `ms`, or early when `signal` aborts (never rejects). */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export const systemAgentClock: AgentClock = {
   now: () => Date.now(),
+  ticks: () => performance.now(),
   sleep: async (ms, signal) => {
     try {
       await sleepFor(ms, undefined, { signal });
@@ -121,8 +130,8 @@ export class Agent {
   private readonly sleepAbort = new AbortController();
   private stopping = false;
   private aborted = false;
-  private nextHelloAt = 0;
-  private nextDriftAt = 0;
+  private nextHelloAt = Number.NEGATIVE_INFINITY;
+  private nextDriftAt = Number.NEGATIVE_INFINITY;
   /**
    * Set when a preflight just passed here: its `apply` is expected, so poll fast until it comes —
    * but not before this time (agent clock, ms; 0 when the preflight's issue time is unreadable).
@@ -197,20 +206,20 @@ export class Agent {
         appliedGeneration: applied.appliedGeneration,
         enabled: actual.enabled,
       });
-      this.nextHelloAt = this.clock.now() + this.settings.helloIntervalSeconds * 1000;
+      this.nextHelloAt = this.ticks() + this.settings.helloIntervalSeconds * 1000;
       return true;
     } catch (error) {
       this.ports.log.warn('hello failed', { error: this.describe(error) });
       // Until the API has our hello it will not enrol us: retry sooner than the hello interval.
       const retry = Math.min(this.settings.helloIntervalSeconds, this.settings.pollMaxSeconds);
-      this.nextHelloAt = this.clock.now() + retry * 1000;
+      this.nextHelloAt = this.ticks() + retry * 1000;
       return false;
     }
   }
 
   /** Compare IIS with the applied state, repair and report any drift. False when that failed. */
   async checkDrift(): Promise<boolean> {
-    this.nextDriftAt = this.clock.now() + this.settings.driftIntervalSeconds * 1000;
+    this.nextDriftAt = this.ticks() + this.settings.driftIntervalSeconds * 1000;
     try {
       const drift = await this.reconciler.checkDrift();
       if (drift) await this.ports.reports.send(driftReport(this.ctx, drift));
@@ -498,6 +507,11 @@ export class Agent {
     return 'unknown error';
   }
 
+  /** The schedule's clock: monotonic when the clock has one. */
+  private ticks(): number {
+    return this.clock.ticks?.() ?? this.clock.now();
+  }
+
   /** How long until the next poll, after a poll with this result. */
   private pollDelay(result: PollResult): number {
     let delay: number;
@@ -532,21 +546,21 @@ export class Agent {
     });
     await this.sendHello();
     // Drift is checked at start too: a host restarted after a hand edit is repaired at once.
-    this.nextDriftAt = this.clock.now();
-    let nextPollAt = this.clock.now();
+    this.nextDriftAt = this.ticks();
+    let nextPollAt = this.ticks();
     while (!this.stopping) {
-      if (this.clock.now() >= this.nextHelloAt) await this.sendHello();
-      if (this.clock.now() >= this.nextDriftAt) await this.checkDrift();
+      if (this.ticks() >= this.nextHelloAt) await this.sendHello();
+      if (this.ticks() >= this.nextDriftAt) await this.checkDrift();
       if (this.stopping) break;
       // A hello or drift check that falls due between two polls does not bring the next poll
       // forward: each poll is a billed storage request (docs/performance.md).
-      if (this.clock.now() >= nextPollAt) {
+      if (this.ticks() >= nextPollAt) {
         const result = await this.pollOnce();
         if (this.stopping) break;
-        nextPollAt = this.clock.now() + this.pollDelay(result);
+        nextPollAt = this.ticks() + this.pollDelay(result);
       }
       // Sleep until the next poll, hello or drift check, whichever comes first.
-      const wait = Math.min(nextPollAt, this.nextHelloAt, this.nextDriftAt) - this.clock.now();
+      const wait = Math.min(nextPollAt, this.nextHelloAt, this.nextDriftAt) - this.ticks();
       if (wait > 0) await this.clock.sleep(wait, this.sleepAbort.signal);
     }
     this.ports.log.info('agent stopped', { aborted: this.aborted });

@@ -24,6 +24,8 @@ import {
 } from '../model.js';
 import type { Clock, CommandBus, HostStep, Stores } from '../ports.js';
 import { describeChanges } from './audit-log.js';
+import { closePendingSteps } from './operation-closing.js';
+import { commandsNotSent } from './operation-errors.js';
 import { readFacts } from './operation-facts.js';
 import { recordHostResult } from './operation-results.js';
 import type { RolloutPolicy } from '../rollout/policy.js';
@@ -154,7 +156,13 @@ export class OperationEngine {
     const etag = await this.stores.operations.create(op, rows);
     this.logTransition(op, via, { hosts: hosts.length });
     if (preflight) {
-      await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
+      try {
+        await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
+      } catch (error) {
+        // Recorded and audited: answering 503 now would leave a change that goes on (the soak's
+        // seed 20261202: a Key Vault outage while signing, then a retry made a second change).
+        return this.notSent(op, etag, error);
+      }
       return op;
     }
     return this.drive({ op, etag, claimed: true });
@@ -203,7 +211,15 @@ export class OperationEngine {
       case 'finish':
         return this.finish(held, step);
       case 'close-preflight':
-        if (step.via === 'preflight-timed-out') await this.markSilentUnreachable(held.op);
+        if (step.via === 'preflight-timed-out') {
+          await this.markSilentUnreachable(held.op);
+          // A host whose failure landed after the facts were read (its report was being folded
+          // at the deadline) still fails the change: with every row out of pending, no failure
+          // can land unseen after this read (the soak's seed 20261202 committed a wrong
+          // private-key password that four hosts had refused a moment after the deadline).
+          const again = next(held.op, await this.facts(held), this.clock.now(), this.policy);
+          if (again.kind === 'finish') return this.finish(held, again);
+        }
         return this.claim(held, step.via);
       case 'take-over':
         return this.claim(held, step.via);
@@ -228,12 +244,35 @@ export class OperationEngine {
     if (!ended) return null;
     this.logTransition(held.op, step.via, { status: step.status, code: step.error?.code });
     try {
+      await closePendingSteps(this.stores.operations, ended.op, held.op.phase, this.now());
+    } catch {
+      // The operation has ended either way; only its rows' pending steps stay as they were.
+      this.log.warn('pending steps not closed', { operationId: held.op.id, ccsId: held.op.ccsId });
+    }
+    try {
       await this.stores.audit.setStatus({ operationId: held.op.id, at: held.op.createdAt }, step.status);
     } catch {
       // The audit log reads the operation itself while its entry still says Running.
       this.log.warn('audit status not written', { operationId: held.op.id, ccsId: held.op.ccsId });
     }
     return ended;
+  }
+
+  /** Ends an operation whose preflight could not be sent to every host; nothing is committed. */
+  private async notSent(op: OperationRecord, etag: string, error: unknown): Promise<OperationRecord> {
+    this.log.warn('preflight not sent to every host; the change fails', {
+      operationId: op.id,
+      ccsId: op.ccsId,
+      error: error instanceof Error ? error.message.slice(0, 300) : 'unknown',
+    });
+    const step = {
+      kind: 'finish',
+      via: 'preflight-not-sent',
+      status: 'Failed',
+      error: commandsNotSent(),
+    } as const;
+    const ended = await this.finish({ op, etag, claimed: false }, step);
+    return ended?.op ?? (await this.stores.operations.get(op.id))?.record ?? op;
   }
 
   /** Silent hosts are marked unreachable; they preflight again (in the agent) when they return. */

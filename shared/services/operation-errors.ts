@@ -15,6 +15,7 @@ export const OPERATION_ERROR_CODES: ReadonlySet<string> = new Set([
   // A rollout's end (docs/rollouts.md)
   'RolledBack',
   'RollbackFailed',
+  'CommandsNotSent',
   // The agent's preflight and apply
   'InvalidParameter',
   'PathForbidden',
@@ -51,6 +52,21 @@ export function operationConflict(): OperationError {
     message: 'Another change to this ccs-id was committed first; read it again and retry',
     target: 'id',
     status: 409,
+  };
+}
+
+/**
+ * The preflight could not be signed or queued for every host (Key Vault or storage failing as the
+ * change started). The change is recorded and audited, so it ends here, with nothing committed,
+ * rather than answering 503 for a change that would go on without its preflight.
+ */
+export function commandsNotSent(): OperationError {
+  return {
+    code: 'CommandsNotSent',
+    message:
+      'The preflight could not be sent to every host (Key Vault or storage is unavailable); nothing was changed. Send the change again.',
+    target: null,
+    status: 503,
   };
 }
 

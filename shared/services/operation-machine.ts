@@ -43,6 +43,11 @@ export const TRANSITIONS = {
   'start-preflight': { from: 'start', to: 'preflight', when: 'hosts are enrolled and it is not a disable' },
   'start-commit': { from: 'start', to: 'committing', when: 'no host is enrolled, or it is a disable' },
   'preflight-failed': { from: 'preflight', to: 'Failed', when: 'a host failed its preflight' },
+  'preflight-not-sent': {
+    from: 'preflight',
+    to: 'Failed',
+    when: 'the preflight could not be sent to every host',
+  },
   'preflight-passed': { from: 'preflight', to: 'committing', when: 'every host passed its preflight' },
   'preflight-timed-out': {
     from: 'preflight',

@@ -264,16 +264,23 @@ export class FakeSecretStore implements SecretStore {
 
 /** Time moves only when the agent sleeps; `onSleep` lets a test act (or stop) between polls. */
 export class FakeClock implements AgentClock {
+  /** The wall clock: a test may step it (a time-service correction). */
   time = Date.parse('2026-01-01T00:00:00Z');
+  /** The monotonic clock: only sleeping moves it. */
+  elapsed = 0;
   readonly sleeps: number[] = [];
   onSleep: (count: number) => void = () => {};
 
   now(): number {
     return this.time;
   }
+  ticks(): number {
+    return this.elapsed;
+  }
   sleep(ms: number): Promise<void> {
     this.sleeps.push(ms);
     this.time += ms;
+    this.elapsed += ms;
     this.onSleep(this.sleeps.length);
     return Promise.resolve();
   }

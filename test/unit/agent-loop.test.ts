@@ -104,6 +104,20 @@ describe('agent loop', () => {
     expect(polls).toBe(13);
   });
 
+  it('keeps its schedule when the wall clock is put back (soak seed 2: deaf for the size of the step)', async () => {
+    const h = ready({ settings: { pollMinSeconds: 1, pollMaxSeconds: 8, helloIntervalSeconds: 20 } });
+    h.clock.onSleep = (n) => {
+      if (n === 3) h.clock.time -= 120_000; // the time service puts a fast clock right
+      if (n === 8) h.agent.stop();
+    };
+    await h.agent.run();
+    // Never a sleep longer than the idle maximum: not 120 s more after the step.
+    expect(Math.max(...h.clock.sleeps)).toBeLessThanOrEqual(8000);
+    // A hello at start and at 20 s of its own time, not 120 s later.
+    expect(h.clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(60_000);
+    expect(h.reports.ofType('hello').length).toBeGreaterThanOrEqual(2);
+  });
+
   it('after an apply (nothing more expected) polls once at once, then at the idle maximum', async () => {
     const h = ready();
     h.clock.onSleep = (n) => {

@@ -164,6 +164,22 @@ const scenarios: Record<ClassicTransitionId, () => Promise<{ transitions: Transi
     return { transitions: t.transitions() };
   },
 
+  'preflight-not-sent': async () => {
+    // Key Vault fails while the second host's preflight is being signed (soak seed 20261202).
+    const t = setup(['web-01', 'web-02']);
+    await t.ready;
+    t.bus.onSend = (sent) =>
+      sent === 2 ? Promise.reject(new Error('Key Vault sign failed (HTTP 503)')) : Promise.resolve();
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    expect(op).toMatchObject({ status: 'Failed', error: { code: 'CommandsNotSent', status: 503 } });
+    expect(await t.stores.desired.get(CCS)).toBeNull();
+    expect(t.bus.of('apply')).toEqual([]);
+    // Recorded and audited once, and the audit entry says how it ended.
+    const audit = await t.stores.audit.list({ ccsId: CCS, top: 10 });
+    expect(audit.map((e) => [e.operationId, e.status])).toEqual([[op.id, 'Failed']]);
+    return { transitions: t.transitions() };
+  },
+
   'preflight-passed': async () => {
     const t = await applying(['web-01', 'web-02']);
     expect(await t.stores.operations.get(t.op.id)).toMatchObject({ record: { phase: 'apply' } });
@@ -369,6 +385,31 @@ describe('level-triggered progress', () => {
   });
 });
 
+describe('a failure that lands at the preflight deadline (soak seed 20261202)', () => {
+  it('fails the change instead of committing it without the host that refused', async () => {
+    const t = setup(['web-01', 'web-02']);
+    await t.ready;
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    t.clock.t += PREFLIGHT_MS + 1;
+    // web-01's failure is folded right after the engine read that no host had failed yet.
+    const operations: OperationRepository = t.stores.operations;
+    const query = operations.hostsWhere.bind(operations);
+    let landed = false;
+    operations.hostsWhere = async (...args) => {
+      const rows = await query(...args);
+      if (!landed && args[1] === 'preflight' && args[2] === 'failed') {
+        landed = true;
+        await operations.setHostStep(op.id, 'web-01', 'preflight', 'failed', error, 't');
+      }
+      return rows;
+    };
+    expect(await t.engine.advance(op.id)).toMatchObject({ status: 'Failed', error: { code: error.code } });
+    expect(t.bus.of('apply')).toEqual([]);
+    expect(await t.stores.desired.get(CCS)).toBeNull();
+    expect((await t.stores.operations.host(op.id, 'web-02'))?.preflight).toBe('unreachable');
+  });
+});
+
 describe('duplicates and strays', () => {
   it('records a result on the host row, keeps the other step, and a duplicate never overwrites it', async () => {
     const t = setup(['web-01']);
@@ -413,6 +454,38 @@ describe('duplicates and strays', () => {
     await t.report(t.op, 'web-01', 'preflight', 'failed');
     expect((await t.stores.operations.get(t.op.id))!.record).toEqual(ended.record);
     expect(t.bus.of('apply')).toHaveLength(1);
+  });
+});
+
+describe('a finished operation leaves no host step pending (soak seed 1)', () => {
+  const steps = async (t: ReturnType<typeof setup>, id: string) =>
+    (await t.stores.operations.hosts(id)).map((r) => [r.host, r.preflight, r.apply]);
+
+  it('skips the apply of every host, and the preflight of hosts not heard from, when one failed its preflight', async () => {
+    const t = setup(['web-01', 'web-02', 'web-03']);
+    await t.ready;
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    await t.report(op, 'web-01', 'preflight', 'succeeded');
+    expect(await t.report(op, 'web-02', 'preflight', 'failed')).toMatchObject({ status: 'Failed' });
+    expect(await steps(t, op.id)).toEqual([
+      ['web-01', 'succeeded', 'skipped'],
+      ['web-02', 'failed', 'skipped'],
+      ['web-03', 'skipped', 'skipped'],
+    ]);
+  });
+
+  it('marks a host silent until the deadline unreachable, and one that got there by another command succeeded', async () => {
+    const t = await applying(['web-01', 'web-02']);
+    t.clock.t += DEADLINE_MS + 1;
+    expect(await t.engine.advance(t.op.id)).toMatchObject({ status: 'Failed' });
+    expect(await steps(t, t.op.id)).toEqual([
+      ['web-01', 'succeeded', 'unreachable'],
+      ['web-02', 'succeeded', 'unreachable'],
+    ]);
+    const next = await applying(['web-01']);
+    await next.enrol('web-01', next.op.targetGeneration + 1); // a later change's apply, say
+    expect(await next.engine.advance(next.op.id)).toMatchObject({ status: 'Succeeded' });
+    expect(await steps(next, next.op.id)).toEqual([['web-01', 'succeeded', 'succeeded']]);
   });
 });
 

@@ -379,6 +379,66 @@ describe('the soak checker', () => {
     expect(violated(history)).toContain(invariant);
   });
 
+  it('does not count a host that failed after the change committed without it (seed 2)', () => {
+    const late = (unreachableSeen: boolean) =>
+      edited((events) => {
+        const at = 99_000;
+        const op = (preflight: 'unreachable' | 'failed'): HistoryEvent => ({
+          kind: 'operation',
+          operationId: 'op-3',
+          ccsId: 'demo',
+          opKind: 'update',
+          status: preflight === 'failed' ? 'Failed' : 'Running',
+          targetGeneration: 3,
+          hosts: [
+            {
+              host: 'web-01',
+              preflight: 'succeeded',
+              apply: preflight === 'failed' ? 'succeeded' : 'pending',
+            },
+            { host: 'web-02', preflight, apply: preflight === 'failed' ? 'failed' : 'pending' },
+          ],
+          seq: 0,
+          at,
+        });
+        const apply: HistoryEvent = {
+          kind: 'command',
+          ccsId: 'demo',
+          host: 'web-01',
+          type: 'apply',
+          operationId: 'op-3',
+          generation: 3,
+          delivery: 'sent',
+          seq: 0,
+          at,
+        };
+        const failure: HistoryEvent = {
+          kind: 'report',
+          ccsId: 'demo',
+          host: 'web-02',
+          type: 'result',
+          operationId: 'op-3',
+          phase: 'preflight',
+          generation: 3,
+          outcome: 'failed',
+          appliedGeneration: 1,
+          seq: 0,
+          at,
+        };
+        return [...events, ...(unreachableSeen ? [op('unreachable')] : []), apply, failure, op('failed')];
+      });
+    expect(violated(late(true))).toEqual([]);
+    // Without the marking, the failure report after the first apply still tells it was late.
+    expect(violated(late(false))).toEqual([]);
+    // But an apply sent after a host's preflight failed is still caught.
+    const early = edited((events) => {
+      const history = late(false).events.slice(events.length);
+      const [apply, failure, final] = history;
+      return [...events, failure!, apply!, final!];
+    });
+    expect(violated(early)).toEqual([2]);
+  });
+
   it('every invariant has a history that violates it', () => {
     expect(new Set(cases.map(([invariant]) => invariant))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7]));
   });

@@ -108,12 +108,28 @@ export interface FaultStack {
   close(): Promise<void>;
 }
 
+/** How the soak shapes the fleet (the fault suite takes the defaults). */
+export interface FleetOptions {
+  /** A host's allow-list (default: the share and `C:\\ccs`). */
+  allowedLocations?: (host: string, defaults: AllowedLocation[]) => AllowedLocation[];
+  /** Agent settings merged over the fault suite's fast ones (poll intervals, visibility…). */
+  agentSettings?: Record<string, number>;
+  /** Extra `--import` modules for each agent process (fault preloads) and their environment. */
+  agentImports?: string[];
+  agentEnv?: (host: string, home: string) => Record<string, string>;
+  /** Told about every message the report processor is handed, as it is handed. */
+  onReport?: (message: unknown) => void;
+}
+
 export async function startFaultStack(options: {
   hosts: string[];
   ccsId?: string;
   privateKeyPassword: string;
   sharePassword: string;
   preflightTimeoutSeconds?: number;
+  operationTimeoutSeconds?: number;
+  /** The soak (test/soak/) shapes its fleet: per-host allow-lists, slower polling, preloads. */
+  fleet?: FleetOptions;
 }): Promise<FaultStack> {
   const dir = mkdtempSync(join(tmpdir(), 'ccs-faults-'));
   const logs = join(dir, 'logs');
@@ -192,7 +208,7 @@ export async function startFaultStack(options: {
         { name: 'fault-reader', role: 'read', sha256: hashAccessToken(readToken) },
       ]),
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 20),
-      CCS_OPERATION_TIMEOUT_SECONDS: '90',
+      CCS_OPERATION_TIMEOUT_SECONDS: String(options.operationTimeoutSeconds ?? 90),
       // Many identity changes to one ccs-id here; the limit itself is tested on its own
       // (test/integration/identity-policy.test.ts).
       CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
@@ -223,12 +239,13 @@ export async function startFaultStack(options: {
           storage: { connectionString },
           keyVault: { url: vault.url, caCertFile: vault.caCertPath, localToken: vaultTokens.agent },
           backend: 'simulated',
-          allowedLocations: allowed,
+          allowedLocations: options.fleet?.allowedLocations?.(host, allowed) ?? allowed,
           pollMinSeconds: 0.05,
           pollMaxSeconds: 0.3,
           helloIntervalSeconds: 20,
           driftIntervalSeconds: 30,
           visibilityTimeoutSeconds: 2,
+          ...options.fleet?.agentSettings,
           stateDir: join(home, 'state'),
           simulated: { stateDir: join(home, 'registry'), shareRoot },
           enrolmentCode: enrolmentCodes.get(host),
@@ -241,12 +258,24 @@ export async function startFaultStack(options: {
       const { file, home } = configFor(host);
       const logFile = join(logs, `agent-${host}.log`);
       const out = openSync(logFile, 'a');
-      const env: NodeJS.ProcessEnv = { ...process.env, [CRASH_FILE_ENV]: armFile(host) };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        ...options.fleet?.agentEnv?.(host, home),
+        [CRASH_FILE_ENV]: armFile(host),
+      };
       delete env[CRASH_ENV];
       if (crash) env[CRASH_ENV] = crash;
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(PROJECT, 'agent/main.ts'), 'run', '--config', file],
+        [
+          '--import',
+          'tsx',
+          ...(options.fleet?.agentImports ?? []).flatMap((m) => ['--import', m]),
+          join(PROJECT, 'agent/main.ts'),
+          'run',
+          '--config',
+          file,
+        ],
         {
           cwd: PROJECT,
           env,
@@ -312,6 +341,7 @@ export async function startFaultStack(options: {
           ...route,
           handler: (message, context) => {
             reportsSeen.push(message);
+            options.fleet?.onReport?.(message);
             return route.handler(message, context);
           },
         },
@@ -420,7 +450,7 @@ export async function startFaultStack(options: {
     await waitFor(
       async () => (await stores.hosts.list(ccsId)).length === options.hosts.length,
       'every host to enrol',
-      60_000,
+      60_000 + options.hosts.length * 2_000,
     );
     return stack;
   } catch (error) {
