@@ -84,9 +84,9 @@ export const OperationSchema = z
   .object({
     id: z.string(),
     status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
-    kind: z.enum(['enable', 'update', 'disable']),
+    kind: z.enum(['enable', 'update', 'disable', 'rotate']),
     ccs_id: z.string(),
-    phase: z.enum(['preflight', 'committing', 'apply', 'done']),
+    phase: z.enum(['staging', 'preflight', 'committing', 'apply', 'reencrypting', 'done']),
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
     requested_by: z.string(),
@@ -122,7 +122,7 @@ export const AuditEntrySchema = z
     ccs_id: z.string(),
     operation: z.object({
       id: z.string(),
-      kind: z.enum(['enable', 'update', 'disable']),
+      kind: z.enum(['enable', 'update', 'disable', 'rotate']),
       status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
       href: z.string(),
     }),

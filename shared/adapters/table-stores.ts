@@ -6,6 +6,7 @@ import { TableDesiredStateRepository } from './table-desired-state.js';
 import { TableHostRepository } from './table-hosts.js';
 import { TableInventoryRepository } from './table-inventory.js';
 import { TableOperationRepository } from './table-operations.js';
+import { TablePublishingRepository } from './table-publishing.js';
 import { LazyTable, TABLE_NAMES } from './table-support.js';
 
 export function createTableStores(storage: Pick<StorageClients, 'table'>): Stores {
@@ -16,5 +17,6 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     operations: new TableOperationRepository(table('operations')),
     audit: new TableAuditRepository(table('audit')),
     inventory: new TableInventoryRepository(table('inventory')),
+    publishing: new TablePublishingRepository(table('publishing')),
   };
 }

@@ -22,6 +22,7 @@ export const TABLE_NAMES = {
   operations: 'ccsoperations',
   audit: 'ccsaudit',
   inventory: 'ccsinventory',
+  publishing: 'ccspublish',
 } as const;
 
 /**

@@ -8,11 +8,17 @@
  * docs/operations.md must list them: a test compares), its facts and its branch of `next`.
  */
 import type { HostError } from '../messages.js';
-import type { OperationError, OperationKind, OperationRecord } from '../model.js';
-import { hostErrorToOperationError, hostsUnreachable, operationConflict } from './operation-errors.js';
+import type { OperationError, OperationKind, OperationRecord, RotationStep } from '../model.js';
+import {
+  hostErrorToOperationError,
+  hostsUnreachable,
+  operationConflict,
+  publisherSilent,
+} from './operation-errors.js';
 
 /** Where an operation is: its phase while it runs, its status once it has ended. */
-export type OperationState = 'preflight' | 'committing' | 'apply' | 'Succeeded' | 'Failed';
+export type OperationState =
+  'staging' | 'preflight' | 'committing' | 'apply' | 'reencrypting' | 'Succeeded' | 'Failed';
 
 export interface Transition {
   /** `start` is the operation being recorded. */
@@ -55,6 +61,37 @@ export const TRANSITIONS = {
   },
   'apply-failed': { from: 'apply', to: 'Failed', when: 'every host answered and one failed to apply' },
   'apply-timed-out': { from: 'apply', to: 'Failed', when: 'the deadline passed with hosts silent' },
+  // A private-key password rotation of a share the publisher writes (docs/certificates.md).
+  'start-staging': {
+    from: 'start',
+    to: 'staging',
+    when: 'a private-key password change of a share the publisher writes',
+  },
+  'staging-failed': {
+    from: 'staging',
+    to: 'Failed',
+    when: 'the publisher could not write the staging copy, or not before the deadline',
+  },
+  staged: {
+    from: 'staging',
+    to: 'preflight',
+    when: 'every published file is in the staging folder under the new password: the hosts move there',
+  },
+  'apply-staged': {
+    from: 'apply',
+    to: 'reencrypting',
+    when: 'every host serves from the staging folder with the new password',
+  },
+  'reencrypt-failed': {
+    from: 'reencrypting',
+    to: 'Failed',
+    when: "the publisher could not re-encrypt the store's files, or not before the deadline",
+  },
+  reencrypted: {
+    from: 'reencrypting',
+    to: 'preflight',
+    when: "the store's own files are under the new password: the hosts move back",
+  },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionId = keyof typeof TRANSITIONS;
@@ -81,6 +118,11 @@ export type OperationFacts =
       desired: { generation: number; lastOperationId: string | null; etag: string } | null;
     }
   | {
+      /** A rotation's publisher step: its result is on the operation itself. */
+      phase: 'staging' | 'reencrypting';
+      step: RotationStep;
+    }
+  | {
       phase: 'apply';
       /**
        * Hosts that have neither applied the generation nor answered. Before the deadline one is
@@ -104,7 +146,11 @@ export type Step =
    * decision read (`basedOn`; null: create), so a change committed since makes the write lose —
    * then send apply to every host.
    */
-  | { kind: 'commit'; via: 'committed'; write: { basedOn: string | null } | null };
+  | { kind: 'commit'; via: 'committed'; write: { basedOn: string | null } | null }
+  /** A rotation's hosts serve the staging copy: ask the publisher to re-encrypt the store's files. */
+  | { kind: 'reencrypt'; via: 'apply-staged' }
+  /** A rotation's publisher step is done: send the hosts their next state, from preflight on. */
+  | { kind: 'move-hosts'; via: 'staged' | 'reencrypted' };
 
 export interface MachinePolicy {
   /** A commit whose claim is this old is taken over (its process died or stalled). */
@@ -141,8 +187,12 @@ export function next(
         if (time < expires) return { kind: 'wait', until: new Date(expires).toISOString() };
         return { kind: 'take-over', via: 'commit-taken-over' };
       }
-      // A resumed commit whose write had landed goes on with the fan-out.
-      if (facts.desired?.lastOperationId === operation.id) {
+      // A resumed commit whose write had landed goes on with the fan-out (a rotation commits
+      // twice, so the generation tells its two commits apart).
+      if (
+        facts.desired?.lastOperationId === operation.id &&
+        facts.desired.generation === operation.targetGeneration
+      ) {
         return { kind: 'commit', via: 'committed', write: null };
       }
       if ((facts.desired?.generation ?? 0) !== operation.baseGeneration) {
@@ -169,6 +219,26 @@ export function next(
           error: hostErrorToOperationError(facts.failures),
         };
       }
+      if (operation.rotation?.round === 1) return { kind: 'reencrypt', via: 'apply-staged' };
       return { kind: 'finish', via: 'apply-succeeded', status: 'Succeeded', error: null };
+
+    case 'staging':
+    case 'reencrypting': {
+      const staging = facts.phase === 'staging';
+      const failed = staging ? 'staging-failed' : 'reencrypt-failed';
+      if (facts.step.outcome === 'succeeded') {
+        return { kind: 'move-hosts', via: staging ? 'staged' : 'reencrypted' };
+      }
+      if (facts.step.outcome === 'failed') {
+        return {
+          kind: 'finish',
+          via: failed,
+          status: 'Failed',
+          error: hostErrorToOperationError([facts.step.error]),
+        };
+      }
+      if (time < at(operation.deadline)) return { kind: 'wait', until: operation.deadline };
+      return { kind: 'finish', via: failed, status: 'Failed', error: publisherSilent(facts.step.host) };
+    }
   }
 }

@@ -4,6 +4,7 @@
  * step of an operation and advances it; `drift` records that someone changed IIS by hand.
  */
 import type { DriftReport, HelloReport, InventoryReport, Report, ResultReport } from '../messages.js';
+import type { PublishReport, ReencryptReport } from '../publishing/messages.js';
 import { MESSAGE_VERSION, ReportSchema } from '../messages.js';
 import { isCcsId, isHostName } from '../names.js';
 import type { HostRecord } from '../model.js';
@@ -14,6 +15,11 @@ import type { OperationEngine } from './operation-engine.js';
 /** Where `inventory` reports go (InventoryService); without one they are dropped. */
 export interface InventoryFolder {
   fold(report: InventoryReport): Promise<void>;
+}
+
+/** Where the publisher's reports go (shared/services/publishing.ts); without one they are dropped. */
+export interface PublishingFolder {
+  fold(report: PublishReport | ReencryptReport): Promise<void>;
 }
 
 export type ReportOutcome = 'processed' | 'malformed';
@@ -27,6 +33,7 @@ export class ReportService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly inventory?: InventoryFolder,
+    private readonly publishing?: PublishingFolder,
   ) {}
 
   /**
@@ -50,6 +57,7 @@ export class ReportService {
     if (report.type === 'hello') return this.hello(report);
     if (report.type === 'result') return this.result(report);
     if (report.type === 'inventory') return this.inventory?.fold(report);
+    if (report.type === 'publish' || report.type === 'reencrypt') return this.publishing?.fold(report);
     // Bindings are stored by the API side of issue 13; until then they are acknowledged unread.
     if (report.type === 'bindings') return;
     return this.drift(report);

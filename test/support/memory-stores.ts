@@ -27,6 +27,7 @@ import type {
   Versioned,
 } from '../../shared/ports.js';
 import type { HostError } from '../../shared/messages.js';
+import { MemoryPublishingRepository } from './memory-publishing.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 let etags = 0;
@@ -248,6 +249,7 @@ export function memoryStores(): Stores & {
   operations: MemoryOperationRepository;
   audit: MemoryAuditRepository;
   inventory: MemoryInventoryRepository;
+  publishing: MemoryPublishingRepository;
 } {
   return {
     desired: new MemoryDesiredStateRepository(),
@@ -255,5 +257,6 @@ export function memoryStores(): Stores & {
     operations: new MemoryOperationRepository(),
     audit: new MemoryAuditRepository(),
     inventory: new MemoryInventoryRepository(),
+    publishing: new MemoryPublishingRepository(),
   };
 }

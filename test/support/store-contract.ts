@@ -10,6 +10,7 @@ import type { AuditEntry, CcsRecord, HostRecord, OperationRecord } from '../../s
 import { emptyLease } from '../../shared/model.js';
 import type { Stores } from '../../shared/ports.js';
 import { DISABLED_STATE } from '../../shared/messages.js';
+import { emptyPublishState, type PublishedFileRecord } from '../../shared/publishing/model.js';
 
 const unique = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`;
 
@@ -191,6 +192,66 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await inventory.getCertificate(id, 'c1')).toMatchObject({ deleted: true, scanSeq: 3 });
       expect(await inventory.recordChunk(id, 3, 0)).toBe(1);
       expect(await inventory.recordChunk(id, 3, 1)).toBe(2);
+    });
+  });
+  describe(`${name}: publishing`, () => {
+    it('keeps sources and state conditional, large values whole', async () => {
+      const { publishing } = stores();
+      const id = unique('p');
+      expect(await publishing.getSources(id)).toBeNull();
+      const certificates = Array.from({ length: 1000 }, (_, i) => ({
+        name: `certificate-${String(i).padStart(4, '0')}-${'x'.repeat(100)}`,
+        overwrite: i % 2 === 0,
+      }));
+      const sources = {
+        ccsId: id,
+        certificates,
+        tagSelector: { name: 'ccs', value: 'default', overwrite: false },
+        updatedAt: 't',
+        updatedBy: 'access-token:t',
+      };
+      const etag = await publishing.saveSources(sources, null);
+      expect(etag).not.toBeNull();
+      expect(await publishing.saveSources(sources, null)).toBeNull();
+      expect((await publishing.getSources(id))!.record).toEqual(sources);
+      expect(await publishing.saveSources({ ...sources, certificates: [] }, 'W/"stale"')).toBeNull();
+      expect(await publishing.saveSources({ ...sources, certificates: [] }, etag)).not.toBeNull();
+
+      const empty = await publishing.getState(id);
+      expect(empty).toEqual({ state: emptyPublishState(id), etag: null });
+      const first = await publishing.saveState({ ...empty.state, seq: 1 }, null);
+      expect(first).not.toBeNull();
+      expect(await publishing.saveState({ ...empty.state, seq: 2 }, null)).toBeNull();
+      expect((await publishing.getState(id)).state.seq).toBe(1);
+    });
+
+    it('keeps one row per file whatever its case, never going back to an older run, swept after a run', async () => {
+      const { publishing } = stores();
+      const id = unique('p');
+      const file = (name: string, seq: number): PublishedFileRecord => ({
+        ccsId: id,
+        file: name,
+        source: 'www',
+        version: 'v1',
+        thumbprint: 'A'.repeat(40),
+        profile: 'aes256-sha256',
+        passwordVersion: 'p1',
+        seq,
+        updatedAt: 't',
+      });
+      await publishing.putFiles([file('www.contoso.com.pfx', 2), file('old.contoso.com.pfx', 1)]);
+      await publishing.putFiles([{ ...file('WWW.contoso.com.pfx', 1), version: 'older' }]);
+      expect((await publishing.listFiles(id)).map((f) => [f.file, f.version])).toEqual([
+        ['old.contoso.com.pfx', 'v1'],
+        ['www.contoso.com.pfx', 'v1'],
+      ]);
+      await publishing.sweepFiles(id, 2);
+      expect((await publishing.listFiles(id)).map((f) => f.file)).toEqual(['www.contoso.com.pfx']);
+      expect(await publishing.recordChunk(id, 2, 0)).toBe(1);
+      expect(await publishing.recordChunk(id, 2, 0)).toBe(1);
+      expect(await publishing.recordChunk(id, 2, 1)).toBe(2);
+      await publishing.dropReceiptsBefore(id, 3);
+      expect(await publishing.recordChunk(id, 2, 1)).toBe(1);
     });
   });
 }
