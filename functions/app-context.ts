@@ -25,8 +25,9 @@ import { InventoryService } from '../shared/services/inventory-service.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
-import { systemClock, type SecretStore, type Stores } from '../shared/ports.js';
+import { systemClock, type CertificateCatalog, type SecretStore, type Stores } from '../shared/ports.js';
 import { invocationLogger } from './invocation-log.js';
+import { certificateCatalog, createPublishing, type Publishing } from './publishing-wiring.js';
 
 /** What the handlers may use. */
 export interface AppContext {
@@ -41,6 +42,8 @@ export interface AppContext {
   audit: AuditLog;
   /** The certificate inventory (/api/certificates) and its scan scheduling. */
   inventory: InventoryService;
+  /** Key Vault certificates published to the shares: sources, runs, rotations (functions/publishing-wiring.ts). */
+  publishing: Publishing;
   auth: Authenticator;
   log: Logger;
 }
@@ -61,7 +64,12 @@ function azureCredential(config: Config): TokenCredential {
 
 export function createAppWiring(
   config: Config,
-  overrides: { log?: Logger; secrets?: SecretStore; signingKey?: CommandSigningKey } = {},
+  overrides: {
+    log?: Logger;
+    secrets?: SecretStore;
+    signingKey?: CommandSigningKey;
+    catalog?: CertificateCatalog;
+  } = {},
 ): AppWiring {
   // Inside an invocation every line goes to its context.log (Application Insights), else here.
   const log = invocationLogger(
@@ -101,13 +109,23 @@ export function createAppWiring(
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
+  const catalog = overrides.catalog ?? certificateCatalog(config, credential);
+  const publishing = createPublishing({ config, stores, catalog, bus, engine, clock: systemClock, log });
   const app: AppContext = {
     config,
-    ccs: new CcsService(stores, secrets, engine, () => config.CCS_ALLOWED_LOCATIONS, log),
+    ccs: new CcsService(
+      stores,
+      secrets,
+      engine,
+      () => config.CCS_ALLOWED_LOCATIONS,
+      log,
+      publishing.rotations,
+    ),
     operations: new OperationService(engine, stores.operations, log),
-    reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory),
+    reports: new ReportService(stores, bus, poison, engine, systemClock, log, inventory, publishing.folder),
     audit: new AuditLog(stores.audit, stores.operations),
     inventory,
+    publishing,
     auth: createAuthenticator(config),
     log,
   };

@@ -139,6 +139,9 @@ param logRetentionInDays int = 30
 @description('Optional. Extra tags for every resource.')
 param tags object = {}
 
+@description('Optional. Subscribe the certificateNewVersion function to Key Vault certificate events (after the first code deployment).')
+param subscribeCertificateEvents bool = false
+
 // ------------------------------------------------------------------------------------------------
 // Names
 // ------------------------------------------------------------------------------------------------
@@ -278,6 +281,24 @@ module rbac 'app/rbac.bicep' = {
     agentPrincipalId: agentPrincipalId
     agentPrincipalType: agentPrincipalType
     commandQueuePrefix: commandQueuePrefix
+  }
+}
+
+module certificateEvents 'app/certificate-events.bicep' = {
+  name: 'certificate-events'
+  scope: rg
+  dependsOn: [
+    keyVault
+    api
+  ]
+  params: {
+    keyVaultName: keyVaultName
+    functionAppName: functionAppName
+    location: location
+    tags: allTags
+    subscribe: subscribeCertificateEvents
+    #disable-next-line what-if-short-circuiting
+    apiPrincipalId: identity.outputs.principalId
   }
 }
 

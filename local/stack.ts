@@ -43,7 +43,8 @@ export interface StackInfo {
   accessToken: string;
   readOnlyToken: string;
   storage: { connectionString: string };
-  keyVault: { url: string; caCertPath: string };
+  /** `operatorToken`: creates and imports certificates (the publishing sources' Key Vault side). */
+  keyVault: { url: string; caCertPath: string; operatorToken: string };
   logs: string;
   ccsId: string;
   hosts: string[];
@@ -106,7 +107,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           port: options.keyVaultPort ?? 0,
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
-          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }),
+          principals: fleetPrincipals({
+            api: secrets.apiVaultToken,
+            agent: secrets.agentVaultToken,
+            operator: secrets.operatorVaultToken,
+          }),
         });
         await deployCommandSigningKey(started).catch(async (error: unknown) => {
           await started.close();
@@ -126,7 +131,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       (seeded) =>
         `${seeded.path}, ${readdirSync(seeded.folder).filter((f) => f.endsWith('.pfx')).length} PFX files`,
     );
-    const allowed: AllowedLocation[] = [{ path: share.path, claims: ['read'] }];
+    const allowed: AllowedLocation[] = [{ path: share.path, claims: ['read', 'write'] }];
 
     const config = parseConfig({
       AzureWebJobsStorage: azurite.connectionString,
@@ -204,7 +209,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       accessToken: secrets.writeToken,
       readOnlyToken: secrets.readToken,
       storage: { connectionString: azurite.connectionString },
-      keyVault: { url: vault.url, caCertPath: vault.caCertPath },
+      keyVault: { url: vault.url, caCertPath: vault.caCertPath, operatorToken: secrets.operatorVaultToken },
       logs,
       ccsId,
       hosts,

@@ -21,6 +21,7 @@ import {
   StoreListSchema,
   StoreSchema,
 } from './certificate-schemas.js';
+import { SOURCES_OPERATIONS } from './sources-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -80,6 +81,7 @@ const STORE_ID = query('store.id', 'Only the certificates of this store');
 const TOTAL = { 'X-Total-Count': { schema: { type: 'integer' } } };
 
 export const OPERATION_METADATA: Record<string, OperationMetadata> = {
+  ...SOURCES_OPERATIONS,
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',

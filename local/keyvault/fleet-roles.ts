@@ -13,6 +13,8 @@ const signingKeyScope = `/keys/${COMMAND_SIGNING_KEY}`;
 /** The API writes the CCS passwords (Secrets Officer) and signs commands (Crypto User on the key). */
 export const API_ROLES: RoleAssignment[] = [
   { role: 'Key Vault Secrets Officer', scope: '/' },
+  // The publishing sources: certificate metadata only (never the secret holding the key).
+  { role: 'Key Vault Reader', scope: '/' },
   { role: 'Key Vault Crypto User', scope: signingKeyScope },
 ];
 
@@ -34,10 +36,14 @@ export const COMMAND_SIGNING_KEY_DEPLOYMENT: KeyDeployment = {
   keyOps: ['sign', 'verify'],
 };
 
-export function fleetPrincipals(tokens: { api: string; agent: string }): VaultPrincipal[] {
+/** The operator who creates and renews certificates in the vault (win-acme, the CA integration, a person). */
+export const OPERATOR_ROLES: RoleAssignment[] = [{ role: 'Key Vault Certificates Officer', scope: '/' }];
+
+export function fleetPrincipals(tokens: { api: string; agent: string; operator?: string }): VaultPrincipal[] {
   return [
     { name: 'api', token: tokens.api, roles: API_ROLES },
     { name: 'agents', token: tokens.agent, roles: AGENT_ROLES },
+    ...(tokens.operator ? [{ name: 'operator', token: tokens.operator, roles: OPERATOR_ROLES }] : []),
   ];
 }
 

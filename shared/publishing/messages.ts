@@ -60,6 +60,8 @@ export const PublishCommandSchema = z.object({
   privateKeyPassword: SecretRefSchema.nullable(),
   profile: PfxProfileSchema,
   sources: z.array(PublishSourceRefSchema).max(PUBLISH_SOURCES_PER_COMMAND),
+  /** Sources Key Vault could not resolve at the last look (gone, disabled): their files are kept. In chunk 0 only. */
+  keep: z.array(KeyVaultNameSchema).max(1000).optional(),
   /** Temporary files of a dead run older than this are removed (the inventory interval, at least 60 s). */
   orphanAfterSeconds: z.number().int().min(60).max(86_400),
   /** Rotation staging folders left in the store are removed: every host serves the store itself again. */

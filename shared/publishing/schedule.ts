@@ -26,6 +26,8 @@ export interface RunRequest {
   privateKeyPassword: SecretRef | null;
   profile: PfxProfileId;
   sources: PublishSourceRef[];
+  /** Sources Key Vault could not resolve: their files stay as they are. */
+  keep: string[];
 }
 
 /** The resolved sources a run publishes (those Key Vault could not resolve keep their files). */
@@ -38,6 +40,11 @@ export function runSources(resolved: readonly ResolvedSource[]): PublishSourceRe
       format: r.format,
       ...(r.overwrite ? { overwrite: true } : {}),
     }));
+}
+
+/** The sources Key Vault could not resolve (gone, disabled): a run keeps their files. */
+export function keptSources(resolved: readonly ResolvedSource[]): string[] {
+  return resolved.filter((r) => r.problem !== null).map((r) => r.name);
 }
 
 /** Names everything a run depends on: equal digests, equal runs. */

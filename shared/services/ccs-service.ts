@@ -10,7 +10,7 @@ import type { CcsRecord, HostRecord, OperationRecord } from '../model.js';
 import { assertCcsId, secretName, type SecretKind } from '../names.js';
 import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.js';
 import type { SecretStore, Stores } from '../ports.js';
-import type { OperationEngine } from './operation-engine.js';
+import type { ChangeInput, OperationEngine } from './operation-engine.js';
 
 /** The seed's 404: CCS is not enabled for this id (the IIS Administration API's exact body). */
 export function notEnabled(): DomainError {
@@ -49,6 +49,8 @@ export class CcsService {
     private readonly engine: OperationEngine,
     private readonly allowedLocations: () => AllowedLocation[],
     private readonly log: Logger,
+    /** A private-key password change of a published share runs as a rotation (rotation-service.ts). */
+    private readonly rotations?: { rotate(change: ChangeInput): Promise<OperationRecord | null> },
   ) {}
 
   /** The enabled state of a ccs-id, or the seed's 404. */
@@ -129,14 +131,15 @@ export class CcsService {
       changed.push('private_key_password');
     }
     if (changed.length === 0) return { kind: 'unchanged', record };
-    const operation = await this.engine.start({
+    const change: ChangeInput = {
       ccsId,
       kind: 'update',
       proposed,
       changedFields: changed,
       base: record,
       requestedBy: caller.id,
-    });
+    };
+    const operation = (await this.rotations?.rotate(change)) ?? (await this.engine.start(change));
     return { kind: 'operation', operation };
   }
 

@@ -21,7 +21,7 @@ import type { CatalogEntry, CertificateCatalog, Clock, CommandBus, Stores } from
 import type { PublishReport } from '../publishing/messages.js';
 import type { PublishState } from '../publishing/model.js';
 import { resolveSources } from '../publishing/resolve.js';
-import { chunkSources, nextRun, runSources, type RunRequest } from '../publishing/schedule.js';
+import { chunkSources, keptSources, nextRun, runSources, type RunRequest } from '../publishing/schedule.js';
 
 /** Key Vault reads in flight at once during a poll. */
 const READS_IN_FLIGHT = 8;
@@ -197,6 +197,7 @@ export class PublishRuns {
       privateKeyPassword: record.desired.privateKeyPassword,
       profile,
       sources: runSources(state.resolved),
+      keep: keptSources(state.resolved),
     };
   }
 
@@ -224,6 +225,7 @@ export class PublishRuns {
         privateKeyPassword: run.privateKeyPassword,
         profile: run.profile,
         sources,
+        ...(index === 0 && run.keep.length > 0 ? { keep: run.keep.slice(0, 1000) } : {}),
         orphanAfterSeconds: Math.min(86_400, Math.max(60, this.options.intervalSeconds)),
         ...(removeStages ? { removeStages: true } : {}),
         issuedAt: this.clock.now().toISOString(),

@@ -5,7 +5,7 @@
  * 1,000, and no two sources claim the same host name (409, listing the files) — then saved, and
  * the share is published at once (publish-runs.ts).
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { ConcurrencyError, DomainError, invalid } from '../errors.js';
 import { eachLimited } from '../each-limited.js';
 import type { Logger } from '../log.js';
@@ -78,7 +78,7 @@ export class SourcesService {
     return { ccs, sources: sources?.record ?? null, etag: sources?.etag ?? null, state, files };
   }
 
-  /** Replace the sources; `ifMatch`: the ETag of a GET (null: none, `*`: any). */
+  /** Replace the sources; `ifMatch`: the If-Match header (null: none, `*`: any existing). */
   async put(
     ccsId: string,
     body: SourcesBody,
@@ -121,8 +121,7 @@ export class SourcesService {
     if (conflicts.length > 0) throw new NameConflictError(conflicts);
 
     const existing = await this.stores.publishing.getSources(ccsId);
-    const tag = ifMatch?.replace(/^W\//, '');
-    if (tag !== undefined && tag !== '*' && existing?.etag.replace(/^W\//, '') !== tag) {
+    if (!ifMatchAccepts(ifMatch, existing?.etag ?? null)) {
       throw new DomainError(
         'precondition',
         'PreconditionFailed',
@@ -178,6 +177,22 @@ export class SourcesService {
     if (!current?.record.desired.enabled) throw notEnabled();
     return current.record;
   }
+}
+
+/** The HTTP ETag of the sources: opaque, quoted, made from the store's own ETag (null: none yet). */
+export function sourcesTag(storeEtag: string | null): string | null {
+  return storeEtag === null
+    ? null
+    : `"s${createHash('sha256').update(storeEtag).digest('base64url').slice(0, 22)}"`;
+}
+
+/** RFC 9110 If-Match: absent or `*` accepts any; otherwise one of its tags must be the current one. */
+function ifMatchAccepts(header: string | null, storeEtag: string | null): boolean {
+  if (header === null) return true;
+  const tags = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (tags.includes('*')) return storeEtag !== null;
+  const current = sourcesTag(storeEtag);
+  return current !== null && tags.includes(current);
 }
 
 /** The share files a certificate needs (none when its certificate does not parse). */
