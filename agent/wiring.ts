@@ -171,6 +171,7 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
     allowedLocations: config.allowedLocations,
     log,
     now,
+    backend,
   });
   const agent = new Agent(config, {
     ...bindings,

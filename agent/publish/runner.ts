@@ -34,15 +34,16 @@ import type {
   ReencryptReport,
   SourceErrorReport,
 } from '../../shared/publishing/messages.js';
+import type { Backend } from '../backends/backend.js';
 import type { Logger } from '../log.js';
 import { localPath } from '../preflight.js';
 import type { ReportSink } from '../queue.js';
 import type { SecretCache } from '../secrets.js';
-import { PublishError } from './commit.js';
+import { asPublishError, PublishError } from './commit.js';
 import { loadManifest } from './manifest.js';
 import { publish, type PasswordVersion, type PublishResult } from './publisher.js';
 import { removeStageFolders, runRotationStep } from './rotation-step.js';
-import { FolderShare } from './share.js';
+import { FolderShare, kindOf, ShareError } from './share.js';
 import type { PublishSource } from './source.js';
 
 /** JSON bytes per report: under the 48 KiB a base64 queue message of 64 KiB holds. */
@@ -60,6 +61,8 @@ export interface PublisherRunnerDeps {
   allowedLocations: readonly AllowedLocation[];
   log: Logger;
   now: () => Date;
+  /** Maps a store path to the folder node:fs writes (agent/backends/backend.ts). */
+  backend?: Pick<Backend, 'publishFolder'>;
 }
 
 /** A publisher failure in the API's error vocabulary. */
@@ -127,7 +130,7 @@ export class PublisherRunner {
     let fetchErrors: SourceErrorReport[] = [];
     let folder: string;
     try {
-      folder = this.writablePath(first.path);
+      folder = await this.writableFolder(first.path);
       const password = await this.password(first.privateKeyPassword);
       const fetched = await this.fetchSources(run.sources);
       fetchErrors = fetched.errors;
@@ -182,7 +185,7 @@ export class PublisherRunner {
   private async rotationStep(command: ReencryptCommand): Promise<void> {
     let report: Omit<ReencryptReport, 'v' | 'ccsId' | 'host' | 'type' | 'operationId' | 'step' | 'at'>;
     try {
-      const store = this.writablePath(command.path);
+      const store = await this.writableFolder(command.path);
       const result = await runRotationStep({
         step: command.step,
         store,
@@ -222,8 +225,8 @@ export class PublisherRunner {
     ]);
   }
 
-  /** The path expanded here, inside this host's allowed locations with the write claim. */
-  private writablePath(path: string): string {
+  /** The folder behind the store path, which must be inside an allowed location with the write claim. */
+  private async writableFolder(path: string): Promise<string> {
     const folder = localPath(path, this.deps.environment);
     const allowed = expandAllowedLocations(this.deps.allowedLocations, this.deps.environment);
     if (!folder || !isInsideAllowedLocations(path, allowed, 'write')) {
@@ -234,7 +237,13 @@ export class PublisherRunner {
         status: 403,
       });
     }
-    return folder;
+    if (!this.deps.backend?.publishFolder) return folder;
+    try {
+      return await this.deps.backend.publishFolder(folder);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw asPublishError(new ShareError(kindOf(code), 'open', path, code));
+    }
   }
 
   private async password(ref: SecretRef | null): Promise<PasswordVersion> {

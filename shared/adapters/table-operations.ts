@@ -7,7 +7,13 @@
  */
 import { odata } from '@azure/data-tables';
 import type { HostError } from '../messages.js';
-import { isTerminal, type HostStepStatus, type OperationHostRecord, type OperationRecord } from '../model.js';
+import {
+  isTerminal,
+  type HostStepStatus,
+  type OperationHostRecord,
+  type OperationRecord,
+  type RotationPlan,
+} from '../model.js';
 import type { HostStep, OperationRepository, Versioned } from '../ports.js';
 import { hasStatus } from './storage.js';
 import {
@@ -54,7 +60,7 @@ function toHost(id: string, r: Row): OperationHostRecord {
 }
 
 function recordEntity(op: OperationRecord): Entity {
-  const { proposed, changedFields, error, ...plain } = op;
+  const { proposed, changedFields, error, rotation, force, ...plain } = op;
   return {
     partitionKey: op.id,
     rowKey: RECORD_KEY,
@@ -62,6 +68,8 @@ function recordEntity(op: OperationRecord): Entity {
     proposed: json(proposed),
     changedFields: json(changedFields),
     error: json(error),
+    ...(force ? { force: true } : {}),
+    ...(rotation ? { rotation: json(rotation) } : {}),
   };
 }
 
@@ -82,6 +90,8 @@ function toRecord(row: Row): OperationRecord {
     preflightDeadline: String(row.preflightDeadline),
     deadline: String(row.deadline),
     error: parse<OperationRecord['error']>(row.error),
+    ...(row.force === true ? { force: true } : {}),
+    ...(typeof row.rotation === 'string' ? { rotation: parse<RotationPlan>(row.rotation) } : {}),
   };
 }
 

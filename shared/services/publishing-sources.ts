@@ -78,6 +78,16 @@ export class SourcesService {
     return { ccs, sources: sources?.record ?? null, etag: sources?.etag ?? null, state, files };
   }
 
+  /** The files the publisher wrote in these ccs-ids' shares, by ccs-id and lower-case file name. */
+  async publishedFiles(ccsIds: readonly string[]): Promise<Map<string, Map<string, PublishedFileRecord>>> {
+    const byCcs = new Map<string, Map<string, PublishedFileRecord>>();
+    for (const ccsId of new Set(ccsIds)) {
+      const files = await this.stores.publishing.listFiles(ccsId);
+      byCcs.set(ccsId, new Map(files.map((f) => [f.file.toLowerCase(), f])));
+    }
+    return byCcs;
+  }
+
   /** Replace the sources; `ifMatch`: the If-Match header (null: none, `*`: any existing). */
   async put(
     ccsId: string,

@@ -108,6 +108,30 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await operations.get(randomUUID())).toBeNull();
     });
 
+    it("keeps a rotation's plan and force whole across saves", async () => {
+      const { operations } = stores();
+      const op: OperationRecord = {
+        ...operation(unique('o')),
+        kind: 'rotate',
+        phase: 'staging',
+        force: true,
+        rotation: {
+          path: '\\\\fs\\ccs',
+          stage: '.ccs-rotation-k2',
+          from: { name: 'pkp', version: 'k1' },
+          to: { name: 'pkp', version: 'k2' },
+          profile: 'tripledes-sha1',
+          round: 1,
+          step: { kind: 'stage', host: 'web-01', requestedAt: 't', outcome: 'pending', error: null },
+        },
+      };
+      const etag = await operations.create(op, []);
+      expect((await operations.get(op.id))!.record).toEqual(op);
+      const moved = { ...op, rotation: { ...op.rotation!, round: 2 as const } };
+      await operations.save(moved, etag);
+      expect((await operations.get(op.id))!.record).toEqual(moved);
+    });
+
     it('finds host rows by step and status in host order, and sets a step without reading it', async () => {
       const { operations } = stores();
       const op = operation(unique('o'));
