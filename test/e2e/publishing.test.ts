@@ -171,7 +171,7 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
     const renewed = await createCertificate('fabrikam-web', ['www.fabrikam.com', '*.fabrikam.com']);
     expect(renewed.version).not.toBe(fabrikam.version);
     const entry = await eventually(
-      async () => manifest().files['_.fabrikam.com.pfx'],
+      () => Promise.resolve(manifest().files['_.fabrikam.com.pfx']),
       (e) => e?.version === renewed.version,
     );
     expect(entry?.version).toBe(renewed.version);
@@ -197,7 +197,7 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
     expect(put.status).toBe(200);
     rmSync(join(stack.info.share.folder, 'expired.contoso.com.pfx'));
     await eventually(
-      async () => manifest().files['www.contoso.com.pfx'],
+      () => Promise.resolve(manifest().files['www.contoso.com.pfx']),
       (e) => e?.source === 'contoso-web',
     );
 
@@ -246,7 +246,8 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
     expect(current).toMatchObject({ path: stack.info.share.path });
     // The staging copy goes with the next publish run, once every host serves the store again.
     const folders = await eventually(
-      async () => readdirSync(stack.info.share.folder).filter((f) => f.startsWith('.ccs-rotation-')),
+      () =>
+        Promise.resolve(readdirSync(stack.info.share.folder).filter((f) => f.startsWith('.ccs-rotation-'))),
       (f) => f.length === 0,
     );
     expect(folders).toEqual([]);
