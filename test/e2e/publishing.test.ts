@@ -122,7 +122,7 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
     expect(put.headers.get('etag')).toMatch(/^"s/);
 
     const files = await eventually(
-      async () => shareFiles(),
+      () => Promise.resolve(shareFiles()),
       (f) => f.includes('www.fabrikam.com.pfx'),
     );
     expect(files).toEqual(expect.arrayContaining(['www.fabrikam.com.pfx', '_.fabrikam.com.pfx']));
