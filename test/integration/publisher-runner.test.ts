@@ -12,7 +12,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PublisherRunner } from '../../agent/publish/runner.js';
 import { SecretCache } from '../../agent/secrets.js';
 import { MESSAGE_VERSION, type Report, type SecretRef } from '../../shared/messages.js';
-import { verifyPfxPassword } from '../../shared/pkcs12/pfx.js';
+import { describePfx, verifyPfxPassword } from '../../shared/pkcs12/pfx.js';
 import { writePfx } from '../../shared/pkcs12/writer.js';
 import type {
   PublishCommand,
@@ -20,7 +20,8 @@ import type {
   ReencryptCommand,
   ReencryptReport,
 } from '../../shared/publishing/messages.js';
-import { makeCertificate, type TestCertificate } from '../support/certificates.js';
+import { choosePfxProfile } from '../../shared/pkcs12/profiles.js';
+import { makeCertificate, opensslPkcs12Info, type TestCertificate } from '../support/certificates.js';
 
 const STORE = 'C:\\ccs';
 const OLD = { name: 'ccs-default-private-key-password', version: 'k1' };
@@ -149,6 +150,41 @@ describe('the publisher runner', () => {
     expect(verifyPfxPassword(await readFile(join(folder, 'www.contoso.com.pfx')), 'Old-Password-1')).toBe(
       'ok',
     );
+  });
+
+  it('writes Windows legacy algorithms for a fleet with a Server 2016 host, AES-256 for a newer fleet', async () => {
+    const publisher = runner();
+    const fleets = {
+      'tripledes-sha1': [
+        { host: 'web-01', osVersion: '10.0.14393' },
+        { host: 'web-02', osVersion: '10.0.20348' },
+      ],
+      'aes256-sha256': [
+        { host: 'web-01', osVersion: '10.0.17763' },
+        { host: 'web-02', osVersion: '10.0.26100' },
+      ],
+    };
+    let seq = 0;
+    for (const [expected, fleet] of Object.entries(fleets)) {
+      const { profile } = choosePfxProfile(fleet);
+      expect(profile).toBe(expected);
+      await publisher.run({
+        ...publishCommand(++seq, 0, 1, [{ name: 'www', version: 'w1', format: 'pfx' }]),
+        profile,
+      });
+      const file = await readFile(join(folder, 'www.contoso.com.pfx'));
+      const info = await opensslPkcs12Info(file, 'Old-Password-1');
+      const { encryption } = describePfx(file, 'Old-Password-1');
+      if (profile === 'tripledes-sha1') {
+        expect(encryption).toMatchObject({ mac: expect.stringMatching(/sha-?1/i) });
+        expect(info).toContain('MAC: sha1');
+        expect(info).toContain('Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC');
+      } else {
+        expect(encryption).toMatchObject({ mac: expect.stringMatching(/sha-?256/i) });
+        expect(info).toContain('MAC: sha256');
+        expect(info).toContain('Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC');
+      }
+    }
   });
 
   it("keeps a source's files when its secret cannot be read, and says why", async () => {
