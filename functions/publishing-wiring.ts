@@ -57,7 +57,7 @@ export function createPublishing(deps: {
   return {
     runs,
     sources: new SourcesService(stores, catalog, runs, clock, log),
-    rotations: new RotationService(stores, engine, runs, log),
+    rotations: new RotationService(stores, engine, runs, clock, log),
     folder: {
       fold: (report: PublishReport | ReencryptReport) =>
         report.type === 'publish' ? runs.fold(report) : engine.recordRotationStep(report),

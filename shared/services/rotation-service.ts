@@ -10,7 +10,7 @@ import { DomainError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { OperationRecord } from '../model.js';
 import { choosePfxProfile } from '../pkcs12/profiles.js';
-import type { Stores } from '../ports.js';
+import type { Clock, Stores } from '../ports.js';
 import type { ChangeInput, OperationEngine } from './operation-engine.js';
 import { pendingStep } from './operation-rotation.js';
 import type { PublishRuns } from './publish-runs.js';
@@ -29,6 +29,7 @@ export class RotationService {
     private readonly stores: Pick<Stores, 'hosts' | 'inventory' | 'publishing'>,
     private readonly engine: OperationEngine,
     private readonly runs: Pick<PublishRuns, 'update'>,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 
@@ -56,7 +57,7 @@ export class RotationService {
     const { profile } = choosePfxProfile(
       hosts.map((h) => ({ host: h.host, osVersion: h.actual?.osVersion })),
     );
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     const operation = await this.engine.startRotation(change, {
       path: base.desired.path,
       stage: stageFolderFor(change.proposed.privateKeyPassword?.version),
