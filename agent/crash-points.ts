@@ -42,7 +42,8 @@ interface CrashSpec {
 /** The command a crash point is reached for: only what a spec can name. */
 export interface CrashSubject {
   type: string;
-  generation: number;
+  /** Absent on commands of no generation (a publish run). */
+  generation?: number;
 }
 
 function parse(spec: string | undefined): CrashSpec | null {

@@ -25,6 +25,7 @@ import {
   type ResultReport,
   type ScanCommand,
 } from '../shared/messages.js';
+import type { PublishCommand, ReencryptCommand } from '../shared/publishing/messages.js';
 import { normalizeHostName } from '../shared/names.js';
 import type { Backend } from './backends/backend.js';
 import type { BoundNamesGuard } from './bindings/bound-names.js';
@@ -50,6 +51,10 @@ import { AGENT_VERSION } from './version.js';
 export const MAX_DEQUEUE_COUNT = 5;
 
 /** A command delivered too often whose signature could not be confirmed: no field of it is reported. */
+/** A preflight or an apply: a command of an operation, answered with a `result`. */
+const isOperationCommand = (command: AgentCommand): command is Command =>
+  command.type === 'preflight' || command.type === 'apply';
+
 function abandonedUnverified(): HostError {
   return {
     name: 'host',
@@ -109,6 +114,8 @@ export interface AgentPorts {
   agentVersion?: string;
   /** Runs `scan` commands (agent/inventory/scanner.ts); without it they are acknowledged and dropped. */
   inventory?: { scan(command: ScanCommand): Promise<unknown> };
+  /** Runs `publish` and `reencrypt` commands (agent/publish/runner.ts); without it they are dropped. */
+  publisher?: { run(command: PublishCommand | ReencryptCommand): Promise<unknown> };
   /** This host's public key and enrolment proof, announced in every hello (agent/host-key.ts). */
   identity?: { hostKey: HostPublicKey; enrolmentProof?: string };
   /** Checks the API's signature on every command (agent/command-signature.ts); the service always sets it. */
@@ -352,8 +359,9 @@ export class Agent {
   ): Promise<PollResult> {
     const { queue, log, reports } = this.ports;
     // A scan belongs to no operation: the API hands the lease over when it stays unanswered.
+    // Nor does a publish run; a rotation step left unanswered fails its operation at the deadline.
     const abandoned =
-      report && 'abandoned' in report && report.abandoned.type !== 'scan' ? report.abandoned : null;
+      report && 'abandoned' in report && isOperationCommand(report.abandoned) ? report.abandoned : null;
     const refusal = report && 'refusal' in report ? report.refusal : null;
     if (abandoned || refusal) {
       // Best effort: tells the API why this host will not answer; the poisoning goes ahead regardless.
@@ -397,6 +405,8 @@ export class Agent {
 
   private async handle(message: ReceivedMessage, command: AgentCommand): Promise<PollResult> {
     if (command.type === 'scan') return this.handleScan(message, command);
+    if (command.type === 'publish' || command.type === 'reencrypt')
+      return this.handlePublish(message, command);
     return this.handleChange(message, command);
   }
 
@@ -414,6 +424,28 @@ export class Agent {
       log.error('scan not completed; it will be redelivered', {
         messageId: message.id,
         scanSeq: command.scanSeq,
+        error: this.describe(error),
+      });
+      return 'failed';
+    }
+  }
+
+  /** A publish run or a rotation step: the runner reports; the message goes once it has. */
+  private async handlePublish(
+    message: ReceivedMessage,
+    command: PublishCommand | ReencryptCommand,
+  ): Promise<PollResult> {
+    const { queue, log, publisher } = this.ports;
+    try {
+      if (publisher) await publisher.run(command);
+      else log.warn('publisher command ignored: this agent has no publisher', { type: command.type });
+      if (this.aborted) return 'failed';
+      await queue.delete(message);
+      return 'handled';
+    } catch (error) {
+      log.error('publisher command not completed; it will be redelivered', {
+        messageId: message.id,
+        type: command.type,
         error: this.describe(error),
       });
       return 'failed';

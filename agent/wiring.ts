@@ -26,6 +26,7 @@ import { SigningReportSink } from './report-signing.js';
 import { enrolmentProof } from '../shared/enrolment.js';
 import { FileInventoryCache } from './inventory/cache.js';
 import { InventoryScanner } from './inventory/scanner.js';
+import { PublisherRunner } from './publish/runner.js';
 import { BoundNamesGuard } from './bindings/bound-names.js';
 import { HostBindings } from './bindings/host-bindings.js';
 import { tlsProbe } from './serving/probe.js';
@@ -101,7 +102,8 @@ export interface WiredAgent {
 export async function createAgent(config: AgentConfig, overrides: WiringOverrides = {}): Promise<WiredAgent> {
   const backend = overrides.backend ?? createBackend(config);
   const state = new FileStateStore(config.stateDir, config.ccsId);
-  const secrets = new SecretCache(overrides.secretStore ?? (await createSecretStore(config.keyVault)));
+  const secretStore = overrides.secretStore ?? (await createSecretStore(config.keyVault));
+  const secrets = new SecretCache(secretStore);
   const log = agentLogger(overrides.write ?? stdoutWriter, secrets.redact, {
     ccsId: config.ccsId,
     host: config.hostName,
@@ -158,8 +160,22 @@ export async function createAgent(config: AgentConfig, overrides: WiringOverride
         }),
       }
     : {};
+  // Runs only when the API elects this host to write the share (docs/certificates.md).
+  const publisher = new PublisherRunner({
+    ccsId: config.ccsId,
+    hostName: config.hostName,
+    secrets,
+    sourceSecrets: secretStore,
+    reports,
+    environment: config.environment,
+    allowedLocations: config.allowedLocations,
+    log,
+    now,
+    backend,
+  });
   const agent = new Agent(config, {
     ...bindings,
+    publisher,
     queue: new AzureCommandQueue(queues, config.ccsId, config.hostName),
     reports,
     identity,

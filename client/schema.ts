@@ -397,6 +397,27 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/webserver/centralized-certificates/{ccsId}/sources': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read the Key Vault certificates published to the share, and the last publish run */
+    get: operations['getPublishingSources'];
+    /**
+     * Set which Key Vault certificates are published to the share
+     * @description Key Vault certificate names and/or a tag selector, at most 1,000 sources together. Every named certificate must exist; two sources that would write the same share file are a 409 naming the files. The elected host publishes at once. `If-Match` takes the ETag of a GET.
+     */
+    put: operations['putPublishingSources'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -468,6 +489,7 @@ export interface components {
         | 'enable'
         | 'update'
         | 'disable'
+        | 'rotate'
         | 'enrolment-code'
         | 'host-approval'
         | 'rollout.resume'
@@ -476,7 +498,14 @@ export interface components {
       operation: {
         id: string;
         /** @enum {string} */
-        kind: 'enable' | 'update' | 'disable' | 'rollout.resume' | 'rollout.rollback' | 'rollout.cancel';
+        kind:
+          | 'enable'
+          | 'update'
+          | 'disable'
+          | 'rotate'
+          | 'rollout.resume'
+          | 'rollout.rollback'
+          | 'rollout.cancel';
         /** @enum {string} */
         status: 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
         href: string;
@@ -624,6 +653,13 @@ export interface components {
         mac: string;
         iterations: number;
         certificates: number;
+      } | null;
+      /** @description The Key Vault certificate version the publisher wrote this file from; null for a file it did not write */
+      source?: {
+        key_vault_certificate: string;
+        version: string;
+        /** @enum {string} */
+        encryption: 'tripledes-sha1' | 'aes256-sha256';
       } | null;
       _links: {
         self: {
@@ -943,10 +979,19 @@ export interface components {
       /** @enum {string} */
       status: 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
       /** @enum {string} */
-      kind: 'enable' | 'update' | 'disable';
+      kind: 'enable' | 'update' | 'disable' | 'rotate';
       ccs_id: string;
       /** @enum {string} */
-      phase: 'preflight' | 'committing' | 'apply' | 'waves' | 'halted' | 'rollback' | 'done';
+      phase:
+        | 'staging'
+        | 'preflight'
+        | 'committing'
+        | 'apply'
+        | 'waves'
+        | 'halted'
+        | 'rollback'
+        | 'reencrypting'
+        | 'done';
       generation: number;
       changed_fields: string[];
       /** @description Who asked (`access-token:<name>` or `entra:<oid>@<tid>`); shown to write-role callers only */
@@ -992,6 +1037,96 @@ export interface components {
           href: string;
         };
       };
+    };
+    PublishingSources: {
+      ccs_id: string;
+      certificates: {
+        name: string;
+        overwrite: boolean;
+      }[];
+      tag_selector: {
+        name: string;
+        value: string;
+        overwrite: boolean;
+      } | null;
+      updated_at: string | null;
+      updated_by: string | null;
+      resolved: {
+        name: string;
+        /** @enum {string} */
+        via: 'name' | 'tag';
+        version: string | null;
+        thumbprint: string | null;
+        /** @enum {string} */
+        format: 'pfx' | 'pem';
+        problem: {
+          /** @enum {string} */
+          code: 'not_found' | 'disabled';
+          detail: string;
+        } | null;
+        /** @description The share files the publisher wrote for it */
+        files: string[];
+      }[];
+      publisher: {
+        /** @description The elected host that writes the share */
+        host: string | null;
+        run: number;
+        reported_run: number;
+        requested_at: string | null;
+        reported_at: string | null;
+        encryption: ('tripledes-sha1' | 'aes256-sha256') | null;
+        files: number;
+        counts: {
+          written: number;
+          unchanged: number;
+          removed: number;
+          keptChanged: number;
+          tempFilesRemoved: number;
+          skippedNames: number;
+        } | null;
+        last_error: {
+          name: string;
+          code: string;
+          detail: string;
+          status: number;
+          hostNames?: string[];
+        } | null;
+        key_vault_error: {
+          code: string;
+          detail: string;
+        } | null;
+        refused: {
+          source: string;
+          version: string;
+          code: string;
+          detail: string;
+          files: string[];
+        }[];
+        rotating: boolean;
+      };
+      _links: {
+        self: {
+          href: string;
+        };
+        resource: {
+          href: string;
+        };
+      };
+    };
+    PublishingSourcesBody: {
+      ccs_id?: unknown;
+      resolved?: unknown;
+      publisher?: unknown;
+      _links?: unknown;
+      certificates?: {
+        name: string;
+        overwrite?: boolean;
+      }[];
+      tag_selector?: {
+        name: string;
+        value: string;
+        overwrite?: boolean;
+      } | null;
     };
     /** @description The waves, gates and rollback of an operation with a rollout policy. */
     Rollout: {
@@ -3169,6 +3304,185 @@ export interface operations {
         };
       };
       /** @description The service is misconfigured (`name: configuration`); retry after `Retry-After` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getPublishingSources: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ccsId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sources, with an ETag */
+      200: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PublishingSources'];
+        };
+      };
+      /** @description Invalid parameter; `name` is the field (e.g. `certificates.3.name`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Forbidden: a read-only caller that writes */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description CCS is not enabled for this id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Key Vault or a store is unavailable; retry after `Retry-After` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  putPublishingSources: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description `wait=N` (N ≤ 60): answer once the operation ends, if it ends within N seconds */
+        Prefer?: string;
+      };
+      path: {
+        ccsId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PublishingSourcesBody'];
+      };
+    };
+    responses: {
+      /** @description Saved; a publish run is asked for */
+      200: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PublishingSources'];
+        };
+      };
+      /** @description Invalid parameter; `name` is the field (e.g. `certificates.3.name`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Forbidden: a read-only caller that writes */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description CCS is not enabled for this id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Two sources claim the same host names (`NameConflicts`), or a concurrent change */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description If-Match does not match the current ETag */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is over 256 KiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Key Vault or a store is unavailable; retry after `Retry-After` */
       503: {
         headers: {
           [name: string]: unknown;

@@ -33,8 +33,9 @@ import { CoverageTelemetry } from '../shared/services/coverage-telemetry.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
-import { systemClock, type SecretStore, type Stores } from '../shared/ports.js';
+import { systemClock, type CertificateCatalog, type SecretStore, type Stores } from '../shared/ports.js';
 import { invocationLogger } from './invocation-log.js';
+import { certificateCatalog, createPublishing, type Publishing } from './publishing-wiring.js';
 
 /** What the handlers may use. */
 export interface AppContext {
@@ -59,6 +60,8 @@ export interface AppContext {
   coverageTelemetry: CoverageTelemetry;
   /** Enrolment codes, pending hosts and approvals: which key speaks for which host. */
   enrolment: EnrolmentService;
+  /** Key Vault certificates published to the shares: sources, runs, rotations (functions/publishing-wiring.ts). */
+  publishing: Publishing;
   auth: Authenticator;
   log: Logger;
 }
@@ -79,7 +82,12 @@ function azureCredential(config: Config): TokenCredential {
 
 export function createAppWiring(
   config: Config,
-  overrides: { log?: Logger; secrets?: SecretStore; signingKey?: CommandSigningKey } = {},
+  overrides: {
+    log?: Logger;
+    secrets?: SecretStore;
+    signingKey?: CommandSigningKey;
+    catalog?: CertificateCatalog;
+  } = {},
 ): AppWiring {
   // Inside an invocation every line goes to its context.log (Application Insights), else here.
   const log = invocationLogger(
@@ -136,6 +144,8 @@ export function createAppWiring(
     },
     log,
   );
+  const catalog = overrides.catalog ?? certificateCatalog(config, credential);
+  const publishing = createPublishing({ config, stores, catalog, bus, engine, clock: systemClock, log });
   const app: AppContext = {
     config,
     ccs: new CcsService(
@@ -146,6 +156,7 @@ export function createAppWiring(
       log,
       identities,
       rollouts,
+      publishing.rotations,
     ),
     rollouts,
     operations: new OperationService(engine, stores.operations, log),
@@ -159,6 +170,7 @@ export function createAppWiring(
       trust,
       inventory,
       new BindingsFolder(stores, log),
+      publishing.folder,
     ),
     audit: new AuditLog(stores.audit, stores.operations),
     inventory,
@@ -166,6 +178,7 @@ export function createAppWiring(
     coverage,
     coverageTelemetry: new CoverageTelemetry(coverage, log),
     enrolment,
+    publishing,
     auth: createAuthenticator(config),
     log,
   };

@@ -20,5 +20,8 @@ import './queue/reports.js';
 import './timer/sweep-operations.js';
 import './timer/schedule-inventory.js';
 import './timer/coverage-telemetry.js';
+import './timer/publish-sources.js';
+import './eventgrid/certificate-new-version.js';
+import './http/sources.js';
 
 export { httpRoutes, queueRoutes, timerRoutes } from './route-table.js';

@@ -67,6 +67,15 @@ export interface TimerRoute {
   handler: TimerHandler;
 }
 
+export type EventGridHandler = (event: unknown, context: InvocationContext) => Promise<void>;
+
+/** An Event Grid-triggered function; its subscription is made in Bicep (infra/). */
+export interface EventGridRoute {
+  name: string;
+  handler: EventGridHandler;
+}
+
+export const eventGridRoutes: EventGridRoute[] = [];
 export const httpRoutes: HttpRoute[] = [];
 export const queueRoutes: QueueRoute[] = [];
 export const timerRoutes: TimerRoute[] = [];
@@ -98,4 +107,10 @@ export function defineTimer(route: TimerRoute): void {
   timerRoutes.push(route);
   if (!insideFunctionsHost) return;
   app.timer(route.name, { schedule: route.schedule, handler: route.handler });
+}
+
+export function defineEventGrid(route: EventGridRoute): void {
+  eventGridRoutes.push(route);
+  if (!insideFunctionsHost) return;
+  app.eventGrid(route.name, { handler: (event, context) => route.handler(event, context) });
 }

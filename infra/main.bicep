@@ -179,6 +179,9 @@ param alertEmailAddress string = ''
 @description('Optional. Extra tags for every resource.')
 param tags object = {}
 
+@description('Optional. Subscribe the certificateNewVersion function to Key Vault certificate events (after the first code deployment).')
+param subscribeCertificateEvents bool = false
+
 // ------------------------------------------------------------------------------------------------
 // Names
 // ------------------------------------------------------------------------------------------------
@@ -367,6 +370,24 @@ module fleetRbac 'app/fleet-rbac.bicep' = [
     }
   }
 ]
+
+module certificateEvents 'app/certificate-events.bicep' = {
+  name: 'certificate-events'
+  scope: rg
+  dependsOn: [
+    keyVault
+    api
+  ]
+  params: {
+    keyVaultName: keyVaultName
+    functionAppName: functionAppName
+    location: location
+    tags: allTags
+    subscribe: subscribeCertificateEvents
+    #disable-next-line what-if-short-circuiting
+    apiPrincipalId: identity.outputs.principalId
+  }
+}
 
 // ------------------------------------------------------------------------------------------------
 // Outputs (azd stores them in .azure/<env>/.env; the agent installer and README read them)

@@ -51,7 +51,8 @@ export interface StackInfo {
   accessToken: string;
   readOnlyToken: string;
   storage: { connectionString: string };
-  keyVault: { url: string; caCertPath: string };
+  /** `operatorToken`: creates and imports certificates (the publishing sources' Key Vault side). */
+  keyVault: { url: string; caCertPath: string; operatorToken: string };
   logs: string;
   ccsId: string;
   hosts: string[];
@@ -115,7 +116,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
           // The agents are this ccs-id's group: they read its two secrets and no other's.
-          principals: fleetPrincipals({ api: secrets.apiVaultToken, agent: secrets.agentVaultToken }, ccsId),
+          principals: fleetPrincipals(
+            {
+              api: secrets.apiVaultToken,
+              agent: secrets.agentVaultToken,
+              operator: secrets.operatorVaultToken,
+            },
+            ccsId,
+          ),
           // Key Vault's documented per-vault limits, as in Azure (local/keyvault/throttle.ts).
           throttle: {},
         });
@@ -137,7 +145,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       (seeded) =>
         `${seeded.path}, ${readdirSync(seeded.folder).filter((f) => f.endsWith('.pfx')).length} PFX files`,
     );
-    const allowed: AllowedLocation[] = [{ path: share.path, claims: ['read'] }];
+    const allowed: AllowedLocation[] = [{ path: share.path, claims: ['read', 'write'] }];
 
     const config = parseConfig({
       AzureWebJobsStorage: azurite.connectionString,
@@ -238,7 +246,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       accessToken: secrets.writeToken,
       readOnlyToken: secrets.readToken,
       storage: { connectionString: azurite.connectionString },
-      keyVault: { url: vault.url, caCertPath: vault.caCertPath },
+      keyVault: { url: vault.url, caCertPath: vault.caCertPath, operatorToken: secrets.operatorVaultToken },
       logs,
       ccsId,
       hosts,

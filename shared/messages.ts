@@ -6,20 +6,26 @@
  */
 import { z } from 'zod';
 import { InventoryFileSchema } from './certificates/metadata.js';
+import { base64url, HostErrorSchema, messageHeader, SecretRefSchema, signedReport } from './message-parts.js';
+import {
+  PublishCommandSchema,
+  PublishReportSchema,
+  ReencryptCommandSchema,
+  ReencryptReportSchema,
+} from './publishing/messages.js';
 
-/**
- * Additions keep version 1: new fields are optional (a zod object drops what it does not know, so
- * an older reader still parses the rest) and a new report type is only refused by an older API,
- * which sets it aside without harm. A change an older reader would misread needs version 2.
- */
-export const MESSAGE_VERSION = 1 as const;
+export {
+  base64url,
+  HostErrorSchema,
+  MESSAGE_VERSION,
+  ReportSignatureSchema,
+  SecretRefSchema,
+  TokenSchema,
+} from './message-parts.js';
+export type { HostError, ReportSignature, SecretRef } from './message-parts.js';
 
-/** A reference to exactly one version of a Key Vault secret. */
-export const SecretRefSchema = z.object({
-  name: z.string().min(1).max(127),
-  version: z.string().min(1).max(64),
-});
-export type SecretRef = z.infer<typeof SecretRefSchema>;
+const header = messageHeader;
+const signed = signedReport;
 
 /** What a host should look like. `enabled: false` means CCS disabled and credentials erased. */
 export const DesiredStateSchema = z.object({
@@ -52,34 +58,6 @@ export const ActualStateSchema = z.object({
 export type ActualState = z.infer<typeof ActualStateSchema>;
 
 /**
- * A code or a field name from a host: a token (a letter, then letters, digits, `.`, `_`, `-`),
- * never free text, because it travels into API bodies, logs and error handling (no spaces, no
- * CR/LF). Free text belongs in `detail`.
- */
-export const TokenSchema = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'must be a token: a letter, then letters, digits, ., _ or -');
-
-/** A host-side failure, already in the API's error vocabulary (`name` is the field at fault). */
-export const HostErrorSchema = z.object({
-  name: TokenSchema,
-  code: TokenSchema,
-  detail: z.string().max(1024),
-  status: z.number().int().min(400).max(599),
-  /** The bound host names the error is about (`BoundNamesUncovered`), at most 100; `detail` gives the count. */
-  hostNames: z.array(z.string().max(255)).max(100).optional(),
-});
-export type HostError = z.infer<typeof HostErrorSchema>;
-
-const header = {
-  v: z.literal(MESSAGE_VERSION),
-  ccsId: z.string().min(1).max(32),
-  host: z.string().min(1).max(253),
-};
-
-const base64url = (chars: number) => z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${chars}}$`));
-
-/**
  * A host's public key (JWK, EC P-256), made by its agent at enrolment (agent/host-key.ts); the
  * private key never leaves the host. Sent in `hello`; the API registers it and from then on folds
  * only reports this key signed (shared/report-signature.ts).
@@ -91,22 +69,6 @@ export const HostPublicKeySchema = z.strictObject({
   y: base64url(43),
 });
 export type HostPublicKey = z.infer<typeof HostPublicKeySchema>;
-
-/**
- * A host's signature on a report (shared/report-signature.ts): ES256 (`r || s`, base64url) over
- * the canonical JSON of every other member of the report; `kid` is the RFC 7638 thumbprint of the
- * host's public key. `v` versions the envelope. Optional, so reports of older agents still parse;
- * an API that requires signatures refuses a report without one.
- */
-export const ReportSignatureSchema = z.strictObject({
-  v: z.literal(1),
-  alg: z.literal('ES256'),
-  kid: base64url(43),
-  sig: base64url(86),
-});
-export type ReportSignature = z.infer<typeof ReportSignatureSchema>;
-
-const signed = { sig: ReportSignatureSchema.optional() };
 
 /** Phase one of a change: check it on the host, change nothing. */
 export const PreflightCommandSchema = z.object({
@@ -160,6 +122,8 @@ export const AgentCommandSchema = z.discriminatedUnion('type', [
   PreflightCommandSchema,
   ApplyCommandSchema,
   ScanCommandSchema,
+  PublishCommandSchema,
+  ReencryptCommandSchema,
 ]);
 export type AgentCommand = z.infer<typeof AgentCommandSchema>;
 
@@ -345,6 +309,8 @@ export const ReportSchema = z.discriminatedUnion('type', [
   DriftReportSchema,
   InventoryReportSchema,
   BindingsReportSchema,
+  PublishReportSchema,
+  ReencryptReportSchema,
 ]);
 export type HelloReport = z.infer<typeof HelloReportSchema>;
 export type ResultReport = z.infer<typeof ResultReportSchema>;

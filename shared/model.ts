@@ -3,7 +3,8 @@
  * and the certificate inventory. They hold Key Vault references only, never a secret value.
  */
 import type { InventoryFile } from './certificates/metadata.js';
-import type { ActualState, DesiredState, HostError, HostPublicKey } from './messages.js';
+import type { ActualState, DesiredState, HostError, HostPublicKey, SecretRef } from './messages.js';
+import type { PfxProfileId } from './pkcs12/profiles.js';
 import type { RolloutProgress } from './rollout/model.js';
 
 /** The desired state of one ccs-id and the generation every accepted change increments. */
@@ -30,7 +31,8 @@ export interface HostRecord {
 }
 
 export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
-export type OperationKind = 'enable' | 'update' | 'disable';
+/** `rotate`: a private-key password change of a share the publisher writes (docs/certificates.md). */
+export type OperationKind = 'enable' | 'update' | 'disable' | 'rotate';
 /**
  * What an audit entry records: a change (an operation), an operator's request to a rollout
  * (docs/rollouts.md), or an enrolment action (issue 17).
@@ -45,9 +47,47 @@ export type AuditKind =
 /**
  * preflight → committing → apply → done. `committing` guards the single commit against races.
  * A change with a rollout policy goes through `waves` instead of `apply`, and may stop in
- * `halted` or go through `rollback` (docs/rollouts.md).
+ * `halted` or go through `rollback` (docs/rollouts.md). A rotation adds the publisher's steps:
+ * `staging` before the hosts move to the staging copy and `reencrypting` before they come back
+ * (docs/operations.md).
  */
-export type OperationPhase = 'preflight' | 'committing' | 'apply' | 'waves' | 'halted' | 'rollback' | 'done';
+export type OperationPhase =
+  | 'staging'
+  | 'preflight'
+  | 'committing'
+  | 'apply'
+  | 'waves'
+  | 'halted'
+  | 'rollback'
+  | 'reencrypting'
+  | 'done';
+
+/** A publisher step of a rotation: who was asked, and its result once reported. */
+export interface RotationStep {
+  kind: 'stage' | 'in-place';
+  host: string;
+  requestedAt: string;
+  outcome: 'pending' | 'succeeded' | 'failed';
+  error: HostError | null;
+}
+
+/**
+ * How a private-key password rotation moves the fleet without a failed handshake: the publisher
+ * writes every file re-encrypted into a staging folder, the hosts move to it with the new password,
+ * the publisher re-encrypts the store's own files, the hosts move back (docs/certificates.md).
+ */
+export interface RotationPlan {
+  /** The store's path: where the published files live and where the hosts come back to. */
+  path: string;
+  /** The staging folder's name, a subfolder of `path`. */
+  stage: string;
+  from: SecretRef | null;
+  to: SecretRef | null;
+  profile: PfxProfileId;
+  /** 1: the hosts move to the staging copy; 2: they come back to the store. */
+  round: 1 | 2;
+  step: RotationStep;
+}
 
 export interface OperationError {
   code: string;
@@ -78,8 +118,10 @@ export interface OperationRecord {
   error: OperationError | null;
   /** A change with a rollout policy: its waves, gates and rollback (absent: all hosts at once). */
   rollout?: RolloutProgress | null;
-  /** `?force=true`: the preflight skips the bound-names check (issue 13). Absent: false. */
+  /** `?force=true`: the preflight skips the bound-names check (and a rotation the foreign-files one). */
   force?: boolean;
+  /** Set on a `rotate` operation. */
+  rotation?: RotationPlan;
 }
 
 export type HostStepStatus = 'pending' | 'succeeded' | 'failed' | 'superseded' | 'unreachable' | 'skipped';

@@ -24,6 +24,7 @@ import type {
   OperationStatus,
   RateWindow,
 } from './model.js';
+import type { PublishedFileRecord, PublishState, SourcesRecord } from './publishing/model.js';
 
 export interface SecretStore {
   /** Store a new version of `name`; returns the reference to exactly that version. */
@@ -218,6 +219,31 @@ export interface RolloutPolicyRepository {
   put(ccsId: string, policy: RolloutPolicy): Promise<void>;
 }
 
+/**
+ * Publishing Key Vault certificates to each ccs-id's share: the sources, the publish state (Key
+ * Vault as last seen, the runs) with its ETag, the files the publisher owns, and the receipts of a
+ * run's report chunks.
+ */
+export interface PublishingRepository {
+  getSources(ccsId: string): Promise<Versioned<SourcesRecord> | null>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  saveSources(record: SourcesRecord, etag: string | null): Promise<string | null>;
+  /** The state (an empty one, etag null, before the first save). */
+  getState(ccsId: string): Promise<{ state: PublishState; etag: string | null }>;
+  /** Create (`etag` null) or replace conditionally; null when another writer won. */
+  saveState(state: PublishState, etag: string | null): Promise<string | null>;
+  /** The files the publisher owns, by file name. */
+  listFiles(ccsId: string): Promise<PublishedFileRecord[]>;
+  /** Write `rows` (file names compare case-insensitively) unless a newer run wrote them. */
+  putFiles(rows: PublishedFileRecord[]): Promise<void>;
+  /** After every chunk of run `seq` arrived: remove the files no run since `seq` listed. */
+  sweepFiles(ccsId: string, seq: number): Promise<void>;
+  /** Record that chunk `index` of run `seq` was folded; returns how many of its chunks were. */
+  recordChunk(ccsId: string, seq: number, index: number): Promise<number>;
+  /** Drop the receipts of runs before `seq`. */
+  dropReceiptsBefore(ccsId: string, seq: number): Promise<void>;
+}
+
 /** Every store the API keeps, one port each (shared/adapters/table-stores.ts in Azure). */
 export interface Stores {
   desired: DesiredStateRepository;
@@ -230,4 +256,39 @@ export interface Stores {
   enrolment: EnrolmentRepository;
   rateLimits: RateLimitRepository;
   rollouts: RolloutPolicyRepository;
+  publishing: PublishingRepository;
+}
+
+/** A Key Vault certificate as a listing shows it (no version: the listing names none). */
+export interface CatalogEntry {
+  name: string;
+  /** SHA-1 of its current version's certificate, upper-case hex; null when the listing has none. */
+  thumbprint: string | null;
+  tags: Record<string, string>;
+  enabled: boolean;
+}
+
+/** The current version of a Key Vault certificate, with what the API checks before publishing it. */
+export interface CatalogCertificate {
+  name: string;
+  version: string;
+  thumbprint: string;
+  /** The policy's secret content type: `application/x-pkcs12` or `application/x-pem-file`. */
+  contentType: string | null;
+  enabled: boolean;
+  /** The certificate itself (DER), for its host names. */
+  der: Buffer;
+  tags: Record<string, string>;
+}
+
+/**
+ * The Key Vault certificates the publisher's sources come from, read with
+ * `@azure/keyvault-certificates` (shared/adapters/keyvault-certificate-catalog.ts): metadata only,
+ * never the secret that holds the key. Throttling and outages are errors (the SDK has retried).
+ */
+export interface CertificateCatalog {
+  /** Every certificate of the vault (its current version's thumbprint, tags, enabled). */
+  list(): Promise<CatalogEntry[]>;
+  /** The current version of one certificate; null when the vault has none of that name. */
+  get(name: string): Promise<CatalogCertificate | null>;
 }

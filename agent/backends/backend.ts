@@ -103,6 +103,13 @@ export interface Backend {
    * share cheap (agent/inventory/). Optional: without it a scan reads every file each time.
    */
   statPfx?(path: string): Promise<PfxFileStat[]>;
+  /**
+   * The folder node:fs reads and writes for a store path, as the agent's own identity — what the
+   * share publisher writes (agent/publish/). Windows: the path itself (a UNC path works with
+   * node:fs); the simulated backend maps `\\localhost\share` to its folder. Optional: without it
+   * the expanded path is used as it is.
+   */
+  publishFolder?(path: string): Promise<string>;
   /** Make IIS match `desired`: enable/set, or disable (which erases username and passwords). */
   apply(desired: ResolvedDesired): Promise<void>;
   /**

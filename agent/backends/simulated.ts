@@ -457,6 +457,11 @@ export class SimulatedBackend implements Backend {
     return found.folder;
   }
 
+  /** The local folder behind `\\localhost\<share>\…` or `C:\…`, as the publisher writes it. */
+  publishFolder(path: string): Promise<string> {
+    return this.folderOrThrow(path);
+  }
+
   async readActual(): Promise<ActualState> {
     const registry = await readRegistry(this.options.stateDir);
     return {

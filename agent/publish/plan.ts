@@ -17,39 +17,12 @@
  */
 import type { PfxProfileId } from '../../shared/pkcs12/profiles.js';
 import { fileKey, type Manifest, type ManifestEntry } from './manifest.js';
-import type { PlannedName } from './names.js';
+
+export { nameConflicts, type NameConflict };
+import type { PlannedName } from '../../shared/publishing/file-names.js';
+import { nameConflicts, type NameConflict } from '../../shared/publishing/conflicts.js';
 import type { ShareEntry } from './share.js';
 import type { PreparedSource, SourceError } from './source.js';
-
-export interface NameConflict {
-  file: string;
-  /** The Key Vault certificate names that claim it, sorted. */
-  sources: string[];
-}
-
-/**
- * The share files claimed by more than one source: what the API turns into a 409 when sources
- * are set. Input: each source with the file names it would write (names.ts `fileNamesFor`).
- */
-export function nameConflicts(
-  claims: readonly { source: string; files: readonly string[] }[],
-): NameConflict[] {
-  const bySource = new Map<string, Set<string>>();
-  const display = new Map<string, string>();
-  for (const { source, files } of claims) {
-    for (const file of files) {
-      const key = fileKey(file);
-      display.set(key, display.get(key) ?? file);
-      const set = bySource.get(key) ?? new Set<string>();
-      set.add(source);
-      bySource.set(key, set);
-    }
-  }
-  return [...bySource.entries()]
-    .filter(([, sources]) => sources.size > 1)
-    .map(([key, sources]) => ({ file: display.get(key) ?? key, sources: [...sources].sort() }))
-    .sort((a, b) => a.file.localeCompare(b.file));
-}
 
 /** Sources that may go ahead, and the ones refused for duplicates or shared names. */
 export function resolveClaims(prepared: readonly PreparedSource[]): {

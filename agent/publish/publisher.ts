@@ -31,6 +31,8 @@ export interface PasswordVersion {
 
 export interface PublishRequest {
   sources: PublishSource[];
+  /** Sources asked for that cannot be published now (secret unreadable, gone from Key Vault): their files are kept. */
+  keep?: string[];
   privateKeyPassword: PasswordVersion;
   profile: PfxProfileId;
 }
@@ -100,7 +102,7 @@ export async function publish(options: PublisherOptions, request: PublishRequest
   const target = { profile: request.profile, passwordVersion: request.privateKeyPassword.version };
   const base = {
     accepted: claims.accepted,
-    requested: new Set(request.sources.map((s) => s.name)),
+    requested: new Set([...request.sources.map((s) => s.name), ...(request.keep ?? [])]),
     manifest: loaded.manifest,
     listing: byKey,
     target,

@@ -48,7 +48,7 @@ export class ShareError extends Error {
  * EPERM/EACCES/EROFS, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL to ENOSPC, a missing share or
  * network path to ENOENT/ENOTDIR; a quota is EDQUOT on POSIX file systems.
  */
-function kindOf(code: string | undefined): ShareErrorKind {
+export function kindOf(code: string | undefined): ShareErrorKind {
   switch (code) {
     case 'EROFS':
     case 'EACCES':

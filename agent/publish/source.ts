@@ -12,7 +12,7 @@ import {
   readCertificateBundle,
   type CertificateFormat,
 } from '../../shared/pkcs12/bundle.js';
-import { fileNamesFor, type PlannedName, type SkippedName } from './names.js';
+import { fileNamesFor, type PlannedName, type SkippedName } from '../../shared/publishing/file-names.js';
 
 /** A Key Vault certificate version to publish. */
 export interface PublishSource {

@@ -5,6 +5,7 @@
  * key material: the inventory holds none.
  */
 import { STORE_NAME } from '../../shared/certificates/rules.js';
+import type { PublishedFileRecord } from '../../shared/publishing/model.js';
 import type { CertificateEntry, StoreState } from '../../shared/services/inventory-service.js';
 import type { z } from 'zod';
 import type { CertificateSchema, StoreRefSchema, StoreSchema } from '../openapi/certificate-schemas.js';
@@ -28,6 +29,7 @@ export const REF_FIELDS: readonly string[] = [
   'expires_in_days',
   'problems',
   'store',
+  'source',
 ];
 
 /** `fields=*` → all, `fields=a,b` → those (id and _links always), absent/empty → `fallback`. */
@@ -96,7 +98,15 @@ export function storeView(store: StoreState): z.output<typeof StoreSchema> {
   };
 }
 
-export function certificateView(entry: CertificateEntry, selection: FieldSelection): CertificateView {
+/**
+ * `published`: what the publisher wrote under this file name (shared/services/publishing-sources.ts
+ * `publishedFile`); shown as `source` while the file still holds that certificate.
+ */
+export function certificateView(
+  entry: CertificateEntry,
+  selection: FieldSelection,
+  published: PublishedFileRecord | null = null,
+): CertificateView {
   const { row, store } = entry;
   const certificate = row.file.certificate;
   const pfx = row.file.pfx;
@@ -143,6 +153,14 @@ export function certificateView(entry: CertificateEntry, selection: FieldSelecti
           certificates: pfx.certificates,
         }
       : null,
+    source:
+      published && published.thumbprint === certificate?.thumbprint
+        ? {
+            key_vault_certificate: published.source,
+            version: published.version,
+            encryption: published.profile,
+          }
+        : null,
     _links: { self: { href: certificateHref(row.id) } },
   };
   return pick(model, selection);

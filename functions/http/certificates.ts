@@ -72,13 +72,18 @@ export const listCertificates = guarded('read', async ({ app, request }) => {
   }
   const selection = fieldSelection(request.query.get('fields'), 'ref');
   const page = range ? entries.slice(range.start, range.end + 1) : entries;
-  return json(200, { certificates: page.map((e) => certificateView(e, selection)) }, headers);
+  const published = await app.publishing.sources.publishedFiles(page.map((e) => e.store.ccsId));
+  const sourceOf = (e: (typeof page)[number]) =>
+    published.get(e.store.ccsId)?.get(e.row.file.name.toLowerCase()) ?? null;
+  return json(200, { certificates: page.map((e) => certificateView(e, selection, sourceOf(e))) }, headers);
 });
 
 export const getCertificate = guarded('read', async ({ app, request }) => {
   const entry = await app.inventory.certificate(request.params.id ?? '');
   if (!entry) throw notFound('id', 'Certificate not found', 'CertificateNotFound');
-  return json(200, certificateView(entry, fieldSelection(request.query.get('fields'), 'all')));
+  const published = await app.publishing.sources.publishedFiles([entry.store.ccsId]);
+  const source = published.get(entry.store.ccsId)?.get(entry.row.file.name.toLowerCase()) ?? null;
+  return json(200, certificateView(entry, fieldSelection(request.query.get('fields'), 'all'), source));
 });
 
 export const listStores = guarded('read', async ({ app }) => {

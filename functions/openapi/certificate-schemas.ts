@@ -57,6 +57,16 @@ export const CertificateSchema = z
         certificates: z.number().int(),
       })
       .nullable(),
+    source: z
+      .object({
+        key_vault_certificate: z.string(),
+        version: z.string(),
+        encryption: z.enum(['tripledes-sha1', 'aes256-sha256']),
+      })
+      .nullable()
+      .describe(
+        'The Key Vault certificate version the publisher wrote this file from; null for a file it did not write',
+      ),
     _links: z.object({ self: Link }),
   })
   .partial()

@@ -25,6 +25,7 @@ import {
 import { COVERAGE_OPERATION_METADATA, FORCE } from './coverage-operations.js';
 import { enrolmentOperations } from './enrolment-operations.js';
 import { OPERATOR_OPERATIONS } from './operator-operations.js';
+import { SOURCES_OPERATIONS } from './sources-operations.js';
 
 export interface ResponseMetadata {
   description: string;
@@ -96,6 +97,7 @@ export const OPERATION_METADATA: Record<string, OperationMetadata> = {
   ...COVERAGE_OPERATION_METADATA,
   ...enrolmentOperations({ error, ANY, WITH_BODY }),
   ...OPERATOR_OPERATIONS,
+  ...SOURCES_OPERATIONS,
   listCentralizedCertificates: {
     summary: 'List the ccs-ids with CCS enabled',
     tag: 'centralized-certificates',

@@ -114,9 +114,19 @@ export const OperationSchema = z
   .object({
     id: z.string(),
     status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
-    kind: z.enum(['enable', 'update', 'disable']),
+    kind: z.enum(['enable', 'update', 'disable', 'rotate']),
     ccs_id: z.string(),
-    phase: z.enum(['preflight', 'committing', 'apply', 'waves', 'halted', 'rollback', 'done']),
+    phase: z.enum([
+      'staging',
+      'preflight',
+      'committing',
+      'apply',
+      'waves',
+      'halted',
+      'rollback',
+      'reencrypting',
+      'done',
+    ]),
     generation: z.number().int(),
     changed_fields: z.array(z.string()),
     requested_by: z
@@ -171,6 +181,7 @@ export const AuditEntrySchema = z
         'enable',
         'update',
         'disable',
+        'rotate',
         'enrolment-code',
         'host-approval',
         'rollout.resume',
@@ -183,7 +194,15 @@ export const AuditEntrySchema = z
     operation: z
       .object({
         id: z.string(),
-        kind: z.enum(['enable', 'update', 'disable', 'rollout.resume', 'rollout.rollback', 'rollout.cancel']),
+        kind: z.enum([
+          'enable',
+          'update',
+          'disable',
+          'rotate',
+          'rollout.resume',
+          'rollout.rollback',
+          'rollout.cancel',
+        ]),
         status: z.enum(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']),
         href: z.string(),
       })

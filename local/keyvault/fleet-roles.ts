@@ -14,6 +14,8 @@ const signingKeyScope = `/keys/${COMMAND_SIGNING_KEY}`;
 /** The API writes the CCS passwords (Secrets Officer) and signs commands (Crypto User on the key). */
 export const API_ROLES: RoleAssignment[] = [
   { role: 'Key Vault Secrets Officer', scope: '/' },
+  // The publishing sources: certificate metadata only (never the secret holding the key).
+  { role: 'Key Vault Reader', scope: '/' },
   { role: 'Key Vault Crypto User', scope: signingKeyScope },
 ];
 
@@ -70,14 +72,22 @@ export const COMMAND_SIGNING_KEY_DEPLOYMENT: KeyDeployment = {
   keyOps: ['sign', 'verify'],
 };
 
+/** The operator who creates and renews certificates in the vault (win-acme, the CA integration, a person). */
+export const OPERATOR_ROLES: RoleAssignment[] = [{ role: 'Key Vault Certificates Officer', scope: '/' }];
+
 /**
- * The API and the agents. With `ccsId`, the agents are that one fleet's group (its own secrets
- * only, as `fleets` deploys in Azure); without, the fleet-wide group (every secret).
+ * The API, the agents and (with its token) the certificates' operator. With `ccsId`, the agents
+ * are that one fleet's group (its own secrets only, as `fleets` deploys in Azure); without, the
+ * fleet-wide group (every secret).
  */
-export function fleetPrincipals(tokens: { api: string; agent: string }, ccsId?: string): VaultPrincipal[] {
+export function fleetPrincipals(
+  tokens: { api: string; agent: string; operator?: string },
+  ccsId?: string,
+): VaultPrincipal[] {
   return [
     { name: 'api', token: tokens.api, roles: API_ROLES },
     { name: 'agents', token: tokens.agent, roles: ccsId ? fleetAgentRoles(ccsId) : AGENT_ROLES },
+    ...(tokens.operator ? [{ name: 'operator', token: tokens.operator, roles: OPERATOR_ROLES }] : []),
   ];
 }
 

@@ -106,6 +106,14 @@ export class KeyVaultSecretStore implements SecretStore {
   }
 
   async getSecret(ref: SecretRef): Promise<string> {
+    return (await this.getSecretWithContentType(ref)).value;
+  }
+
+  /**
+   * Exactly the referenced version, with its content type: what a certificate's managed secret
+   * says its value is (`application/x-pkcs12`: a base64 PFX; `application/x-pem-file`: PEM text).
+   */
+  async getSecretWithContentType(ref: SecretRef): Promise<{ value: string; contentType: string | null }> {
     // An empty version would silently read the latest one instead of the referenced one.
     if (!ref.version) {
       throw new SecretStoreError(
@@ -124,7 +132,7 @@ export class KeyVaultSecretStore implements SecretStore {
       ) {
         throw malformed('getSecret', ref.name);
       }
-      return secret.value;
+      return { value: secret.value, contentType: secret.properties.contentType ?? null };
     } catch (error) {
       throw toStoreError(error, 'getSecret', ref.name);
     }

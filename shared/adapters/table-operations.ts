@@ -7,7 +7,13 @@
  */
 import { odata } from '@azure/data-tables';
 import type { HostError } from '../messages.js';
-import { isTerminal, type HostStepStatus, type OperationHostRecord, type OperationRecord } from '../model.js';
+import {
+  isTerminal,
+  type HostStepStatus,
+  type OperationHostRecord,
+  type OperationRecord,
+  type RotationPlan,
+} from '../model.js';
 import type { HostStep, OperationRepository, Versioned } from '../ports.js';
 import { hasStatus } from './storage.js';
 import {
@@ -57,7 +63,7 @@ function toHost(id: string, r: Row): OperationHostRecord {
 }
 
 function recordEntity(op: OperationRecord): Entity {
-  const { proposed, changedFields, error, rollout, ...plain } = op;
+  const { proposed, changedFields, error, rollout, rotation, force, ...plain } = op;
   return {
     partitionKey: op.id,
     rowKey: RECORD_KEY,
@@ -66,6 +72,8 @@ function recordEntity(op: OperationRecord): Entity {
     changedFields: json(changedFields),
     error: json(error),
     rollout: json(rollout ?? null),
+    ...(force ? { force: true } : {}),
+    ...(rotation ? { rotation: json(rotation) } : {}),
   };
 }
 
@@ -90,6 +98,7 @@ function toRecord(row: Row): OperationRecord {
       ? { rollout: parse<OperationRecord['rollout']>(row.rollout) }
       : {}),
     ...(row.force === true ? { force: true } : {}),
+    ...(typeof row.rotation === 'string' ? { rotation: parse<RotationPlan>(row.rotation) } : {}),
   };
 }
 

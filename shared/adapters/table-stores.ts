@@ -11,6 +11,7 @@ import { TableInventoryRepository } from './table-inventory.js';
 import { TableOperationRepository } from './table-operations.js';
 import { TableRateLimitRepository } from './table-rate-limits.js';
 import { TableRolloutPolicyRepository } from './table-rollout-policies.js';
+import { TablePublishingRepository } from './table-publishing.js';
 import { LazyTable, TABLE_NAMES } from './table-support.js';
 
 export function createTableStores(storage: Pick<StorageClients, 'table'>): Stores {
@@ -26,5 +27,6 @@ export function createTableStores(storage: Pick<StorageClients, 'table'>): Store
     enrolment: new TableEnrolmentRepository(table('enrolment')),
     rateLimits: new TableRateLimitRepository(table('rateLimits')),
     rollouts: new TableRolloutPolicyRepository(table('desired')),
+    publishing: new TablePublishingRepository(table('publishing')),
   };
 }

@@ -26,6 +26,7 @@ export const TABLE_NAMES = {
   serving: 'ccsserving',
   enrolment: 'ccsenrolment',
   rateLimits: 'ccslimits',
+  publishing: 'ccspublish',
 } as const;
 
 /**

@@ -11,7 +11,7 @@ import { assertCcsId, secretName, type SecretKind } from '../names.js';
 import { assertAllowed, normalizeCcsPath, type AllowedLocation } from '../paths.js';
 import type { SecretStore, Stores } from '../ports.js';
 import type { IdentityPolicy } from './identity-policy.js';
-import type { OperationEngine } from './operation-engine.js';
+import type { ChangeInput, OperationEngine } from './operation-engine.js';
 import type { RolloutPolicy } from '../rollout/policy.js';
 
 /** The rollout rules a change goes through (RolloutService; docs/rollouts.md). */
@@ -71,6 +71,8 @@ export class CcsService {
     /** The share-identity allow-list and the identity-change rate limit (identity-policy.ts). */
     private readonly identities: Pick<IdentityPolicy, 'checkAllowed' | 'spend'>,
     private readonly rollouts?: RolloutGate,
+    /** A private-key password change of a published share runs as a rotation (rotation-service.ts). */
+    private readonly rotations?: { rotate(change: ChangeInput): Promise<OperationRecord | null> },
   ) {}
 
   /** The enabled state of a ccs-id, or the seed's 404. */
@@ -168,7 +170,7 @@ export class CcsService {
       changed.push('private_key_password');
     }
     if (changed.length === 0) return { kind: 'unchanged', record };
-    const operation = await this.engine.start({
+    const change: ChangeInput = {
       ccsId,
       kind: 'update',
       proposed,
@@ -178,7 +180,8 @@ export class CcsService {
       rollout: rollout ?? null,
       ...options,
       ...(caller.name ? { requestedByName: caller.name } : {}),
-    });
+    };
+    const operation = (await this.rotations?.rotate(change)) ?? (await this.engine.start(change));
     return { kind: 'operation', operation };
   }
 

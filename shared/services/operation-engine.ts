@@ -20,8 +20,11 @@ import {
   type HostStepStatus,
   type OperationHostRecord,
   type OperationKind,
+  type OperationPhase,
   type OperationRecord,
+  type RotationPlan,
 } from '../model.js';
+import type { ReencryptReport } from '../publishing/messages.js';
 import type { Clock, CommandBus, HostStep, Stores } from '../ports.js';
 import { describeChanges } from './audit-log.js';
 import { closePendingSteps } from './operation-closing.js';
@@ -37,6 +40,13 @@ import {
   type Held,
   type StepContext,
 } from './rollout-steps.js';
+import {
+  afterReencrypted,
+  afterStaged,
+  afterStagedApplied,
+  reencryptCommand,
+  roundState,
+} from './operation-rotation.js';
 import {
   initialTransition,
   next,
@@ -115,17 +125,66 @@ export class OperationEngine {
   async start(input: ChangeInput): Promise<OperationRecord> {
     // Nothing is recorded unless its commands can go out (a signing key at hand): no half-done work.
     await this.bus.ready?.();
-    const now = this.clock.now();
     const hosts = await this.stores.hosts.list(input.ccsId);
     const via = initialTransition(input.kind, hosts.length);
     const preflight = via === 'start-preflight';
+    const { op, etag } = await this.record(
+      input,
+      preflight ? 'preflight' : 'committing',
+      via,
+      hosts,
+      preflight,
+    );
+    if (preflight) {
+      try {
+        await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
+      } catch (error) {
+        // Recorded and audited: answering 503 now would leave a change that goes on (the soak's
+        // seed 20261202: a Key Vault outage while signing, then a retry made a second change).
+        return this.notSent(op, etag, error);
+      }
+      return op;
+    }
+    return this.drive({ op, etag, claimed: true });
+  }
+
+  /**
+   * Start a private-key password rotation of a share the publisher writes: record it (round 1
+   * proposes the staging folder with the new password) and ask the publisher for the staging copy.
+   */
+  async startRotation(input: ChangeInput, plan: Omit<RotationPlan, 'round'>): Promise<OperationRecord> {
+    await this.bus.ready?.();
+    const hosts = await this.stores.hosts.list(input.ccsId);
+    const rotation: RotationPlan = { ...plan, round: 1 };
+    const { op } = await this.record(
+      { ...input, kind: 'rotate', proposed: roundState(input.proposed, rotation, 1) },
+      'staging',
+      'start-staging',
+      hosts,
+      true,
+      rotation,
+    );
+    await this.bus.send(reencryptCommand(op, this.now()));
+    return op;
+  }
+
+  /** The audit entry, then the operation and its host rows. */
+  private async record(
+    input: ChangeInput,
+    phase: OperationPhase,
+    via: TransitionId,
+    hosts: { host: string }[],
+    preflight: boolean,
+    rotation?: RotationPlan,
+  ): Promise<{ op: OperationRecord; etag: string }> {
+    const now = this.clock.now();
     const baseGeneration = input.base?.generation ?? 0;
     const op: OperationRecord = {
       id: randomUUID(),
       ccsId: input.ccsId,
       kind: input.kind,
       status: 'Running',
-      phase: TRANSITIONS[via].to === 'preflight' ? 'preflight' : 'committing',
+      phase,
       baseGeneration,
       targetGeneration: baseGeneration + 1,
       proposed: input.proposed,
@@ -136,8 +195,10 @@ export class OperationEngine {
       preflightDeadline: new Date(now.getTime() + this.options.preflightTimeoutMs).toISOString(),
       deadline: new Date(now.getTime() + this.options.operationTimeoutMs).toISOString(),
       error: null,
-      rollout: initialRollout(input.rollout ?? null, input.kind, input.base),
+      // A rotation moves every host at once, twice (its publisher steps sit between): no waves.
+      rollout: rotation ? null : initialRollout(input.rollout ?? null, input.kind, input.base),
       ...(input.force ? { force: true } : {}),
+      ...(rotation ? { rotation } : {}),
     };
     // The audit entry comes first: a change without one cannot happen.
     await this.stores.audit.append({
@@ -155,17 +216,7 @@ export class OperationEngine {
     const rows = hosts.map((h) => this.hostRow(op.id, h.host, preflight ? 'pending' : 'skipped'));
     const etag = await this.stores.operations.create(op, rows);
     this.logTransition(op, via, { hosts: hosts.length });
-    if (preflight) {
-      try {
-        await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
-      } catch (error) {
-        // Recorded and audited: answering 503 now would leave a change that goes on (the soak's
-        // seed 20261202: a Key Vault outage while signing, then a retry made a second change).
-        return this.notSent(op, etag, error);
-      }
-      return op;
-    }
-    return this.drive({ op, etag, claimed: true });
+    return { op, etag };
   }
 
   /**
@@ -229,7 +280,68 @@ export class OperationEngine {
         return roll(this.steps, held, step);
       case 'rollback-commit':
         return commitRollback(this.steps, held, step);
+      case 'reencrypt':
+        return this.askPublisher(held, afterStagedApplied(held.op, this.now()), step.via);
+      case 'move-hosts':
+        return this.moveHosts(held, step.via);
     }
+  }
+
+  /** A rotation's publisher step: record that it is asked for, then ask. */
+  private async askPublisher(held: Held, op: OperationRecord, via: TransitionId): Promise<Held | null> {
+    const saved = await this.save(held, op);
+    if (!saved) return null;
+    this.logTransition(held.op, via, { publisher: op.rotation?.step.host });
+    await this.bus.send(reencryptCommand(op, this.now()));
+    return saved;
+  }
+
+  /** A rotation's next round: every host preflights the round's state, as in any change. */
+  private async moveHosts(held: Held, via: 'staged' | 'reencrypted'): Promise<Held | null> {
+    const timeout = this.options.preflightTimeoutMs;
+    const op =
+      via === 'staged'
+        ? afterStaged(held.op, this.now(), timeout)
+        : afterReencrypted(held.op, this.now(), timeout);
+    const saved = await this.save(held, op);
+    if (!saved) return null;
+    this.logTransition(held.op, via, { generation: op.targetGeneration });
+    const hosts = await this.stores.hosts.list(op.ccsId);
+    await Promise.all(
+      hosts.map((h) => this.stores.operations.putHost(this.hostRow(op.id, h.host, 'pending'))),
+    );
+    await eachLimited(hosts, FAN_OUT_CONCURRENCY, (h) => this.sendCommand('preflight', op, h.host));
+    return saved;
+  }
+
+  /**
+   * A rotation step's result (a `reencrypt` report): written on the operation when it is the step
+   * the operation waits for, from the host it asked; then the operation moves on.
+   */
+  async recordRotationStep(report: ReencryptReport): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const loaded = await this.stores.operations.get(report.operationId);
+      const op = loaded?.record;
+      const step = op?.rotation?.step;
+      if (
+        !loaded ||
+        !op ||
+        !step ||
+        isTerminal(op.status) ||
+        step.kind !== report.step ||
+        step.outcome !== 'pending' ||
+        step.host.toLowerCase() !== report.host.toLowerCase()
+      ) {
+        return;
+      }
+      const recorded: OperationRecord = {
+        ...op,
+        updatedAt: this.now(),
+        rotation: { ...op.rotation!, step: { ...step, outcome: report.outcome, error: report.error } },
+      };
+      if (await this.stores.operations.save(recorded, loaded.etag)) break;
+    }
+    await this.advance(report.operationId);
   }
 
   private async finish(held: Held, step: Extract<Step, { kind: 'finish' }>): Promise<Held | null> {
@@ -407,16 +519,17 @@ export class OperationEngine {
     generation = op.targetGeneration,
     desired = op.proposed,
   ): Promise<void> {
-    await this.bus.send({
+    const common = {
       v: MESSAGE_VERSION,
-      type,
       ccsId: op.ccsId,
       host,
       operationId: op.id,
       generation,
       desired,
       issuedAt: this.now(),
-      ...(type === 'preflight' && op.force ? { force: true } : {}),
-    });
+    } as const;
+    await this.bus.send(
+      type === 'preflight' ? { ...common, type, ...(op.force ? { force: true } : {}) } : { ...common, type },
+    );
   }
 }

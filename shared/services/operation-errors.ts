@@ -25,6 +25,16 @@ export const OPERATION_ERROR_CODES: ReadonlySet<string> = new Set([
   'SecretUnavailable',
   'ApplyFailed',
   'BoundNamesUncovered',
+  // A rotation's publisher steps (agent/publish/rotation-step.ts)
+  'PublisherDidNotReport',
+  'ForeignFiles',
+  'UnreadableFiles',
+  'ShareReadOnly',
+  'ShareFull',
+  'ShareUnavailable',
+  'ShareError',
+  'ConcurrentPublisher',
+  'PublisherRecordUnreadable',
   // The agent's refusals of a command
   'CommandAbandoned',
   'CommandUnsigned',
@@ -75,6 +85,15 @@ export function hostsUnreachable(hosts: string[]): OperationError {
   return {
     code: 'HostsDidNotReport',
     message: `Hosts did not report before the operation deadline: ${shown}`,
+    target: 'hosts',
+    status: 409,
+  };
+}
+
+export function publisherSilent(host: string): OperationError {
+  return {
+    code: 'PublisherDidNotReport',
+    message: `The publisher ${host} did not report its step before the operation deadline; the hosts keep a store they can open`,
     target: 'hosts',
     status: 409,
   };

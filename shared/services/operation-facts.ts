@@ -19,6 +19,17 @@ export async function readFacts(
   now: Date,
 ): Promise<OperationFacts> {
   const operations = stores.operations;
+  if (op.phase === 'staging' || op.phase === 'reencrypting') {
+    // The publisher's result is written on the operation itself: nothing more to read.
+    const step = op.rotation?.step ?? {
+      kind: op.phase === 'staging' ? 'stage' : 'in-place',
+      host: '',
+      requestedAt: op.createdAt,
+      outcome: 'failed',
+      error: { name: 'host', code: 'HostFailed', detail: 'The rotation has no plan', status: 500 },
+    };
+    return { phase: op.phase, step };
+  }
   if (op.phase === 'preflight') {
     // Pending first, failures second: rows only ever leave pending, so a host that fails
     // between the two reads is still seen failed (read together, it could be seen in neither).

@@ -8,8 +8,13 @@
  * docs/operations.md must list them: a test compares), its facts and its branch of `next`.
  */
 import type { HostError } from '../messages.js';
-import type { OperationError, OperationKind, OperationRecord } from '../model.js';
-import { hostErrorToOperationError, hostsUnreachable, operationConflict } from './operation-errors.js';
+import type { OperationError, OperationKind, OperationRecord, RotationStep } from '../model.js';
+import {
+  hostErrorToOperationError,
+  hostsUnreachable,
+  operationConflict,
+  publisherSilent,
+} from './operation-errors.js';
 import {
   nextRollout,
   ROLLOUT_TRANSITIONS,
@@ -20,12 +25,14 @@ import {
 
 /** Where an operation is: its phase while it runs, its status once it has ended. */
 export type OperationState =
+  | 'staging'
   | 'preflight'
   | 'committing'
   | 'apply'
   | 'waves'
   | 'halted'
   | 'rollback'
+  | 'reencrypting'
   | 'Succeeded'
   | 'Failed'
   | 'Canceled';
@@ -77,6 +84,37 @@ export const TRANSITIONS = {
   'apply-failed': { from: 'apply', to: 'Failed', when: 'every host answered and one failed to apply' },
   'apply-timed-out': { from: 'apply', to: 'Failed', when: 'the deadline passed with hosts silent' },
   ...ROLLOUT_TRANSITIONS,
+  // A private-key password rotation of a share the publisher writes (docs/certificates.md).
+  'start-staging': {
+    from: 'start',
+    to: 'staging',
+    when: 'a private-key password change of a share the publisher writes',
+  },
+  'staging-failed': {
+    from: 'staging',
+    to: 'Failed',
+    when: 'the publisher could not write the staging copy, or not before the deadline',
+  },
+  staged: {
+    from: 'staging',
+    to: 'preflight',
+    when: 'every published file is in the staging folder under the new password: the hosts move there',
+  },
+  'apply-staged': {
+    from: 'apply',
+    to: 'reencrypting',
+    when: 'every host serves from the staging folder with the new password',
+  },
+  'reencrypt-failed': {
+    from: 'reencrypting',
+    to: 'Failed',
+    when: "the publisher could not re-encrypt the store's files, or not before the deadline",
+  },
+  reencrypted: {
+    from: 'reencrypting',
+    to: 'preflight',
+    when: "the store's own files are under the new password: the hosts move back",
+  },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionId = keyof typeof TRANSITIONS;
@@ -101,6 +139,11 @@ export type OperationFacts =
       claimed: boolean;
       /** The ccs-id's desired state and the ETag it was read at (null: never configured). */
       desired: { generation: number; lastOperationId: string | null; etag: string } | null;
+    }
+  | {
+      /** A rotation's publisher step: its result is on the operation itself. */
+      phase: 'staging' | 'reencrypting';
+      step: RotationStep;
     }
   | {
       phase: 'apply';
@@ -129,7 +172,11 @@ export type Step =
    * decision read (`basedOn`; null: create), so a change committed since makes the write lose —
    * then send apply to every host (`committed`) or to the first wave of its rollout (`committed-wave`).
    */
-  | { kind: 'commit'; via: 'committed' | 'committed-wave'; write: { basedOn: string | null } | null };
+  | { kind: 'commit'; via: 'committed' | 'committed-wave'; write: { basedOn: string | null } | null }
+  /** A rotation's hosts serve the staging copy: ask the publisher to re-encrypt the store's files. */
+  | { kind: 'reencrypt'; via: 'apply-staged' }
+  /** A rotation's publisher step is done: send the hosts their next state, from preflight on. */
+  | { kind: 'move-hosts'; via: 'staged' | 'reencrypted' };
 
 export interface MachinePolicy extends RolloutTimes {
   /** A commit whose claim is this old is taken over (its process died or stalled). */
@@ -167,8 +214,12 @@ export function next(
         return { kind: 'take-over', via: 'commit-taken-over' };
       }
       const via = operation.rollout ? 'committed-wave' : 'committed';
-      // A resumed commit whose write had landed goes on with the fan-out.
-      if (facts.desired?.lastOperationId === operation.id) {
+      // A resumed commit whose write had landed goes on with the fan-out (a rotation commits
+      // twice, so the generation tells its two commits apart).
+      if (
+        facts.desired?.lastOperationId === operation.id &&
+        facts.desired.generation === operation.targetGeneration
+      ) {
         return { kind: 'commit', via, write: null };
       }
       if ((facts.desired?.generation ?? 0) !== operation.baseGeneration) {
@@ -202,6 +253,26 @@ export function next(
           error: hostErrorToOperationError(facts.failures),
         };
       }
+      if (operation.rotation?.round === 1) return { kind: 'reencrypt', via: 'apply-staged' };
       return { kind: 'finish', via: 'apply-succeeded', status: 'Succeeded', error: null };
+
+    case 'staging':
+    case 'reencrypting': {
+      const staging = facts.phase === 'staging';
+      const failed = staging ? 'staging-failed' : 'reencrypt-failed';
+      if (facts.step.outcome === 'succeeded') {
+        return { kind: 'move-hosts', via: staging ? 'staged' : 'reencrypted' };
+      }
+      if (facts.step.outcome === 'failed') {
+        return {
+          kind: 'finish',
+          via: failed,
+          status: 'Failed',
+          error: hostErrorToOperationError([facts.step.error]),
+        };
+      }
+      if (time < at(operation.deadline)) return { kind: 'wait', until: operation.deadline };
+      return { kind: 'finish', via: failed, status: 'Failed', error: publisherSilent(facts.step.host) };
+    }
   }
 }

@@ -4,6 +4,7 @@
  * step of an operation and advances it; `drift` records that someone changed IIS by hand.
  */
 import type { DriftReport, HelloReport, InventoryReport, Report, ResultReport } from '../messages.js';
+import type { PublishReport, ReencryptReport } from '../publishing/messages.js';
 import { MESSAGE_VERSION, ReportSchema } from '../messages.js';
 import { isCcsId, isHostName } from '../names.js';
 import type { HostRecord } from '../model.js';
@@ -17,6 +18,11 @@ import type { ReportAdmission } from './report-trust.js';
 /** Where `inventory` reports go (InventoryService); without one they are dropped. */
 export interface InventoryFolder {
   fold(report: InventoryReport): Promise<void>;
+}
+
+/** Where the publisher's reports go (shared/services/publishing.ts); without one they are dropped. */
+export interface PublishingFolder {
+  fold(report: PublishReport | ReencryptReport): Promise<void>;
 }
 
 /** `refused`: not signed by the host's registered key (poisoned); `pending`: a host awaiting approval. */
@@ -35,6 +41,7 @@ export class ReportService implements HelloFolder {
     private readonly inventory?: InventoryFolder,
     /** Bindings and serving checks (issue 13); without it they are acknowledged unread. */
     private readonly bindings?: BindingsFolder,
+    private readonly publishing?: PublishingFolder,
   ) {}
 
   /**
@@ -66,6 +73,7 @@ export class ReportService implements HelloFolder {
     if (report.type === 'result') return this.result(report);
     if (report.type === 'inventory') return this.inventory?.fold(report);
     if (report.type === 'bindings') return this.bindings?.chunk(report);
+    if (report.type === 'publish' || report.type === 'reencrypt') return this.publishing?.fold(report);
     return this.drift(report);
   }
 

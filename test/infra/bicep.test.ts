@@ -328,6 +328,8 @@ if (!cli && !required)
         `api ${ROLE.tableDataContributor} Microsoft.Storage/storageAccounts`,
         `api ${ROLE.blobDataOwner} Microsoft.Storage/storageAccounts`,
         `api ${ROLE.secretsOfficer} Microsoft.KeyVault/vaults`,
+        // The publishing sources: certificate metadata (infra/app/certificate-events.bicep).
+        `api ${ROLE.keyVaultReader} Microsoft.KeyVault/vaults`,
         `api ${ROLE.cryptoUser} Microsoft.KeyVault/vaults/keys`,
         `api ${ROLE.metricsPublisher} Microsoft.Insights/components`,
         `agent ${ROLE.queueMessageProcessor} Microsoft.Storage/storageAccounts`,
@@ -706,5 +708,26 @@ if (!cli && !required)
     expect(timer?.schedule).toBe('0 */15 * * * *');
     expect(get(rule, 'properties.evaluationFrequency')).toBe('PT15M');
     expect(get(rule, 'properties.windowSize')).toBe('PT1H');
+  });
+});
+
+describe.skipIf(!cli)('infra (Bicep): Key Vault certificate events (issue 14)', () => {
+  it('subscribes the certificateNewVersion function to CertificateNewVersionCreated only, when asked', async () => {
+    const { stdout } = await promisify(execFile)(
+      cli!,
+      ['build', join(ROOT, 'infra', 'app', 'certificate-events.bicep'), '--stdout'],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const compiled = JSON.parse(stdout) as Template;
+    const resources: Resource[] = Object.values(compiled.resources);
+    const subscription = resources.find(
+      (r) => r.type === 'Microsoft.EventGrid/systemTopics/eventSubscriptions',
+    );
+    expect(subscription?.condition).toBe("[parameters('subscribe')]");
+    const body = JSON.stringify(subscription?.properties);
+    expect(body).toContain('"includedEventTypes":["Microsoft.KeyVault.CertificateNewVersionCreated"]');
+    expect(body).toContain('/functions/certificateNewVersion');
+    const topic = resources.find((r) => r.type === 'Microsoft.EventGrid/systemTopics');
+    expect(topic?.properties).toMatchObject({ topicType: 'Microsoft.KeyVault.vaults' });
   });
 });

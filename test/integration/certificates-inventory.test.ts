@@ -199,6 +199,8 @@ describe('the certificates API over the inventory of a simulated fleet', () => {
         'id',
         'issued_by',
         'problems',
+        // The Key Vault certificate a file was published from (null: the publisher did not write it).
+        'source',
         'store',
         'subject',
         'thumbprint',

@@ -40,6 +40,7 @@ import {
 } from '../../shared/bindings/model.js';
 import type { BindingsRepository, RolloutPolicyRepository, ServingRepository } from '../../shared/ports.js';
 import type { RolloutPolicy } from '../../shared/rollout/policy.js';
+import { MemoryPublishingRepository } from './memory-publishing.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 let etags = 0;
@@ -425,6 +426,7 @@ export function memoryStores(): Stores & {
   enrolment: MemoryEnrolmentRepository;
   rateLimits: MemoryRateLimitRepository;
   rollouts: MemoryRolloutPolicyRepository;
+  publishing: MemoryPublishingRepository;
 } {
   return {
     desired: new MemoryDesiredStateRepository(),
@@ -437,5 +439,6 @@ export function memoryStores(): Stores & {
     enrolment: new MemoryEnrolmentRepository(),
     rateLimits: new MemoryRateLimitRepository(),
     rollouts: new MemoryRolloutPolicyRepository(),
+    publishing: new MemoryPublishingRepository(),
   };
 }

@@ -13,6 +13,7 @@ import { emptyLease } from '../../shared/model.js';
 import type { Stores } from '../../shared/ports.js';
 import { DISABLED_STATE, type CcsBinding } from '../../shared/messages.js';
 import { emptyBindingsHead, type ServingRecord } from '../../shared/bindings/model.js';
+import { emptyPublishState, type PublishedFileRecord } from '../../shared/publishing/model.js';
 
 const unique = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`;
 
@@ -108,6 +109,30 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await operations.activeIds()).not.toContain(op.id);
       expect((await operations.get(op.id))!.record).toMatchObject({ status: 'Succeeded', phase: 'done' });
       expect(await operations.get(randomUUID())).toBeNull();
+    });
+
+    it("keeps a rotation's plan and force whole across saves", async () => {
+      const { operations } = stores();
+      const op: OperationRecord = {
+        ...operation(unique('o')),
+        kind: 'rotate',
+        phase: 'staging',
+        force: true,
+        rotation: {
+          path: '\\\\fs\\ccs',
+          stage: '.ccs-rotation-k2',
+          from: { name: 'pkp', version: 'k1' },
+          to: { name: 'pkp', version: 'k2' },
+          profile: 'tripledes-sha1',
+          round: 1,
+          step: { kind: 'stage', host: 'web-01', requestedAt: 't', outcome: 'pending', error: null },
+        },
+      };
+      const etag = await operations.create(op, []);
+      expect((await operations.get(op.id))!.record).toEqual(op);
+      const moved = { ...op, rotation: { ...op.rotation!, round: 2 as const } };
+      await operations.save(moved, etag);
+      expect((await operations.get(op.id))!.record).toEqual(moved);
     });
 
     it('finds host rows by step and status in host order, and sets a step without reading it', async () => {
@@ -430,6 +455,67 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       await operations.setHostStep(op.id, 'web-01', 'apply', 'failed', null, 't1');
       expect(await operations.host(op.id, 'web-01')).toMatchObject({ wave: 0, apply: 'failed' });
       expect((await operations.host(op.id, 'web-02'))!.wave ?? null).toBeNull();
+    });
+  });
+
+  describe(`${name}: publishing`, () => {
+    it('keeps sources and state conditional, large values whole', async () => {
+      const { publishing } = stores();
+      const id = unique('p');
+      expect(await publishing.getSources(id)).toBeNull();
+      const certificates = Array.from({ length: 1000 }, (_, i) => ({
+        name: `certificate-${String(i).padStart(4, '0')}-${'x'.repeat(100)}`,
+        overwrite: i % 2 === 0,
+      }));
+      const sources = {
+        ccsId: id,
+        certificates,
+        tagSelector: { name: 'ccs', value: 'default', overwrite: false },
+        updatedAt: 't',
+        updatedBy: 'access-token:t',
+      };
+      const etag = await publishing.saveSources(sources, null);
+      expect(etag).not.toBeNull();
+      expect(await publishing.saveSources(sources, null)).toBeNull();
+      expect((await publishing.getSources(id))!.record).toEqual(sources);
+      expect(await publishing.saveSources({ ...sources, certificates: [] }, 'W/"stale"')).toBeNull();
+      expect(await publishing.saveSources({ ...sources, certificates: [] }, etag)).not.toBeNull();
+
+      const empty = await publishing.getState(id);
+      expect(empty).toEqual({ state: emptyPublishState(id), etag: null });
+      const first = await publishing.saveState({ ...empty.state, seq: 1 }, null);
+      expect(first).not.toBeNull();
+      expect(await publishing.saveState({ ...empty.state, seq: 2 }, null)).toBeNull();
+      expect((await publishing.getState(id)).state.seq).toBe(1);
+    });
+
+    it('keeps one row per file whatever its case, never going back to an older run, swept after a run', async () => {
+      const { publishing } = stores();
+      const id = unique('p');
+      const file = (name: string, seq: number): PublishedFileRecord => ({
+        ccsId: id,
+        file: name,
+        source: 'www',
+        version: 'v1',
+        thumbprint: 'A'.repeat(40),
+        profile: 'aes256-sha256',
+        passwordVersion: 'p1',
+        seq,
+        updatedAt: 't',
+      });
+      await publishing.putFiles([file('www.contoso.com.pfx', 2), file('old.contoso.com.pfx', 1)]);
+      await publishing.putFiles([{ ...file('WWW.contoso.com.pfx', 1), version: 'older' }]);
+      expect((await publishing.listFiles(id)).map((f) => [f.file, f.version])).toEqual([
+        ['old.contoso.com.pfx', 'v1'],
+        ['www.contoso.com.pfx', 'v1'],
+      ]);
+      await publishing.sweepFiles(id, 2);
+      expect((await publishing.listFiles(id)).map((f) => f.file)).toEqual(['www.contoso.com.pfx']);
+      expect(await publishing.recordChunk(id, 2, 0)).toBe(1);
+      expect(await publishing.recordChunk(id, 2, 0)).toBe(1);
+      expect(await publishing.recordChunk(id, 2, 1)).toBe(2);
+      await publishing.dropReceiptsBefore(id, 3);
+      expect(await publishing.recordChunk(id, 2, 1)).toBe(1);
     });
   });
 }

@@ -4,7 +4,14 @@
  * duplicates and races, without I/O or waiting.
  */
 import { describe, expect, it } from 'vitest';
-import { DISABLED_STATE, type Command, type DesiredState, type HostError } from '../../shared/messages.js';
+import {
+  DISABLED_STATE,
+  type AgentCommand,
+  type Command,
+  type DesiredState,
+  type HostError,
+} from '../../shared/messages.js';
+import type { ReencryptCommand } from '../../shared/publishing/messages.js';
 import type { OperationRecord } from '../../shared/model.js';
 import type { Clock, CommandBus, OperationRepository } from '../../shared/ports.js';
 import { OperationEngine, type ChangeInput } from '../../shared/services/operation-engine.js';
@@ -14,17 +21,20 @@ import { memoryStores } from '../support/memory-stores.js';
 import { hostRecord } from '../support/store-contract.js';
 
 class RecordingBus implements CommandBus {
-  sent: Command[] = [];
+  sent: AgentCommand[] = [];
   onSend?: (sent: number) => Promise<void>;
   ensureHostQueue(): Promise<void> {
     return Promise.resolve();
   }
-  async send(command: Command): Promise<void> {
+  async send(command: AgentCommand): Promise<void> {
     this.sent.push(command);
     await this.onSend?.(this.sent.length);
   }
   of(type: Command['type']): Command[] {
-    return this.sent.filter((c) => c.type === type);
+    return this.sent.filter((c): c is Command => c.type === type);
+  }
+  reencrypts(): ReencryptCommand[] {
+    return this.sent.filter((c): c is ReencryptCommand => c.type === 'reencrypt');
   }
 }
 
@@ -125,6 +135,64 @@ type ClassicTransitionId = Exclude<TransitionId, RolloutTransitionId>;
 const CLASSIC = (Object.keys(TRANSITIONS) as TransitionId[]).filter(
   (id): id is ClassicTransitionId => !(id in ROLLOUT_TRANSITIONS),
 );
+const KEY_V1 = { name: 'pkp', version: 'k1' };
+const KEY_V2 = { name: 'pkp', version: 'k2' };
+
+/** A rotation of an enabled store (generation 1) from `KEY_V1` to `KEY_V2`, published by web-01. */
+async function rotating(hosts: string[]) {
+  const t = setup(hosts);
+  await t.ready;
+  const store = { ...enabled('C:\\store'), privateKeyPassword: KEY_V1 };
+  const enable = await t.engine.start(await t.change('enable', store));
+  for (const host of hosts) await t.report(enable, host, 'preflight', 'succeeded');
+  for (const host of hosts) await t.report(enable, host, 'apply', 'succeeded');
+  t.bus.sent = [];
+  const op = await t.engine.startRotation(
+    {
+      ...(await t.change('update', { ...store, privateKeyPassword: KEY_V2 })),
+      changedFields: ['private_key_password'],
+    },
+    {
+      path: 'C:\\store',
+      stage: '.ccs-rotation-k2',
+      from: KEY_V1,
+      to: KEY_V2,
+      profile: 'aes256-sha256',
+      step: {
+        kind: 'stage',
+        host: 'web-01',
+        requestedAt: '2026-01-01T00:00:00Z',
+        outcome: 'pending',
+        error: null,
+      },
+    },
+  );
+  /** The publisher's report of its current step. */
+  const step = (kind: 'stage' | 'in-place', outcome: 'succeeded' | 'failed') =>
+    t.engine.recordRotationStep({
+      v: 1,
+      type: 'reencrypt',
+      ccsId: CCS,
+      host: 'web-01',
+      operationId: op.id,
+      step: kind,
+      outcome,
+      error: outcome === 'failed' ? { name: 'share', code: 'ShareFull', detail: 'full', status: 507 } : null,
+      files: 3,
+      foreign: [],
+      at: '2026-01-01T00:00:01Z',
+    });
+  /** Every host preflights, then applies, the current round. */
+  const round = async () => {
+    const current = (await t.stores.operations.get(op.id))!.record;
+    for (const host of hosts) await t.report(current, host, 'preflight', 'succeeded');
+    const applying = (await t.stores.operations.get(op.id))!.record;
+    let last: OperationRecord | null = null;
+    for (const host of hosts) last = await t.report(applying, host, 'apply', 'succeeded');
+    return last;
+  };
+  return { ...t, op, step, round };
+}
 
 /** One scenario per transition: it must end with that transition logged. */
 const scenarios: Record<ClassicTransitionId, () => Promise<{ transitions: TransitionId[][] }>> = {
@@ -282,6 +350,74 @@ const scenarios: Record<ClassicTransitionId, () => Promise<{ transitions: Transi
     });
     // The committed state stays: the silent host converges when it returns.
     expect((await t.stores.desired.get(CCS))?.record.generation).toBe(1);
+    return { transitions: t.transitions() };
+  },
+
+  'start-staging': async () => {
+    const t = await rotating(['web-01', 'web-02']);
+    expect(t.op).toMatchObject({ kind: 'rotate', phase: 'staging', status: 'Running' });
+    expect(t.bus.reencrypts()).toMatchObject([{ host: 'web-01', step: 'stage', stage: '.ccs-rotation-k2' }]);
+    expect(t.bus.of('preflight')).toEqual([]);
+    return { transitions: t.transitions() };
+  },
+
+  'staging-failed': async () => {
+    const t = await rotating(['web-01', 'web-02']);
+    await t.step('stage', 'failed');
+    expect((await t.stores.operations.get(t.op.id))?.record).toMatchObject({
+      status: 'Failed',
+      error: { code: 'ShareFull' },
+    });
+    // No host was asked to move: the store stays as it was.
+    expect(t.bus.of('preflight')).toEqual([]);
+    expect((await t.stores.desired.get(CCS))?.record.desired.privateKeyPassword).toEqual(KEY_V1);
+    return { transitions: t.transitions() };
+  },
+
+  staged: async () => {
+    const t = await rotating(['web-01', 'web-02']);
+    await t.step('stage', 'succeeded');
+    const preflights = t.bus.of('preflight');
+    expect(preflights.map((c) => c.host)).toEqual(['web-01', 'web-02']);
+    expect(preflights[0]).toMatchObject({
+      generation: 2,
+      desired: { path: 'C:\\store\\.ccs-rotation-k2', privateKeyPassword: KEY_V2 },
+    });
+    return { transitions: t.transitions() };
+  },
+
+  'apply-staged': async () => {
+    const t = await rotating(['web-01', 'web-02']);
+    await t.step('stage', 'succeeded');
+    expect(await t.round()).toMatchObject({ status: 'Running', phase: 'reencrypting' });
+    expect(t.bus.reencrypts().map((c) => c.step)).toEqual(['stage', 'in-place']);
+    return { transitions: t.transitions() };
+  },
+
+  'reencrypt-failed': async () => {
+    const t = await rotating(['web-01', 'web-02']);
+    await t.step('stage', 'succeeded');
+    await t.round();
+    await t.step('in-place', 'failed');
+    expect((await t.stores.operations.get(t.op.id))?.record.status).toBe('Failed');
+    // The hosts stay on the staging copy, which opens with the new password.
+    expect((await t.stores.desired.get(CCS))?.record.desired).toMatchObject({
+      path: 'C:\\store\\.ccs-rotation-k2',
+      privateKeyPassword: KEY_V2,
+    });
+    return { transitions: t.transitions() };
+  },
+
+  reencrypted: async () => {
+    const t = await rotating(['web-01', 'web-02']);
+    await t.step('stage', 'succeeded');
+    await t.round();
+    await t.step('in-place', 'succeeded');
+    expect(await t.round()).toMatchObject({ status: 'Succeeded', phase: 'done', targetGeneration: 3 });
+    expect((await t.stores.desired.get(CCS))?.record).toMatchObject({
+      generation: 3,
+      desired: { path: 'C:\\store', privateKeyPassword: KEY_V2 },
+    });
     return { transitions: t.transitions() };
   },
 };
@@ -510,7 +646,7 @@ describe('takeovers of a slow fan-out', () => {
     let advanced = false;
     t.bus.onSend = async (sent) => {
       t.clock.t += 10;
-      const id = t.bus.sent[0]?.operationId;
+      const id = t.bus.of('apply')[0]?.operationId;
       if (sent < 700 || advanced || !id) return;
       advanced = true;
       await other.advance(id);
@@ -528,7 +664,7 @@ describe('takeovers of a slow fan-out', () => {
     await Promise.all(hosts.map((h) => t.enrol(h)));
     let stolen = false;
     t.bus.onSend = async (sent) => {
-      const id = t.bus.sent[0]?.operationId;
+      const id = t.bus.of('apply')[0]?.operationId;
       if (sent !== 10 || !id) return;
       // Time passes; someone else claims the committing operation (its write wins the ETag race).
       t.clock.t += STUCK_MS;

@@ -1,14 +1,14 @@
 /**
- * The publisher's pure parts: IIS file names from a certificate's names (agent/publish/names.ts)
- * and shared-name detection (agent/publish/plan.ts `nameConflicts`), which the API will use to
+ * The publisher's pure parts: IIS file names from a certificate's names (shared/publishing/file-names.ts)
+ * and shared-name detection (shared/publishing/conflicts.ts `nameConflicts`), which the API uses to
  * answer 409 when two sources claim the same host name.
  */
 import type { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fileNamesFor } from '../../agent/publish/names.js';
-import { nameConflicts } from '../../agent/publish/plan.js';
+import { fileNamesFor } from '../../shared/publishing/file-names.js';
+import { nameConflicts } from '../../shared/publishing/conflicts.js';
 
-/** Just the two fields names.ts reads. */
+/** Just the two fields file-names.ts reads. */
 const cert = (subjectAltName: string | undefined, subject = 'CN=ignored.example'): X509Certificate =>
   ({ subjectAltName, subject }) as X509Certificate;
 

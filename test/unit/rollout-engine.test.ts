@@ -53,7 +53,7 @@ async function rollingOut(policy: RolloutPolicy, hosts = FLEET) {
   const bus: CommandBus = {
     ensureHostQueue: () => Promise.resolve(),
     send: (c) => {
-      if (c.type !== 'scan') sent.push(c);
+      if (c.type === 'preflight' || c.type === 'apply') sent.push(c);
       return Promise.resolve();
     },
   };
