@@ -45,7 +45,8 @@ export class FakeHost {
     return jwkThumbprint(this.key.publicKey);
   }
 
-  private async report(report: Report): Promise<void> {
+  /** Sends a report signed with this host's key, as its agent does. */
+  async report(report: Report): Promise<void> {
     const queue = this.storage.queue(REPORTS_QUEUE);
     await queue.createIfNotExists();
     await queue.sendMessage(encodeMessage(signReport(report, this.key)));
