@@ -12,12 +12,14 @@ import { ErrorMessage } from './error-message.js';
 import { StatusBadge } from './status.js';
 
 const PHASE: Record<Operation['phase'], string> = {
+  staging: 'the publisher writes a re-encrypted copy of the share',
   preflight: 'phase one: every host checks the change',
   committing: 'committing the change',
   apply: 'phase two: every host applies it',
   waves: 'phase two: the hosts apply it wave by wave',
   halted: 'halted: the rollout waits for an operator (resume or roll back)',
   rollback: 'rolling back the hosts already changed',
+  reencrypting: "the publisher re-encrypts the share's own files",
   done: 'done',
 };
 
