@@ -17,7 +17,7 @@
  * - PATCH password: the same, after writing the new secret version to Key Vault.
  */
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { odata, TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
@@ -25,7 +25,9 @@ import { TABLE_NAMES } from '../shared/adapters/table-support.js';
 import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../shared/adapters/static-token-credential.js';
 import { commandQueueName, REPORTS_QUEUE } from '../shared/names.js';
-import { encodeMessage, MESSAGE_VERSION } from '../shared/messages.js';
+import { encodeMessage, MESSAGE_VERSION, type HelloReport } from '../shared/messages.js';
+import { enrolmentProof } from '../shared/enrolment.js';
+import { signReport, type ReportSigner } from '../shared/report-signature.js';
 import { diffCounts, total } from './support/http-counter.js';
 import { startSystem, type System } from './support/system.js';
 import { p50, p99, round } from './support/stats.js';
@@ -214,19 +216,26 @@ async function enrol(system: System, count: number): Promise<void> {
   );
   await reports.createIfNotExists();
   for (let i = 0; i < count; i++) {
-    await reports.sendMessage(
-      encodeMessage({
-        v: MESSAGE_VERSION,
-        type: 'hello',
-        ccsId: CCS_ID,
-        host: `web-${String(i).padStart(2, '0')}`,
-        agentVersion: 'bench',
-        backend: 'simulated',
-        actual: { enabled: true, path: PATHS[0]!, username: 'LOCALHOST\\ccs-reader' },
-        appliedGeneration: 1,
-        at: new Date().toISOString(),
-      }),
-    );
+    // Each host enrols as an agent does (issue 17): its own key, a one-time code, a signed hello.
+    const host = `web-${String(i).padStart(2, '0')}`;
+    const key = newHostKey();
+    const code = await system.api('POST', `${RESOURCE}/enrolment-codes`, { expires_in_minutes: 60 });
+    if (code.status !== 201) throw new Error(`api bench: enrolment code answered ${code.status}`);
+    const { code: enrolmentCode } = (await code.json()) as { code: string };
+    const hello: HelloReport = {
+      v: MESSAGE_VERSION,
+      type: 'hello',
+      ccsId: CCS_ID,
+      host,
+      agentVersion: 'bench',
+      backend: 'simulated',
+      actual: { enabled: true, path: PATHS[0]!, username: 'LOCALHOST\\ccs-reader' },
+      appliedGeneration: 1,
+      at: new Date().toISOString(),
+      hostKey: key.publicKey,
+      enrolmentProof: enrolmentProof(enrolmentCode, CCS_ID, host, key.publicKey),
+    };
+    await reports.sendMessage(encodeMessage(signReport(hello, key)));
   }
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -365,4 +374,11 @@ async function drain(iter: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of iter) {
     // read every page
   }
+}
+
+/** A host's P-256 key pair, as agent/host-key.ts makes one. */
+function newHostKey(): ReportSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  return { privateKey, publicKey: { kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y) } };
 }

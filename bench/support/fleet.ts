@@ -57,6 +57,11 @@ export interface FleetOptions {
   staggerMs: number;
   /** Each agent's clock (one per agent: see `virtualClock`); the system clock when absent. */
   clock?: () => AgentClock;
+  /**
+   * A one-time enrolment code for a new host (issue 17: the API folds only enrolled hosts'
+   * reports), asked from the API as an operator would; hosts start unenrolled when absent.
+   */
+  enrolmentCode?: (ccsId: string, host: string) => Promise<string>;
 }
 
 /** Where a fleet's agents find the system under measurement: storage, Key Vault, the share. */
@@ -71,6 +76,7 @@ export function fleetEndpoints(
   | 'shareRoot'
   | 'allowedLocations'
   | 'stateRoot'
+  | 'enrolmentCode'
 > {
   return {
     connectionString: system.endpoints.connectionString,
@@ -80,6 +86,13 @@ export function fleetEndpoints(
     shareRoot: system.shareRoot,
     allowedLocations: system.allowedLocations,
     stateRoot: join(system.scratch, 'hosts'),
+    enrolmentCode: async (ccsId) => {
+      const res = await system.api('POST', `/webserver/centralized-certificates/${ccsId}/enrolment-codes`, {
+        expires_in_minutes: 60,
+      });
+      if (res.status !== 201) throw new Error(`the API refused an enrolment code: ${res.status}`);
+      return ((await res.json()) as { code: string }).code;
+    },
   };
 }
 
@@ -276,7 +289,7 @@ function withSharedWork(inner: Backend, shared: SharedHostWork): Backend {
 }
 
 /** Writes the host's agent.json and loads it with the agent's own loader (defaults included). */
-export function agentConfig(options: FleetOptions, host: string): AgentConfig {
+export function agentConfig(options: FleetOptions, host: string, enrolmentCode?: string): AgentConfig {
   const home = join(options.stateRoot, host);
   mkdirSync(home, { recursive: true });
   const file = join(home, 'agent.json');
@@ -297,6 +310,7 @@ export function agentConfig(options: FleetOptions, host: string): AgentConfig {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       stateDir: 'state',
       simulated: { stateDir: 'iis', shareRoot: options.shareRoot },
+      ...(enrolmentCode === undefined ? {} : { enrolmentCode }),
     }),
   );
   return loadAgentConfig({ file, env: {} });
@@ -359,7 +373,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const running: Promise<void>[] = [];
   const gap = options.size > 1 ? options.staggerMs / options.size : 0;
   for (const host of fleet.hosts) {
-    const config = agentConfig(options, host);
+    const config = agentConfig(options, host, await options.enrolmentCode?.(options.ccsId, host));
     if (options.clock) clocks.set(host, options.clock());
     const wired = await createAgent(config, {
       write,
