@@ -57,6 +57,8 @@ async function startHost(host: string, osVersion?: string): Promise<void> {
       storage: { connectionString: api.azurite.connectionString },
       keyVault: { url: api.vault.url, caCertFile: api.vault.caCertPath, localToken: api.agentVaultToken },
       backend: 'simulated',
+      // Enrolled as an operator enrols a new server (issue 17): a one-time code from the API.
+      enrolmentCode: await api.enrolmentCode(CCS_ID),
       allowedLocations: [{ path: '\\\\localhost\\ccs', claims: ['read'] }],
       stateDir: 'state',
       simulated: { stateDir: 'iis', shareRoot: join(root, 'shares'), ...(osVersion ? { osVersion } : {}) },

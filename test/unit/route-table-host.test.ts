@@ -50,7 +50,12 @@ describe('the route table and the Functions host', () => {
     const table = await import('../../functions/route-table.js');
     await import('../../functions/index.js');
     expect(table.insideFunctionsHost).toBe(true);
-    const names = [...table.httpRoutes, ...table.queueRoutes, ...table.timerRoutes].map((r) => r.name);
+    const names = [
+      ...table.httpRoutes,
+      ...table.queueRoutes,
+      ...table.timerRoutes,
+      ...table.eventGridRoutes,
+    ].map((r) => r.name);
     expect(registered.sort()).toEqual(names.sort());
   });
 });

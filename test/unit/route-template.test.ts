@@ -69,11 +69,18 @@ describe('route templates', () => {
   });
 
   it('refuses syntax it would not route as Azure does', () => {
-    expect(() => parseTemplate('a/{*rest}')).toThrow(/unsupported segment/);
+    expect(() => parseTemplate('a/{*rest}/b')).toThrow(/must be at the end/);
     expect(() => parseTemplate('a/{id:int}')).toThrow(/unsupported segment/);
     expect(() => parseTemplate('a/{id:regex(0)}')).toThrow(/unsupported constraint/);
     expect(() => parseTemplate('a/{id?}/b')).toThrow(/optional parameter must be at the end/);
     expect(() => parseTemplate('a/x{id}')).toThrow(/unsupported segment/);
+  });
+
+  it('gives a last catch-all segment the rest of the path, slashes included, empty or not', () => {
+    expect(matchRoute('console/{*path}', 'console/assets/index.js')).toEqual({ path: 'assets/index.js' });
+    expect(matchRoute('console/{*path}', 'console')).toEqual({ path: '' });
+    expect(matchRoute('console/{*path}', 'other/x')).toBeNull();
+    expect(matchRoute('console/{*path}', 'console/%E0%A4%A')).toBeNull();
   });
 
   it('documents a template without its optional segments and constraints', () => {
