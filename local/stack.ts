@@ -115,15 +115,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           port: options.keyVaultPort ?? 0,
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
-          // The agents are this ccs-id's group: they read its two secrets and no other's.
-          principals: fleetPrincipals(
-            {
-              api: secrets.apiVaultToken,
-              agent: secrets.agentVaultToken,
-              operator: secrets.operatorVaultToken,
-            },
-            ccsId,
-          ),
+          // The agents are the fleet-wide group: the elected publisher reads its sources'
+          // certificate secrets, which a per-ccs-id group's condition (its own two secrets,
+          // fleetAgentRoles) does not allow yet (docs/deploy.md).
+          principals: fleetPrincipals({
+            api: secrets.apiVaultToken,
+            agent: secrets.agentVaultToken,
+            operator: secrets.operatorVaultToken,
+          }),
           // Key Vault's documented per-vault limits, as in Azure (local/keyvault/throttle.ts).
           throttle: {},
         });
