@@ -12,7 +12,7 @@ import type {
   HostEnrolmentSchema,
 } from '../openapi/enrolment-schemas.js';
 import type { HostListSchema } from '../openapi/response-schemas.js';
-import { ccsHref, hostView } from './views.js';
+import { byHost, ccsHref, hostView } from './views.js';
 
 export function enrolmentView(key: HostKeyRecord | undefined): z.output<typeof HostEnrolmentSchema> {
   return {
@@ -24,9 +24,6 @@ export function enrolmentView(key: HostKeyRecord | undefined): z.output<typeof H
     first_seen: key?.pending?.firstSeen ?? null,
   };
 }
-
-const byName = <T extends { host: string }>(items: T[]): Map<string, T> =>
-  new Map(items.map((item) => [item.host.toLowerCase(), item]));
 
 type HostItem = z.output<typeof HostListSchema>['hosts'][number];
 
@@ -59,9 +56,9 @@ export function hostListView(
   extras: HostListExtras = { bindings: [], serving: [] },
 ): z.output<typeof HostListSchema> {
   const generation = record?.generation ?? 0;
-  const keyOf = byName(keys);
-  const bindingsOf = byName(extras.bindings);
-  const servingOf = byName(extras.serving);
+  const keyOf = byHost(keys);
+  const bindingsOf = byHost(extras.bindings);
+  const servingOf = byHost(extras.serving);
   const items = hosts.map((h) => ({
     ...hostView(h, generation, {
       bindings: bindingsOf.get(h.host.toLowerCase()) ?? null,
@@ -83,7 +80,7 @@ export function pendingHostListView(
   keys: HostKeyRecord[],
 ): z.output<typeof HostListSchema> {
   const generation = record?.generation ?? 0;
-  const rowOf = byName(hosts);
+  const rowOf = byHost(hosts);
   const items = keys
     .filter((key) => key.pending)
     .map((key) => {

@@ -123,7 +123,8 @@ export function hostView(
   };
 }
 
-const byHost = <T extends { host: string }>(items: readonly T[]): Map<string, T> =>
+/** Items keyed by host name, case-insensitively (as Windows compares host names). */
+export const byHost = <T extends { host: string }>(items: readonly T[]): Map<string, T> =>
   new Map(items.map((item) => [item.host.toLowerCase(), item]));
 
 /**
