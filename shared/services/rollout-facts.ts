@@ -73,6 +73,7 @@ async function readRollback(
     desired: desired && { ...desired.record, etag: desired.etag },
     silent: [] as string[],
     failed: [] as FailedHost[],
+    servingPending: [] as string[],
     serving,
   };
   if (!rollout.rollback?.sentAt) return facts;
@@ -84,8 +85,13 @@ async function readRollback(
   const applied = appliedOf(hosts);
   const changed = rowsUpTo(rows, rollout.current);
   const names = new Set(changed.map((r) => r.host.toLowerCase()));
+  const checked = new Set(checks.map((c) => c.host.toLowerCase()));
   for (const row of changed) {
-    if ((applied.get(row.host.toLowerCase()) ?? 0) >= generation) continue;
+    if ((applied.get(row.host.toLowerCase()) ?? 0) >= generation) {
+      if (!checked.has(row.host.toLowerCase()) && (await checkedBefore(stores, op, row.host, generation)))
+        facts.servingPending.push(row.host);
+      continue;
+    }
     if (row.apply === 'failed') facts.failed.push({ host: row.host, error: row.error });
     else facts.silent.push(row.host);
   }
@@ -93,6 +99,16 @@ async function readRollback(
     for (const k of ['ok', 'mismatch', 'failed', 'skipped'] as const) serving[k] += check.counts[k];
   }
   return facts;
+}
+
+/** Whether the host sent a serving check before `generation` (a host without sites never does). */
+async function checkedBefore(
+  stores: FactStores,
+  op: OperationRecord,
+  host: string,
+  generation: number,
+): Promise<boolean> {
+  return (await stores.serving.latest(op.ccsId, host, generation - 1)) !== null;
 }
 
 function appliedOf(hosts: { host: string; appliedGeneration: number }[]): Map<string, number> {

@@ -98,6 +98,11 @@ export type RolloutFacts =
       desired: { generation: number; lastOperationId: string | null; etag: string } | null;
       silent: string[];
       failed: FailedHost[];
+      /**
+       * Changed hosts that applied the rollback but whose serving check of it is not stored yet
+       * though they checked before (it is on its way; the rollback's deadline bounds the wait).
+       */
+      servingPending: string[];
       serving: NonNullable<NonNullable<RolloutProgress['rollback']>['serving']>;
     };
 
@@ -347,8 +352,10 @@ function nextInRollback(
   if (rollback.sentAt === null)
     return { kind: 'rollback-commit', via: 'rollback-sent', basedOn: null, rollout };
   const timedOut = now.getTime() >= at(rollback.deadline);
-  if (facts.silent.length > 0 && !timedOut && facts.failed.length === 0)
-    return { kind: 'wait', until: rollback.deadline };
+  const waiting = facts.silent.length > 0 || facts.servingPending.length > 0;
+  if (waiting && !timedOut && facts.failed.length === 0) return { kind: 'wait', until: rollback.deadline };
+  // A serving check still missing at the deadline does not fail the rollback (the host applied
+  // it); the summary then counts the checks that arrived.
   const ended = { ...rollout, rollback: { ...rollback, serving: facts.serving } };
   if (facts.silent.length > 0 || facts.failed.length > 0) {
     const error =

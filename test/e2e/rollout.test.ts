@@ -117,10 +117,9 @@ describe('npm start with ten hosts: rollouts gated on real TLS handshakes', () =
       [3, false],
       [3, false],
     ]);
-    // The canary serves its old certificates again (real handshakes after the rollback's apply).
-    // (The rollback can end before the canary's serving check is folded, so its summary may still
-    // count nothing: the handshakes below are the proof. Noted as a known gap in docs/rollouts.md.)
-    expect(op.rollout!.rollback!.serving).toBeDefined();
+    // The canary serves its old certificates again: the rollback waited for its serving check
+    // (real handshakes after the rollback's apply), and the host's own check says the same.
+    expect(op.rollout!.rollback!.serving).toEqual({ ok: 3, mismatch: 0, failed: 1, skipped: 0 });
     expect(Object.fromEntries(await servingOf(3))).toEqual({ 'web-01': SERVED });
     // Only the canary received the change (the other rows were never sent an apply: their step
     // closed as skipped when the operation ended); the rollback is a new generation equal to the

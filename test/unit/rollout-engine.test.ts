@@ -381,6 +381,20 @@ describe('the gates and the rules around a rollout', () => {
     });
   });
 
+  it("ends a rollback only once the rolled-back hosts' serving checks are stored (or its deadline)", async () => {
+    const t = await haltedAtCanary();
+    await t.rollouts.request(t.op.id, 'rollback', t.caller);
+    // Applied, as another advance sees it before the report's serving check is stored.
+    await t.stores.hosts.put(hostRecord(CCS, 'web-01', 3));
+    await t.engine.recordHostResult(t.op.id, 'web-01', 'apply', 'succeeded', null);
+    expect(await t.engine.advance(t.op.id)).toMatchObject({ status: 'Running', phase: 'rollback' });
+    await t.stores.serving.put(servingAt('web-01', 3, 'ok', t.op.id));
+    expect(await t.engine.advance(t.op.id)).toMatchObject({
+      status: 'Failed',
+      rollout: { state: 'rolled_back', rollback: { serving: { ok: 1, mismatch: 0, failed: 0, skipped: 0 } } },
+    });
+  });
+
   it('answers a second change during a rollout with 409 naming the operation', async () => {
     const t = await rollingOut(WAVES);
     const refusal = await t.rollouts.forChange(CCS, undefined).catch((e: unknown) => e);

@@ -200,6 +200,7 @@ describe('rollback', () => {
     desired: { generation, lastOperationId, etag: 'e' },
     silent: [],
     failed: [],
+    servingPending: [],
     serving,
     ...over,
   });
@@ -243,6 +244,17 @@ describe('rollback', () => {
     expect(next(op(sent), facts(6, id, { silent: ['web-01'] }), at(63), POLICY)).toMatchObject({
       via: 'rollback-failed',
       error: { code: 'RollbackFailed', message: expect.stringContaining('web-01') },
+    });
+  });
+
+  it('waits for the serving checks of the hosts that applied it, until its deadline', () => {
+    const sent = rolling(at(4).toISOString());
+    const pending = facts(6, id, { servingPending: ['web-01'] });
+    expect(next(op(sent), pending, at(10), POLICY)).toEqual({ kind: 'wait', until: at(63).toISOString() });
+    // The host applied it: a check still missing at the deadline does not fail the rollback.
+    expect(next(op(sent), pending, at(63), POLICY)).toMatchObject({
+      via: 'rolled-back',
+      rollout: { state: 'rolled_back' },
     });
   });
 });
