@@ -97,6 +97,8 @@ export interface CommitInput {
   /** {@link fileKey}s to drop from the record only. */
   forget: readonly string[];
   now: Date;
+  /** Told after each temporary file is written (the agent's crash point for fault tests). */
+  afterTempWritten?: () => void;
 }
 
 /** Runs steps 1–5; returns the new record and the temporary names this run created. */
@@ -122,6 +124,7 @@ export async function commitChanges(
         written: now.toISOString(),
       };
       staged.push({ file: w.file, temp, record });
+      input.afterTempWritten?.();
     }
   } catch (error) {
     await Promise.all([...temps].map((t) => share.remove(t).catch(() => undefined)));

@@ -14,13 +14,15 @@ import { fileKey, isOwnContent, loadManifest, type LoadedManifest } from './mani
 import { filesToCheck, planPublish, resolveClaims, type NameConflict } from './plan.js';
 import type { PublishShare, ShareEntry } from './share.js';
 import { prepareSource, type PreparedSource, type PublishSource, type SourceError } from './source.js';
-import { DEFAULT_TEMP_MAX_AGE_MS, removeOrphanTemps } from './temp-files.js';
+import { DEFAULT_TEMP_MAX_AGE_MS, orphansDueAt, removeOrphanTemps } from './temp-files.js';
 
 export interface PublisherOptions {
   share: PublishShare;
   now?: () => Date;
   /** Temporary files older than this are a dead run's and are removed (default 10 minutes). */
   tempMaxAgeMs?: number;
+  /** Told after each temporary file is written, before anything is renamed (fault tests' crash point). */
+  afterTempWritten?: () => void;
 }
 
 /** The store's private-key password: its value (memory only) and its Key Vault version (recorded). */
@@ -59,6 +61,8 @@ export interface PublishResult {
   /** Certificate names that no share file can serve (IP addresses, partial wildcards…). */
   skippedNames: { source: string; name: string; reason: string }[];
   tempFilesRemoved: string[];
+  /** When the temporary files of another run, too young to remove now, may go (null: none left). */
+  orphansDueAt: Date | null;
 }
 
 /** Listing and record of the share, read once at the start of a run. */
@@ -146,15 +150,18 @@ export async function publish(options: PublisherOptions, request: PublishRequest
   const removals = plan.removals.map((key) => byKey.get(key)?.name ?? key);
   let temps = new Set<string>();
   if (writes.length > 0 || removals.length > 0 || plan.forget.length > 0) {
-    ({ temps } = await commitChanges({ share, loaded, writes, removals, forget: plan.forget, now }));
+    ({ temps } = await commitChanges({
+      share,
+      loaded,
+      writes,
+      removals,
+      forget: plan.forget,
+      now,
+      afterTempWritten: options.afterTempWritten,
+    }));
   }
-  const tempFilesRemoved = await removeOrphanTemps(
-    share,
-    listing,
-    now,
-    options.tempMaxAgeMs ?? DEFAULT_TEMP_MAX_AGE_MS,
-    temps,
-  );
+  const maxAge = options.tempMaxAgeMs ?? DEFAULT_TEMP_MAX_AGE_MS;
+  const tempFilesRemoved = await removeOrphanTemps(share, listing, now, maxAge, temps);
   return {
     written,
     unchanged: plan.unchanged,
@@ -166,5 +173,6 @@ export async function publish(options: PublisherOptions, request: PublishRequest
       p.skipped.map((s) => ({ source: p.source.name, name: s.name, reason: s.reason })),
     ),
     tempFilesRemoved,
+    orphansDueAt: orphansDueAt(listing, maxAge, new Set([...temps, ...tempFilesRemoved])),
   };
 }

@@ -35,6 +35,7 @@ import type {
   SourceErrorReport,
 } from '../../shared/publishing/messages.js';
 import type { Backend } from '../backends/backend.js';
+import { crashPoint } from '../crash-points.js';
 import type { Logger } from '../log.js';
 import { localPath } from '../preflight.js';
 import type { ReportSink } from '../queue.js';
@@ -92,6 +93,12 @@ class PathRefused extends Error {
   }
 }
 
+/** What chunk 0 of a run's report says about the whole run. */
+interface RunHead {
+  counts: PublishCounts;
+  orphansDueAt: Date | null;
+}
+
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8') + 1;
 
 export class PublisherRunner {
@@ -139,6 +146,7 @@ export class PublisherRunner {
           share: new FolderShare(folder),
           now: this.deps.now,
           tempMaxAgeMs: first.orphanAfterSeconds * 1000,
+          afterTempWritten: () => crashPoint('publish-mid-write', { type: 'publish' }),
         },
         {
           sources: fetched.sources,
@@ -173,7 +181,7 @@ export class PublisherRunner {
       tempFilesRemoved: result.tempFilesRemoved.length,
       skippedNames: result.skippedNames.length,
     };
-    await this.send(this.chunked(first, owned, errors, counts));
+    await this.send(this.chunked(first, owned, errors, { counts, orphansDueAt: result.orphansDueAt }));
     this.deps.log.info('publish run done', {
       seq: first.seq,
       ...counts,
@@ -299,9 +307,9 @@ export class PublisherRunner {
     command: PublishCommand,
     files: PublishedFile[],
     errors: SourceErrorReport[],
-    counts: PublishCounts,
+    head: RunHead,
   ): PublishReport[] {
-    const room = CHUNK_BYTES - bytes(this.publishReport(command, 99_999, 99_999, [], [], counts, null));
+    const room = CHUNK_BYTES - bytes(this.publishReport(command, 99_999, 99_999, [], [], head, null));
     const parts: { files: PublishedFile[]; errors: SourceErrorReport[] }[] = [];
     let current = { files: [] as PublishedFile[], errors: [] as SourceErrorReport[] };
     let used = 0;
@@ -325,7 +333,7 @@ export class PublisherRunner {
         parts.length,
         p.files,
         p.errors,
-        index === 0 ? counts : undefined,
+        index === 0 ? head : undefined,
         null,
       ),
     );
@@ -337,7 +345,7 @@ export class PublisherRunner {
     count: number,
     files: PublishedFile[],
     errors: SourceErrorReport[],
-    counts: PublishCounts | undefined,
+    head: RunHead | undefined,
     error: HostError | null,
   ): PublishReport {
     return {
@@ -347,7 +355,8 @@ export class PublisherRunner {
       chunk: { index, count },
       files,
       errors,
-      ...(counts ? { counts } : {}),
+      ...(head ? { counts: head.counts } : {}),
+      ...(head?.orphansDueAt ? { orphansDueAt: head.orphansDueAt.toISOString() } : {}),
       error,
       at: this.deps.now().toISOString(),
     };
