@@ -44,7 +44,7 @@ import { asPublishError, PublishError } from './commit.js';
 import { loadManifest } from './manifest.js';
 import { publish, type PasswordVersion, type PublishResult } from './publisher.js';
 import { removeStageFolders, runRotationStep } from './rotation-step.js';
-import { FolderShare, kindOf, ShareError } from './share.js';
+import { FolderShare, kindOf, ShareError, type PublishShare } from './share.js';
 import type { PublishSource } from './source.js';
 
 /** JSON bytes per report: under the 48 KiB a base64 queue message of 64 KiB holds. */
@@ -64,6 +64,8 @@ export interface PublisherRunnerDeps {
   now: () => Date;
   /** Maps a store path to the folder node:fs writes (agent/backends/backend.ts). */
   backend?: Pick<Backend, 'publishFolder'>;
+  /** The share a run writes (default FolderShare; fault tests wrap it to fail as a file server does). */
+  shareOf?: (folder: string) => PublishShare;
 }
 
 /** A publisher failure in the API's error vocabulary. */
@@ -143,7 +145,7 @@ export class PublisherRunner {
       fetchErrors = fetched.errors;
       result = await publish(
         {
-          share: new FolderShare(folder),
+          share: this.deps.shareOf?.(folder) ?? new FolderShare(folder),
           now: this.deps.now,
           tempMaxAgeMs: first.orphanAfterSeconds * 1000,
           afterTempWritten: () => crashPoint('publish-mid-write', { type: 'publish' }),

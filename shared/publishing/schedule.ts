@@ -84,7 +84,11 @@ export function nextRun(input: RunDecisionInput): RunDecision {
     return ago(now, state.requestedAt) >= 2 * intervalMs ? issue('unanswered') : null;
   }
   if (digest !== state.completedDigest) return issue('changed');
-  if (state.lastError !== null && ago(now, state.reportedAt) >= intervalMs) return issue('retry');
+  // A failed run, or one that refused a source only because Key Vault did not give its secret
+  // (throttled past the SDK's retries, down), is asked for again after an interval.
+  const transient = state.sourceErrors.some((e) => e.code === 'secret_unavailable');
+  if ((state.lastError !== null || transient) && ago(now, state.reportedAt) >= intervalMs)
+    return issue('retry');
   // A dead run's temporary files were too young to go at the last run: a run removes them once due.
   // (At most once an interval: a file that cannot be removed must not make every tick a run.)
   if (

@@ -87,6 +87,20 @@ describe('publish runs: when and by whom', () => {
       reason: 'retry',
     });
     expect(decide({ ...reported, reportedAt: ago(24 * 3600 * 1000) })).toMatchObject({ reason: 'daily' });
+    // A source refused because Key Vault did not give its secret (throttled, down) is retried too.
+    const unavailable = {
+      ...reported,
+      sourceErrors: [
+        { source: 'www', version: 'v1', code: 'secret_unavailable' as const, detail: 'HTTP 429' },
+      ],
+    };
+    expect(decide(unavailable)).toBeNull();
+    expect(decide({ ...unavailable, reportedAt: ago(INTERVAL) })).toMatchObject({ reason: 'retry' });
+    const refused = {
+      ...unavailable,
+      sourceErrors: [{ ...unavailable.sourceErrors[0]!, code: 'expired' as const }],
+    };
+    expect(decide({ ...refused, reportedAt: ago(INTERVAL) })).toBeNull();
   });
 
   it('publishes nothing while a rotation owns the share or no host is elected', () => {
