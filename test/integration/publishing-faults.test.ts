@@ -20,8 +20,6 @@ import { SecretCache } from '../../agent/secrets.js';
 import { PublishingSourcesSchema } from '../../functions/openapi/sources-schemas.js';
 import { createSecretClient, KeyVaultSecretStore } from '../../shared/adapters/keyvault-secret-store.js';
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
-import { AgentCommandSchema, decodeMessageText, type AgentCommand } from '../../shared/messages.js';
-import { commandQueueName } from '../../shared/names.js';
 import { readCertificateBundle } from '../../shared/pkcs12/bundle.js';
 import type { PublishCommand } from '../../shared/publishing/messages.js';
 import { writePfx } from '../../shared/pkcs12/writer.js';
@@ -51,25 +49,11 @@ const thumbprintOf = async (file: string) =>
     .certificates[0]!.fingerprint.replace(/:/g, '')
     .toUpperCase();
 
-/** Every command on the host's queue (the fake host's own reader knows change commands only). */
-async function takeCommands(): Promise<AgentCommand[]> {
-  const queue = api.storage.queue(commandQueueName(CCS, 'web-01'));
-  const out: AgentCommand[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return out;
-    for (const item of receivedMessageItems) {
-      out.push(AgentCommandSchema.parse(decodeMessageText(item.messageText)));
-      await queue.deleteMessage(item.messageId, item.popReceipt);
-    }
-  }
-}
-
 /** The elected host works its queue: change commands answered as the fake host does, publish runs run for real. */
 async function hostWorks(): Promise<PublishCommand[]> {
   const runs: PublishCommand[] = [];
   for (let round = 0; round < 5; round++) {
-    const commands = await takeCommands();
+    const commands = await host.agentCommands();
     if (commands.length === 0) break;
     for (const command of commands) {
       if (command.type === 'publish') {
