@@ -14,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InvocationContext } from '@azure/functions';
 import { PublisherRunner } from '../../agent/publish/runner.js';
+import { certificateNewVersion } from '../../functions/eventgrid/certificate-new-version.js';
 import { FolderShare, type PublishShare } from '../../agent/publish/share.js';
 import { SecretCache } from '../../agent/secrets.js';
 import { PublishingSourcesSchema } from '../../functions/openapi/sources-schemas.js';
@@ -186,6 +188,37 @@ afterAll(async () => {
 });
 
 describe('publishing faults, through the API', () => {
+  it('an Event Grid CertificateNewVersionCreated event (the documented payload) makes the function ask for a run at once', async () => {
+    const renewed = await createCertificate('www-fabrikam', ['www.fabrikam.com', '*.fabrikam.com']);
+    const version = (await vault.getCertificate('www-fabrikam')).properties.version!;
+    // The Event Grid schema event of "Azure Key Vault as an Event Grid source" (learn.microsoft.com/
+    // azure/event-grid/event-schema-key-vault), for a certificate; Event Grid delivers one event per invocation.
+    const event = {
+      id: '00eccf70-95a7-4e7c-8299-2eb17ee9ad64',
+      topic:
+        '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv',
+      subject: 'www-fabrikam',
+      eventType: 'Microsoft.KeyVault.CertificateNewVersionCreated',
+      eventTime: '2026-07-25T01:08:33.1036736Z',
+      data: {
+        Id: `https://kv.vault.azure.net/certificates/www-fabrikam/${version}`,
+        VaultName: 'kv',
+        ObjectType: 'Certificate',
+        ObjectName: 'www-fabrikam',
+        Version: version,
+        NBF: '1559081980',
+        EXP: '1559082102',
+      },
+      dataVersion: '1',
+      metadataVersion: '1',
+    };
+    const before = (await sources()).publisher.run;
+    await certificateNewVersion(event, new InvocationContext({ functionName: 'certificateNewVersion' }));
+    expect(await hostWorks()).toHaveLength(1);
+    expect((await sources()).publisher.run).toBe(before + 1);
+    expect(await thumbprintOf('www.fabrikam.com.pfx')).toBe(renewed);
+  });
+
   it('Key Vault throttles the publisher (429 with Retry-After) past its retries: secret_unavailable, the files kept; the retry publishes', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const before = await thumbprintOf('www.fabrikam.com.pfx');
