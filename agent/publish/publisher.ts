@@ -9,7 +9,7 @@
  */
 import { writePfx } from '../../shared/pkcs12/writer.js';
 import type { PfxProfileId } from '../../shared/pkcs12/profiles.js';
-import { asPublishError, commitChanges, type FileWrite } from './commit.js';
+import { asPublishError, commitChanges, PublishError, type FileWrite } from './commit.js';
 import { fileKey, isOwnContent, loadManifest, type LoadedManifest } from './manifest.js';
 import { filesToCheck, planPublish, resolveClaims, type NameConflict } from './plan.js';
 import type { PublishShare, ShareEntry } from './share.js';
@@ -37,6 +37,8 @@ export interface PublishRequest {
   keep?: string[];
   privateKeyPassword: PasswordVersion;
   profile: PfxProfileId;
+  /** The API's run (number, `issuedAt`): refused when a later run already changed the share. */
+  run?: { seq: number; issuedAt: string };
 }
 
 export interface PublishedFile {
@@ -92,6 +94,7 @@ export async function publish(options: PublisherOptions, request: PublishRequest
   const { share } = options;
   const now = options.now?.() ?? new Date();
   const { listing, byKey, loaded } = await readShare(share);
+  refuseStaleRun(request.run, loaded.manifest.lastRun);
 
   const prepared: PreparedSource[] = [];
   const errors: SourceError[] = [];
@@ -157,6 +160,7 @@ export async function publish(options: PublisherOptions, request: PublishRequest
       removals,
       forget: plan.forget,
       now,
+      ...(request.run ? { run: request.run } : {}),
       afterTempWritten: options.afterTempWritten,
     }));
   }
@@ -175,4 +179,20 @@ export async function publish(options: PublisherOptions, request: PublishRequest
     tempFilesRemoved,
     orphansDueAt: orphansDueAt(listing, maxAge, new Set([...temps, ...tempFilesRemoved])),
   };
+}
+
+/**
+ * A run older than the one that last changed the share — a publisher that came back after its run
+ * was handed over (docs/certificates.md, "Publishing") — writes nothing, so it can never put older
+ * versions back. Older means by number and by the API's clock both: a lost API state (numbers
+ * start again) or two API instances' clocks apart never refuse a newer run.
+ */
+function refuseStaleRun(run: PublishRequest['run'], last: PublishRequest['run']): void {
+  if (!run || !last) return;
+  if (run.seq < last.seq && Date.parse(run.issuedAt) < Date.parse(last.issuedAt)) {
+    throw new PublishError(
+      'stale_run',
+      `Publish run ${run.seq} (issued ${run.issuedAt}) is older than run ${last.seq} (issued ${last.issuedAt}), which already changed the share: another host took over; nothing was written`,
+    );
+  }
 }

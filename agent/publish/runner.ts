@@ -78,6 +78,7 @@ const SHARE_ERRORS: Record<PublishError['code'], { code: string; status: number 
   record_unreadable: { code: 'PublisherRecordUnreadable', status: 409 },
   foreign_files: { code: 'ForeignFiles', status: 409 },
   unreadable_files: { code: 'UnreadableFiles', status: 409 },
+  stale_run: { code: 'StaleRun', status: 409 },
 };
 
 function hostErrorOf(error: unknown): HostError {
@@ -155,6 +156,7 @@ export class PublisherRunner {
           keep: [...fetched.errors.map((e) => e.source), ...(first.keep ?? [])],
           privateKeyPassword: password,
           profile: first.profile,
+          run: { seq: first.seq, issuedAt: first.issuedAt },
         },
       );
       if (first.removeStages) await removeStageFolders(folder);
