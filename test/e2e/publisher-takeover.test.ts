@@ -5,6 +5,8 @@
  * inventory lease — and with it the publish run — to the other host, which finishes the run; the
  * share never holds half a `.pfx`; the dead run's temporary file is removed by a later run once
  * older than the orphan age (the inventory interval, at least 60 s), without anything else asking.
+ * When the dead host comes back, the run it never finished is refused as stale: it cannot put an
+ * older version back.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +16,12 @@ import { PublishingSourcesSchema } from '../../functions/openapi/sources-schemas
 import { StaticTokenCredential } from '../../shared/adapters/static-token-credential.js';
 import { readCertificateBundle } from '../../shared/pkcs12/bundle.js';
 import { verifyPfxPassword } from '../../shared/pkcs12/pfx.js';
-import { startFaultStack, uniqueCanary, type FaultStack } from '../hardening/support/fault-stack.js';
+import {
+  countLines,
+  startFaultStack,
+  uniqueCanary,
+  type FaultStack,
+} from '../hardening/support/fault-stack.js';
 
 const HOSTS = ['web-01', 'web-02'];
 const SHARE_PASSWORD = uniqueCanary('share');
@@ -26,6 +33,12 @@ let stack: FaultStack;
 const resource = () => `/webserver/centralized-certificates/${stack.ccsId}`;
 const shareFiles = () => readdirSync(stack.share.folder).sort();
 const temps = () => shareFiles().filter((f) => f.startsWith('.ccs-publish-') && f.endsWith('.tmp'));
+const thumbprintsOf = (files: string[]) =>
+  files.map((file) =>
+    readCertificateBundle(readFileSync(join(stack.share.folder, file)), 'pfx', PRIVATE_KEY_PASSWORD)
+      .certificates[0]!.fingerprint.replace(/:/g, '')
+      .toUpperCase(),
+  );
 const sources = async () =>
   PublishingSourcesSchema.parse((await stack.request('GET', `${resource()}/sources`)).json());
 
@@ -153,6 +166,26 @@ describe('a publisher host that dies mid-write', () => {
     expect(tidy.publisher.counts?.tempFilesRemoved).toBe(orphans.length);
     expect(tidy.publisher.host).toBe(survivor);
     expect(shareFiles().filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    // A new version, published by the survivor; then the dead host comes back and finds its old
+    // run on its queue: refused as stale (the share's record names a later run), nothing written.
+    const renewed = await vault.beginCreateCertificate('fabrikam-web', created.policy!, { intervalInMs: 50 });
+    const next = await renewed.pollUntilDone();
+    const nextThumbprint = Buffer.from(next.properties.x509Thumbprint!).toString('hex').toUpperCase();
+    await stack.waitFor(
+      async () =>
+        (await sources()).resolved[0]?.thumbprint === nextThumbprint &&
+        thumbprintsOf(FILES).every((t) => t === nextThumbprint),
+      'the new version in the share',
+      60_000,
+    );
     stack.release(publisher);
+    await stack.waitFor(
+      () => countLines(dead.logFile, '"code":"StaleRun"') > 0,
+      `${publisher} to refuse its stale run`,
+      60_000,
+    );
+    expect(thumbprintsOf(FILES)).toEqual(FILES.map(() => nextThumbprint));
+    expect((await sources()).publisher.host).toBe(survivor);
   }, 360_000);
 });
