@@ -18,6 +18,10 @@
  *   after-apply     IIS holds the new state, the applied generation is not persisted yet
  *   before-report   the generation is persisted, the report is not sent (message not deleted)
  *   after-report    the report is sent, the message is not deleted yet (it comes back)
+ *
+ * and one of the elected publisher's run (agent/publish/runner.ts), `publish-mid-write:publish`:
+ *
+ *   publish-mid-write  a temporary file of the run is written; nothing is renamed, no record changed
  */
 import { readFileSync, rmSync } from 'node:fs';
 
@@ -27,6 +31,7 @@ export const CRASH_STEPS = [
   'after-apply',
   'before-report',
   'after-report',
+  'publish-mid-write',
 ] as const;
 export type CrashStep = (typeof CRASH_STEPS)[number];
 

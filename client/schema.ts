@@ -1061,7 +1061,7 @@ export interface components {
         format: 'pfx' | 'pem';
         problem: {
           /** @enum {string} */
-          code: 'not_found' | 'disabled';
+          code: 'not_found' | 'disabled' | 'not_readable';
           detail: string;
         } | null;
         /** @description The share files the publisher wrote for it */

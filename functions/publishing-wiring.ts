@@ -53,10 +53,11 @@ export function createPublishing(deps: {
   const { stores, catalog, bus, engine, clock, log } = deps;
   const runs = new PublishRuns(stores, catalog, bus, clock, log, {
     intervalSeconds: deps.config.CCS_INVENTORY_INTERVAL_SECONDS,
+    agentAccess: deps.config.CCS_AGENT_ACCESS,
   });
   return {
     runs,
-    sources: new SourcesService(stores, catalog, runs, clock, log),
+    sources: new SourcesService(stores, catalog, runs, clock, log, deps.config.CCS_AGENT_ACCESS),
     rotations: new RotationService(stores, engine, runs, clock, log),
     folder: {
       fold: (report: PublishReport | ReencryptReport) =>

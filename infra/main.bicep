@@ -318,6 +318,8 @@ module api 'app/api.bicep' = {
     shareIdentitiesJson: string(shareIdentities)
     identityChangesPerHour: identityChangesPerHour
     consoleClientId: consoleClientId
+    // Per-ccs-id agent groups read only sources named ccs-<ccs-id>--… (fleet-rbac.bicep); the API holds sources to that.
+    agentAccess: empty(fleets) ? 'fleet-wide' : 'per-ccs-id'
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

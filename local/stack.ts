@@ -115,14 +115,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           port: options.keyVaultPort ?? 0,
           dataFile: join(dir, 'keyvault.json'),
           certDir: join(dir, 'certs'),
-          // The agents are the fleet-wide group: the elected publisher reads its sources'
-          // certificate secrets, which a per-ccs-id group's condition (its own two secrets,
-          // fleetAgentRoles) does not allow yet (docs/deploy.md).
-          principals: fleetPrincipals({
-            api: secrets.apiVaultToken,
-            agent: secrets.agentVaultToken,
-            operator: secrets.operatorVaultToken,
-          }),
+          // The agents are this ccs-id's group: its two secrets and its sources' certificates
+          // (named ccs-<ccs-id>--…), no other's (fleetAgentRoles; CCS_AGENT_ACCESS below).
+          principals: fleetPrincipals(
+            {
+              api: secrets.apiVaultToken,
+              agent: secrets.agentVaultToken,
+              operator: secrets.operatorVaultToken,
+            },
+            ccsId,
+          ),
           // Key Vault's documented per-vault limits, as in Azure (local/keyvault/throttle.ts).
           throttle: {},
         });
@@ -166,6 +168,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       // Identity abuse limits as in Azure (default 10 changes an hour); a long run may raise them.
       CCS_SHARE_IDENTITIES: process.env.CCS_SHARE_IDENTITIES,
       CCS_IDENTITY_CHANGES_PER_HOUR: process.env.CCS_IDENTITY_CHANGES_PER_HOUR,
+      // The agents are a per-ccs-id group (above): sources are held to its name rule.
+      CCS_AGENT_ACCESS: 'per-ccs-id',
     });
     // The API's lines: outside invocations directly, inside them through each invocation's log,
     // which the local host writes to the same file (as the Functions host sends them on).

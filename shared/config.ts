@@ -93,6 +93,13 @@ export const ConfigSchema = z
      * the client id (a GUID) listed in CCS_ENTRA_AUDIENCE, when the API's own registration is used.
      */
     CCS_CONSOLE_CLIENT_ID: optionalText,
+    // ── publishing sources (issue 14, shared/publishing/source-access.ts) ──
+    /**
+     * How agents reach Key Vault: `fleet-wide` (one group, every secret) or `per-ccs-id` (a group
+     * per ccs-id that reads only certificates named `ccs-<ccs-id>--…` besides its two passwords;
+     * the sources API then takes only such names). infra/ sets `per-ccs-id` when `fleets` is set.
+     */
+    CCS_AGENT_ACCESS: z.enum(['fleet-wide', 'per-ccs-id']).default('fleet-wide'),
   })
   .superRefine((c, ctx) => {
     if (

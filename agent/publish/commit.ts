@@ -40,7 +40,8 @@ export type PublishErrorCode =
   | 'concurrent_publisher'
   | 'record_unreadable'
   | 'foreign_files'
-  | 'unreadable_files';
+  | 'unreadable_files'
+  | 'stale_run';
 
 /** A run that could not complete; what was already in place stays readable and recorded. */
 export class PublishError extends Error {
@@ -97,6 +98,10 @@ export interface CommitInput {
   /** {@link fileKey}s to drop from the record only. */
   forget: readonly string[];
   now: Date;
+  /** The publish run (its number and `issuedAt`): recorded as the fence against older runs. */
+  run?: Manifest['lastRun'];
+  /** Told after each temporary file is written (the agent's crash point for fault tests). */
+  afterTempWritten?: () => void;
 }
 
 /** Runs steps 1–5; returns the new record and the temporary names this run created. */
@@ -122,6 +127,7 @@ export async function commitChanges(
         written: now.toISOString(),
       };
       staged.push({ file: w.file, temp, record });
+      input.afterTempWritten?.();
     }
   } catch (error) {
     await Promise.all([...temps].map((t) => share.remove(t).catch(() => undefined)));
@@ -130,13 +136,19 @@ export async function commitChanges(
 
   let loaded = input.loaded;
   const files: Manifest['files'] = { ...loaded.manifest.files };
+  const lastRun = input.run ?? loaded.manifest.lastRun;
+  const record = (entries: Manifest['files']): Manifest => ({
+    format: 1,
+    files: entries,
+    ...(lastRun ? { lastRun } : {}),
+  });
   try {
     if (staged.length > 0) {
       for (const s of staged) {
         const key = fileKey(s.file);
         files[key] = { ...(files[key] ?? s.record), pending: s.record };
       }
-      loaded = await saveManifest(share, { format: 1, files: { ...files } }, loaded, tempName);
+      loaded = await saveManifest(share, record({ ...files }), loaded, tempName);
     }
     for (const s of staged) {
       await share.replace(s.temp, s.file);
@@ -145,7 +157,7 @@ export async function commitChanges(
     for (const name of input.removals) await share.remove(name);
     for (const s of staged) files[fileKey(s.file)] = s.record;
     for (const key of [...input.removals.map(fileKey), ...input.forget]) delete files[key];
-    loaded = await saveManifest(share, { format: 1, files }, loaded, tempName);
+    loaded = await saveManifest(share, record(files), loaded, tempName);
   } catch (error) {
     // Renamed files are whole and recorded as pending; the rest of this run's temps go.
     await Promise.all([...temps].map((t) => share.remove(t).catch(() => undefined)));

@@ -38,7 +38,15 @@ const Written = z.object({
 });
 
 const Entry = Written.extend({ pending: Written.optional() });
-const ManifestSchema = z.object({ format: z.literal(1), files: z.record(z.string(), Entry) });
+const ManifestSchema = z.object({
+  format: z.literal(1),
+  files: z.record(z.string(), Entry),
+  /**
+   * The last publish run that changed the share (its number and `issuedAt`, both the API's): a run
+   * older by both — a publisher that comes back after its run was handed over — is refused.
+   */
+  lastRun: z.object({ seq: z.number().int(), issuedAt: z.string() }).optional(),
+});
 
 export type WrittenFile = z.infer<typeof Written>;
 export type ManifestEntry = z.infer<typeof Entry>;

@@ -9,18 +9,20 @@
  */
 import { writePfx } from '../../shared/pkcs12/writer.js';
 import type { PfxProfileId } from '../../shared/pkcs12/profiles.js';
-import { asPublishError, commitChanges, type FileWrite } from './commit.js';
+import { asPublishError, commitChanges, PublishError, type FileWrite } from './commit.js';
 import { fileKey, isOwnContent, loadManifest, type LoadedManifest } from './manifest.js';
 import { filesToCheck, planPublish, resolveClaims, type NameConflict } from './plan.js';
 import type { PublishShare, ShareEntry } from './share.js';
 import { prepareSource, type PreparedSource, type PublishSource, type SourceError } from './source.js';
-import { DEFAULT_TEMP_MAX_AGE_MS, removeOrphanTemps } from './temp-files.js';
+import { DEFAULT_TEMP_MAX_AGE_MS, orphansDueAt, removeOrphanTemps } from './temp-files.js';
 
 export interface PublisherOptions {
   share: PublishShare;
   now?: () => Date;
   /** Temporary files older than this are a dead run's and are removed (default 10 minutes). */
   tempMaxAgeMs?: number;
+  /** Told after each temporary file is written, before anything is renamed (fault tests' crash point). */
+  afterTempWritten?: () => void;
 }
 
 /** The store's private-key password: its value (memory only) and its Key Vault version (recorded). */
@@ -35,6 +37,8 @@ export interface PublishRequest {
   keep?: string[];
   privateKeyPassword: PasswordVersion;
   profile: PfxProfileId;
+  /** The API's run (number, `issuedAt`): refused when a later run already changed the share. */
+  run?: { seq: number; issuedAt: string };
 }
 
 export interface PublishedFile {
@@ -59,6 +63,8 @@ export interface PublishResult {
   /** Certificate names that no share file can serve (IP addresses, partial wildcards…). */
   skippedNames: { source: string; name: string; reason: string }[];
   tempFilesRemoved: string[];
+  /** When the temporary files of another run, too young to remove now, may go (null: none left). */
+  orphansDueAt: Date | null;
 }
 
 /** Listing and record of the share, read once at the start of a run. */
@@ -88,6 +94,7 @@ export async function publish(options: PublisherOptions, request: PublishRequest
   const { share } = options;
   const now = options.now?.() ?? new Date();
   const { listing, byKey, loaded } = await readShare(share);
+  refuseStaleRun(request.run, loaded.manifest.lastRun);
 
   const prepared: PreparedSource[] = [];
   const errors: SourceError[] = [];
@@ -146,15 +153,19 @@ export async function publish(options: PublisherOptions, request: PublishRequest
   const removals = plan.removals.map((key) => byKey.get(key)?.name ?? key);
   let temps = new Set<string>();
   if (writes.length > 0 || removals.length > 0 || plan.forget.length > 0) {
-    ({ temps } = await commitChanges({ share, loaded, writes, removals, forget: plan.forget, now }));
+    ({ temps } = await commitChanges({
+      share,
+      loaded,
+      writes,
+      removals,
+      forget: plan.forget,
+      now,
+      ...(request.run ? { run: request.run } : {}),
+      afterTempWritten: options.afterTempWritten,
+    }));
   }
-  const tempFilesRemoved = await removeOrphanTemps(
-    share,
-    listing,
-    now,
-    options.tempMaxAgeMs ?? DEFAULT_TEMP_MAX_AGE_MS,
-    temps,
-  );
+  const maxAge = options.tempMaxAgeMs ?? DEFAULT_TEMP_MAX_AGE_MS;
+  const tempFilesRemoved = await removeOrphanTemps(share, listing, now, maxAge, temps);
   return {
     written,
     unchanged: plan.unchanged,
@@ -166,5 +177,22 @@ export async function publish(options: PublisherOptions, request: PublishRequest
       p.skipped.map((s) => ({ source: p.source.name, name: s.name, reason: s.reason })),
     ),
     tempFilesRemoved,
+    orphansDueAt: orphansDueAt(listing, maxAge, new Set([...temps, ...tempFilesRemoved])),
   };
+}
+
+/**
+ * A run older than the one that last changed the share — a publisher that came back after its run
+ * was handed over (docs/certificates.md, "Publishing") — writes nothing, so it can never put older
+ * versions back. Older means by number and by the API's clock both: a lost API state (numbers
+ * start again) or two API instances' clocks apart never refuse a newer run.
+ */
+function refuseStaleRun(run: PublishRequest['run'], last: PublishRequest['run']): void {
+  if (!run || !last) return;
+  if (run.seq < last.seq && Date.parse(run.issuedAt) < Date.parse(last.issuedAt)) {
+    throw new PublishError(
+      'stale_run',
+      `Publish run ${run.seq} (issued ${run.issuedAt}) is older than run ${last.seq} (issued ${last.issuedAt}), which already changed the share: another host took over; nothing was written`,
+    );
+  }
 }

@@ -35,6 +35,7 @@ import type {
   SourceErrorReport,
 } from '../../shared/publishing/messages.js';
 import type { Backend } from '../backends/backend.js';
+import { crashPoint } from '../crash-points.js';
 import type { Logger } from '../log.js';
 import { localPath } from '../preflight.js';
 import type { ReportSink } from '../queue.js';
@@ -43,7 +44,7 @@ import { asPublishError, PublishError } from './commit.js';
 import { loadManifest } from './manifest.js';
 import { publish, type PasswordVersion, type PublishResult } from './publisher.js';
 import { removeStageFolders, runRotationStep } from './rotation-step.js';
-import { FolderShare, kindOf, ShareError } from './share.js';
+import { FolderShare, kindOf, ShareError, type PublishShare } from './share.js';
 import type { PublishSource } from './source.js';
 
 /** JSON bytes per report: under the 48 KiB a base64 queue message of 64 KiB holds. */
@@ -63,6 +64,8 @@ export interface PublisherRunnerDeps {
   now: () => Date;
   /** Maps a store path to the folder node:fs writes (agent/backends/backend.ts). */
   backend?: Pick<Backend, 'publishFolder'>;
+  /** The share a run writes (default FolderShare; fault tests wrap it to fail as a file server does). */
+  shareOf?: (folder: string) => PublishShare;
 }
 
 /** A publisher failure in the API's error vocabulary. */
@@ -75,6 +78,7 @@ const SHARE_ERRORS: Record<PublishError['code'], { code: string; status: number 
   record_unreadable: { code: 'PublisherRecordUnreadable', status: 409 },
   foreign_files: { code: 'ForeignFiles', status: 409 },
   unreadable_files: { code: 'UnreadableFiles', status: 409 },
+  stale_run: { code: 'StaleRun', status: 409 },
 };
 
 function hostErrorOf(error: unknown): HostError {
@@ -90,6 +94,12 @@ class PathRefused extends Error {
   constructor(readonly hostError: HostError) {
     super(hostError.detail);
   }
+}
+
+/** What chunk 0 of a run's report says about the whole run. */
+interface RunHead {
+  counts: PublishCounts;
+  orphansDueAt: Date | null;
 }
 
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8') + 1;
@@ -136,15 +146,17 @@ export class PublisherRunner {
       fetchErrors = fetched.errors;
       result = await publish(
         {
-          share: new FolderShare(folder),
+          share: this.deps.shareOf?.(folder) ?? new FolderShare(folder),
           now: this.deps.now,
           tempMaxAgeMs: first.orphanAfterSeconds * 1000,
+          afterTempWritten: () => crashPoint('publish-mid-write', { type: 'publish' }),
         },
         {
           sources: fetched.sources,
           keep: [...fetched.errors.map((e) => e.source), ...(first.keep ?? [])],
           privateKeyPassword: password,
           profile: first.profile,
+          run: { seq: first.seq, issuedAt: first.issuedAt },
         },
       );
       if (first.removeStages) await removeStageFolders(folder);
@@ -173,7 +185,7 @@ export class PublisherRunner {
       tempFilesRemoved: result.tempFilesRemoved.length,
       skippedNames: result.skippedNames.length,
     };
-    await this.send(this.chunked(first, owned, errors, counts));
+    await this.send(this.chunked(first, owned, errors, { counts, orphansDueAt: result.orphansDueAt }));
     this.deps.log.info('publish run done', {
       seq: first.seq,
       ...counts,
@@ -299,9 +311,9 @@ export class PublisherRunner {
     command: PublishCommand,
     files: PublishedFile[],
     errors: SourceErrorReport[],
-    counts: PublishCounts,
+    head: RunHead,
   ): PublishReport[] {
-    const room = CHUNK_BYTES - bytes(this.publishReport(command, 99_999, 99_999, [], [], counts, null));
+    const room = CHUNK_BYTES - bytes(this.publishReport(command, 99_999, 99_999, [], [], head, null));
     const parts: { files: PublishedFile[]; errors: SourceErrorReport[] }[] = [];
     let current = { files: [] as PublishedFile[], errors: [] as SourceErrorReport[] };
     let used = 0;
@@ -325,7 +337,7 @@ export class PublisherRunner {
         parts.length,
         p.files,
         p.errors,
-        index === 0 ? counts : undefined,
+        index === 0 ? head : undefined,
         null,
       ),
     );
@@ -337,7 +349,7 @@ export class PublisherRunner {
     count: number,
     files: PublishedFile[],
     errors: SourceErrorReport[],
-    counts: PublishCounts | undefined,
+    head: RunHead | undefined,
     error: HostError | null,
   ): PublishReport {
     return {
@@ -347,7 +359,8 @@ export class PublisherRunner {
       chunk: { index, count },
       files,
       errors,
-      ...(counts ? { counts } : {}),
+      ...(head ? { counts: head.counts } : {}),
+      ...(head?.orphansDueAt ? { orphansDueAt: head.orphansDueAt.toISOString() } : {}),
       error,
       at: this.deps.now().toISOString(),
     };

@@ -22,6 +22,22 @@ export const isPublisherTemp = (name: string): boolean => TEMP.test(name);
  * clock on either side never removes a file that is still being written. Returns the names
  * removed; a file that cannot be removed is left for the next run.
  */
+/** When the first of the temporary files left in `listing` (minus `gone`) may be removed; null: none. */
+export function orphansDueAt(
+  listing: readonly ShareEntry[],
+  maxAgeMs: number,
+  gone: ReadonlySet<string>,
+): Date | null {
+  let due: number | null = null;
+  for (const entry of listing) {
+    const match = TEMP.exec(entry.name);
+    if (!match?.[1] || gone.has(entry.name)) continue;
+    const at = Math.max(Number(match[1]), entry.mtimeMs) + maxAgeMs;
+    due = due === null ? at : Math.min(due, at);
+  }
+  return due === null ? null : new Date(due);
+}
+
 export async function removeOrphanTemps(
   share: PublishShare,
   listing: readonly ShareEntry[],

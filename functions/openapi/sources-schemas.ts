@@ -24,7 +24,9 @@ export const PublishingSourcesSchema = z
         version: z.string().nullable(),
         thumbprint: z.string().nullable(),
         format: z.enum(['pfx', 'pem']),
-        problem: z.object({ code: z.enum(['not_found', 'disabled']), detail: z.string() }).nullable(),
+        problem: z
+          .object({ code: z.enum(['not_found', 'disabled', 'not_readable']), detail: z.string() })
+          .nullable(),
         files: z.array(z.string()).describe('The share files the publisher wrote for it'),
       }),
     ),

@@ -90,6 +90,13 @@ param identityChangesPerHour int = 10
 @description('Optional. CCS_CONSOLE_CLIENT_ID: the app registration the console signs in with.')
 param consoleClientId string = ''
 
+@allowed([
+  'fleet-wide'
+  'per-ccs-id'
+])
+@description('Optional. CCS_AGENT_ACCESS: per-ccs-id when agents have a group per ccs-id (sources must then be named ccs-<ccs-id>--…). Default: fleet-wide.')
+param agentAccess string = 'fleet-wide'
+
 @minValue(40)
 @maxValue(1000)
 @description('Optional. Upper bound of Flex Consumption instances (caps cost under load).')
@@ -235,6 +242,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CCS_CONSOLE_CLIENT_ID'
           value: consoleClientId
+        }
+        {
+          name: 'CCS_AGENT_ACCESS'
+          value: agentAccess
         }
         // --- Telemetry: Application Insights with Entra ID ingestion, OpenTelemetry naming ---
         {

@@ -5,7 +5,9 @@
 //   - peek, receive and delete on that ccs-id's command queues only,
 //   - send to those queues' poison queues only, and to the shared reports queue (the API folds a
 //     report only when the registered key of the host it names signed it),
-//   - read that ccs-id's two secrets only (ABAC condition on the secret name),
+//   - read that ccs-id's two secrets and the PFX of its publishing sources — the certificates
+//     named `ccs-<ccs-id>--…` (ABAC condition on the secret name; a certificate's PFX is its
+//     managed secret of the same name) — and nothing else,
 //   - read the command-signing key's public part (no sign).
 // Names follow shared/names.ts: command queue `<prefix><ccs-id>-<12 hex>` (its poison queue adds
 // `-poison`), secrets `ccs-<ccs-id>-identity-password` and `ccs-<ccs-id>-private-key-password`.
@@ -83,8 +85,10 @@ var ownPoisonQueues = '''
  )
 )
 '''
-// Read this ccs-id's two secrets only (Key Vault ABAC on secret names, preview:
-// learn.microsoft.com/azure/key-vault/general/rbac-abac). Listing needs no name and is refused.
+// Read this ccs-id's two secrets and its sources' certificate secrets only (Key Vault ABAC on
+// secret names, preview: learn.microsoft.com/azure/key-vault/general/rbac-abac — secret actions,
+// vault and secret name only, case-sensitive; no tags). A ccs-id has no `--`, so `ccs-a--` is no
+// prefix of `a-b`'s names. Listing needs no name and is refused.
 var ownSecrets = '''
 (
  (
@@ -97,6 +101,8 @@ var ownSecrets = '''
   @Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'ccs-#CCSID#-identity-password'
   OR
   @Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'ccs-#CCSID#-private-key-password'
+  OR
+  @Resource[Microsoft.KeyVault/vaults/secrets:name] StringStartsWith 'ccs-#CCSID#--'
  )
 )
 '''
@@ -171,7 +177,7 @@ resource readOwnSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, principalId, roles.keyVaultSecretsUser)
   scope: vault
   properties: {
-    description: 'CCS fleet ${ccsId}: read its own two secrets'
+    description: 'CCS fleet ${ccsId}: read its own two secrets and its sources\' certificates (ccs-${ccsId}--*)'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
     principalId: principalId
     principalType: principalType

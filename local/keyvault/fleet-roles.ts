@@ -5,6 +5,7 @@
  * all of them run with an agent identity that cannot sign.
  */
 import { secretName } from '../../shared/names.js';
+import { sourceNamePrefix } from '../../shared/publishing/source-access.js';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
 import type { RoleAssignment, VaultPrincipal } from './rbac.js';
 import type { KeyDeployment, LocalKeyVault } from './server.js';
@@ -31,8 +32,10 @@ export const AGENT_ROLES: RoleAssignment[] = [
 
 /**
  * The condition infra/app/fleet-rbac.bicep puts on one fleet's Secrets User assignment: read only
- * that ccs-id's two secrets (whole names: ccs-id `a` must not reach `a-b`'s). The Bicep test
- * checks that the compiled template carries the same text.
+ * that ccs-id's two secrets (whole names: ccs-id `a` must not reach `a-b`'s) and the secrets of
+ * its publishing sources, the certificates named `ccs-<ccs-id>--…` (a certificate's PFX is its
+ * managed secret of the same name; shared/publishing/source-access.ts says why a name rule and
+ * not tags). The Bicep test checks that the compiled template carries the same text.
  */
 export function ownSecretsCondition(ccsId: string): string {
   const [identity, privateKey] = [
@@ -51,12 +54,14 @@ export function ownSecretsCondition(ccsId: string): string {
     `  @Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals '${identity}'`,
     '  OR',
     `  @Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals '${privateKey}'`,
+    '  OR',
+    `  @Resource[Microsoft.KeyVault/vaults/secrets:name] StringStartsWith '${sourceNamePrefix(ccsId)}'`,
     ' )',
     ')',
   ].join('\n');
 }
 
-/** One fleet's agents (a group per ccs-id in Azure): its own two secrets, the signing key's public part. */
+/** One fleet's agents (a group per ccs-id in Azure): its own two secrets and sources' PFX, the signing key's public part. */
 export function fleetAgentRoles(ccsId: string): RoleAssignment[] {
   return [
     { role: 'Key Vault Secrets User', scope: '/', condition: ownSecretsCondition(ccsId) },
@@ -77,8 +82,8 @@ export const OPERATOR_ROLES: RoleAssignment[] = [{ role: 'Key Vault Certificates
 
 /**
  * The API, the agents and (with its token) the certificates' operator. With `ccsId`, the agents
- * are that one fleet's group (its own secrets only, as `fleets` deploys in Azure); without, the
- * fleet-wide group (every secret).
+ * are that one fleet's group (its own secrets and sources only, as `fleets` deploys in Azure);
+ * without, the fleet-wide group (every secret).
  */
 export function fleetPrincipals(
   tokens: { api: string; agent: string; operator?: string },

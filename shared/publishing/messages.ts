@@ -155,6 +155,11 @@ export const PublishReportSchema = z.object({
   files: z.array(PublishedFileSchema).max(2000),
   errors: z.array(SourceErrorSchema).max(1000),
   counts: PublishCountsSchema.optional(),
+  /**
+   * In chunk 0: when the share's oldest temporary file of another (dead) run becomes old enough to
+   * remove (orphanAfterSeconds); absent when there is none. The API asks for a run then.
+   */
+  orphansDueAt: z.string().max(40).optional(),
   error: HostErrorSchema.nullable(),
   at: z.string(),
 });

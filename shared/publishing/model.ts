@@ -37,7 +37,8 @@ export interface SourcesRecord {
 
 /** Why a source could not be resolved in Key Vault. */
 export interface ResolveProblem {
-  code: 'not_found' | 'disabled';
+  /** `not_readable`: the ccs-id's agents may not read it (per-ccs-id access, source-access.ts). */
+  code: 'not_found' | 'disabled' | 'not_readable';
   detail: string;
 }
 
@@ -82,6 +83,11 @@ export interface PublishState {
   counts: PublishCounts | null;
   /** A private-key password rotation owns the share while it runs: nothing is published. */
   rotation: { operationId: string } | null;
+  /**
+   * When the temporary files of a dead run, still too young at the last run, may be removed
+   * (the last run's report); a run is asked for then. Absent in states saved before it existed.
+   */
+  orphansDueAt?: string | null;
 }
 
 export function emptyPublishState(ccsId: string): PublishState {
@@ -104,6 +110,7 @@ export function emptyPublishState(ccsId: string): PublishState {
     sourceErrors: [],
     counts: null,
     rotation: null,
+    orphansDueAt: null,
   };
 }
 

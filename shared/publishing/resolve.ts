@@ -6,7 +6,8 @@
  * 1,000 unchanged sources costs 40 list pages, not 1,000 reads.
  */
 import type { CatalogCertificate, CatalogEntry } from '../ports.js';
-import { MAX_SOURCES, type ResolvedSource, type SourcesRecord } from './model.js';
+import { MAX_SOURCES, type ResolveProblem, type ResolvedSource, type SourcesRecord } from './model.js';
+import { agentsCanRead, notReadableDetail, type AgentAccess } from './source-access.js';
 
 export const PEM_CONTENT_TYPE = 'application/x-pem-file';
 
@@ -63,13 +64,15 @@ export async function resolveSources(
   previous: readonly ResolvedSource[],
   get: (name: string) => Promise<CatalogCertificate | null>,
   each: <T>(items: T[], work: (item: T) => Promise<void>) => Promise<void>,
+  /** Whose agents publish: a certificate they may not read (source-access.ts) is a problem, not read. */
+  access: { ccsId: string; mode: AgentAccess } = { ccsId: '', mode: 'fleet-wide' },
 ): Promise<Resolution> {
   const { candidates, total } = candidatesOf(spec, listing);
   const before = new Map(previous.map((p) => [p.name.toLowerCase(), p]));
   const fetched = new Map<string, CatalogCertificate>();
   const resolved = new Map<string, ResolvedSource>();
   const base = (c: Candidate) => ({ name: c.name, overwrite: c.overwrite, via: c.via });
-  const missing = (c: Candidate, code: 'not_found' | 'disabled'): ResolvedSource => ({
+  const missing = (c: Candidate, code: ResolveProblem['code'], detail?: string): ResolvedSource => ({
     ...base(c),
     version: '',
     thumbprint: '',
@@ -77,15 +80,22 @@ export async function resolveSources(
     problem: {
       code,
       detail:
-        code === 'not_found'
+        detail ??
+        (code === 'not_found'
           ? `Key Vault has no certificate named ${c.name}`
-          : `The certificate ${c.name} is disabled in Key Vault`,
+          : `The certificate ${c.name} is disabled in Key Vault`),
     },
   });
   await each(candidates, async (c) => {
     const key = c.name.toLowerCase();
     if (!c.entry) return void resolved.set(key, missing(c, 'not_found'));
     if (!c.entry.enabled) return void resolved.set(key, missing(c, 'disabled'));
+    if (!agentsCanRead(access.mode, access.ccsId, c.entry.name)) {
+      return void resolved.set(
+        key,
+        missing(c, 'not_readable', notReadableDetail(access.ccsId, c.entry.name)),
+      );
+    }
     const known = before.get(key);
     if (
       known &&

@@ -8,8 +8,10 @@
  *   private-key password version, the encryption profile the fleet can read — since the last run
  *   that reported (the `digest` of the run names all of it).
  * - A run that failed (the share refused it) is asked for again after an interval; a run left
- *   unanswered for two intervals is asked for again, of whoever holds the lease then; a run that
- *   succeeded is repeated once a day, which heals a file someone deleted by hand.
+ *   unanswered for two intervals is asked for again, of whoever holds the lease then — at once
+ *   when the lease already moved to another host (its publisher died); a run that succeeded is
+ *   repeated once a day, which heals a file someone deleted by hand, and once the temporary files
+ *   a dead run left (too young to remove at the last run) are older than the orphan age.
  * - Nothing is published while a private-key password rotation runs: the rotation owns the share.
  */
 import { createHash } from 'node:crypto';
@@ -76,11 +78,26 @@ export function nextRun(input: RunDecisionInput): RunDecision {
   const digest = runDigest(input.run);
   const issue = (reason: string): RunDecision => ({ host: holder, seq: state.seq + 1, digest, reason });
   if (state.seq > state.reportedSeq) {
-    // Outstanding: wait for it, unless its host went silent for two intervals.
+    // Outstanding: the lease moved on (its host went silent, the inventory handed over): the new
+    // holder runs it now. Otherwise wait for it, unless its host went silent for two intervals.
+    if (state.host !== null && state.host.toLowerCase() !== holder.toLowerCase()) return issue('handover');
     return ago(now, state.requestedAt) >= 2 * intervalMs ? issue('unanswered') : null;
   }
   if (digest !== state.completedDigest) return issue('changed');
-  if (state.lastError !== null && ago(now, state.reportedAt) >= intervalMs) return issue('retry');
+  // A failed run, or one that refused a source only because Key Vault did not give its secret
+  // (throttled past the SDK's retries, down), is asked for again after an interval.
+  const transient = state.sourceErrors.some((e) => e.code === 'secret_unavailable');
+  if ((state.lastError !== null || transient) && ago(now, state.reportedAt) >= intervalMs)
+    return issue('retry');
+  // A dead run's temporary files were too young to go at the last run: a run removes them once due.
+  // (At most once an interval: a file that cannot be removed must not make every tick a run.)
+  if (
+    state.orphansDueAt != null &&
+    now.getTime() >= Date.parse(state.orphansDueAt) &&
+    ago(now, state.reportedAt) >= intervalMs
+  ) {
+    return issue('orphans');
+  }
   if (ago(now, state.reportedAt) >= DAY_MS) return issue('daily');
   return null;
 }

@@ -21,6 +21,7 @@ import type { CatalogEntry, CertificateCatalog, Clock, CommandBus, Stores } from
 import type { PublishReport } from '../publishing/messages.js';
 import type { PublishState } from '../publishing/model.js';
 import { resolveSources } from '../publishing/resolve.js';
+import type { AgentAccess } from '../publishing/source-access.js';
 import { chunkSources, keptSources, nextRun, runSources, type RunRequest } from '../publishing/schedule.js';
 
 /** Key Vault reads in flight at once during a poll. */
@@ -31,6 +32,8 @@ const MAX_KEPT_ERRORS = 1000;
 export interface PublishRunOptions {
   /** The inventory interval: how often Key Vault is looked at, and the unit of hand-over and retry. */
   intervalSeconds: number;
+  /** How the deployment gives agents Key Vault (source-access.ts); default fleet-wide. */
+  agentAccess?: AgentAccess;
 }
 
 type RunStores = Pick<Stores, 'desired' | 'hosts' | 'inventory' | 'publishing' | 'operations'>;
@@ -160,6 +163,7 @@ export class PublishRuns {
         state.resolved,
         (name) => this.catalog.get(name),
         (items, work) => eachLimited(items, READS_IN_FLIGHT, work),
+        { ccsId: state.ccsId, mode: this.options.agentAccess ?? 'fleet-wide' },
       );
       return {
         ...state,
@@ -273,6 +277,7 @@ export class PublishRuns {
         errorsSeq: seq,
         sourceErrors: [...errors, ...report.errors].slice(0, MAX_KEPT_ERRORS),
         ...(report.counts ? { counts: report.counts } : {}),
+        ...(report.chunk.index === 0 ? { orphansDueAt: report.orphansDueAt ?? null } : {}),
       };
       return complete
         ? { ...next, reportedSeq: seq, reportedAt: at, completedDigest: s.requestedDigest, lastError: null }

@@ -18,9 +18,11 @@ import {
   MAX_SOURCES,
   type PublishedFileRecord,
   type PublishState,
+  type ResolvedSource,
   type SourcesRecord,
 } from '../publishing/model.js';
 import { resolveSources } from '../publishing/resolve.js';
+import { sourceNamePrefix, type AgentAccess } from '../publishing/source-access.js';
 import type { SourcesBody } from '../publishing/sources-body.js';
 import { notEnabled, type Caller } from './ccs-service.js';
 
@@ -66,6 +68,8 @@ export class SourcesService {
     private readonly runs: RunTrigger,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** How the deployment gives agents Key Vault (source-access.ts): per-ccs-id narrows the sources. */
+    private readonly access: AgentAccess = 'fleet-wide',
   ) {}
 
   async get(ccsId: string): Promise<SourcesSnapshot> {
@@ -113,6 +117,7 @@ export class SourcesService {
       [],
       (name) => this.catalog.get(name),
       (items, work) => eachLimited(items, READS_IN_FLIGHT, work),
+      { ccsId, mode: this.access },
     );
     if (resolution.total > MAX_SOURCES) {
       throw invalid(
@@ -125,6 +130,7 @@ export class SourcesService {
       const index = spec.certificates.findIndex((c) => c.name.toLowerCase() === r.name.toLowerCase());
       throw invalid(`certificates.${index}.name`, `Key Vault has no certificate named ${r.name}`);
     });
+    refuseUnreadable(ccsId, spec, resolution.resolved);
     const conflicts = nameConflicts(
       [...resolution.fetched.values()].map((c) => ({ source: c.name, files: filesOf(c) })),
     );
@@ -203,6 +209,28 @@ function ifMatchAccepts(header: string | null, storeEtag: string | null): boolea
   if (tags.includes('*')) return storeEtag !== null;
   const current = sourcesTag(storeEtag);
   return current !== null && tags.includes(current);
+}
+
+/** Per-ccs-id access: a source its agents may not read is a 400 naming it (nothing is saved). */
+function refuseUnreadable(
+  ccsId: string,
+  spec: Pick<SourcesRecord, 'certificates'>,
+  resolved: readonly ResolvedSource[],
+): void {
+  const refused = resolved.filter((r) => r.problem?.code === 'not_readable');
+  const named = refused.find((r) => r.via === 'name');
+  if (named) {
+    const index = spec.certificates.findIndex((c) => c.name.toLowerCase() === named.name.toLowerCase());
+    throw invalid(`certificates.${index}.name`, named.problem!.detail);
+  }
+  if (refused.length > 0) {
+    const names = refused.slice(0, 10).map((r) => r.name);
+    const more = refused.length > 10 ? ` and ${refused.length - 10} more` : '';
+    throw invalid(
+      'tag_selector',
+      `The tag selector matches certificates the agents of ${ccsId} may not read: ${names.join(', ')}${more}; with per-ccs-id agent groups its sources must be named ${sourceNamePrefix(ccsId)}…`,
+    );
+  }
 }
 
 /** The share files a certificate needs (none when its certificate does not parse). */

@@ -1,6 +1,7 @@
 /**
  * `npm start`, then Key Vault as the source of the share (issue 14): a certificate created in the
- * local Key Vault with the real CertificateClient and named as a source is written into the demo
+ * local Key Vault with the real CertificateClient and named as a source (`ccs-default--…`: the
+ * agents are the ccs-id's own group, which reads only such certificates) is written into the demo
  * share by the elected agent (one file per DNS name, the wildcard as `_.`), shown with its source
  * by the certificates API, served by the simulated sites, and replaced when Key Vault has a new
  * version. Then the private-key password is rotated across every file while TLS handshakes run
@@ -111,12 +112,22 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
     });
     expect(unknown.status).toBe(400);
     expect(await readJson(unknown)).toMatchObject({ name: 'certificates.0.name' });
+    // The agents are the ccs-id's own group: they may read only certificates named ccs-default--….
+    await createCertificate('fabrikam-elsewhere', ['elsewhere.fabrikam.com']);
+    const outside = await stack.request('PUT', `${resource()}/sources`, {
+      body: { certificates: [{ name: 'fabrikam-elsewhere' }] },
+    });
+    expect(outside.status).toBe(400);
+    expect(await readJson(outside)).toMatchObject({
+      name: 'certificates.0.name',
+      detail: expect.stringContaining('ccs-default--'),
+    });
   });
 
   it('writes one file per DNS name, shows the source, and the site serves it', async () => {
-    fabrikam = await createCertificate('fabrikam-web', ['www.fabrikam.com', '*.fabrikam.com']);
+    fabrikam = await createCertificate('ccs-default--fabrikam-web', ['www.fabrikam.com', '*.fabrikam.com']);
     const put = await stack.request('PUT', `${resource()}/sources`, {
-      body: { certificates: [{ name: 'fabrikam-web' }] },
+      body: { certificates: [{ name: 'ccs-default--fabrikam-web' }] },
     });
     expect(put.status).toBe(200);
     expect(put.headers.get('etag')).toMatch(/^"s/);
@@ -127,7 +138,7 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
     );
     expect(files).toEqual(expect.arrayContaining(['www.fabrikam.com.pfx', '_.fabrikam.com.pfx']));
     expect(manifest().files['www.fabrikam.com.pfx']).toMatchObject({
-      source: 'fabrikam-web',
+      source: 'ccs-default--fabrikam-web',
       version: fabrikam.version,
     });
     // Encrypted with the store's private-key password, the key included.
@@ -146,7 +157,7 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
       (c) => c.some((x) => x.alias === 'www.fabrikam.com.pfx' && x.source),
     );
     expect(listed.find((c) => c.alias === 'www.fabrikam.com.pfx')?.source).toMatchObject({
-      key_vault_certificate: 'fabrikam-web',
+      key_vault_certificate: 'ccs-default--fabrikam-web',
       version: fabrikam.version,
     });
     expect(listed.find((c) => c.alias === 'www.contoso.com.pfx')?.source).toBeNull();
@@ -155,7 +166,7 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
       await readJson(await stack.request('GET', `${resource()}/sources`)),
     );
     expect(sources.resolved).toMatchObject([
-      { name: 'fabrikam-web', version: fabrikam.version, via: 'name' },
+      { name: 'ccs-default--fabrikam-web', version: fabrikam.version, via: 'name' },
     ]);
     expect(stack.info.hosts).toContain(sources.publisher.host);
 
@@ -168,7 +179,10 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
   }, 120_000);
 
   it('publishes a new version of the certificate within the local interval', async () => {
-    const renewed = await createCertificate('fabrikam-web', ['www.fabrikam.com', '*.fabrikam.com']);
+    const renewed = await createCertificate('ccs-default--fabrikam-web', [
+      'www.fabrikam.com',
+      '*.fabrikam.com',
+    ]);
     expect(renewed.version).not.toBe(fabrikam.version);
     const entry = await eventually(
       () => Promise.resolve(manifest().files['_.fabrikam.com.pfx']),
@@ -179,9 +193,9 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
   }, 90_000);
 
   it('refuses two sources that claim the same host name with 409 naming the file', async () => {
-    await createCertificate('fabrikam-copy', ['www.fabrikam.com']);
+    await createCertificate('ccs-default--fabrikam-copy', ['www.fabrikam.com']);
     const res = await stack.request('PUT', `${resource()}/sources`, {
-      body: { certificates: [{ name: 'fabrikam-web' }, { name: 'fabrikam-copy' }] },
+      body: { certificates: [{ name: 'ccs-default--fabrikam-web' }, { name: 'ccs-default--fabrikam-copy' }] },
     });
     expect(res.status).toBe(409);
     expect(JSON.stringify(await readJson(res))).toContain('www.fabrikam.com.pfx');
@@ -190,15 +204,20 @@ describe('npm start: Key Vault certificates published to the demo share', () => 
   it('rotates the private-key password across every file with no failed handshake', async () => {
     // The publisher takes over the demo files (overwrite) and the expired one goes: every file of
     // the share is then the publisher's, so the rotation needs no force.
-    await createCertificate('contoso-web', ['www.contoso.com', '*.contoso.com']);
+    await createCertificate('ccs-default--contoso-web', ['www.contoso.com', '*.contoso.com']);
     const put = await stack.request('PUT', `${resource()}/sources`, {
-      body: { certificates: [{ name: 'fabrikam-web' }, { name: 'contoso-web', overwrite: true }] },
+      body: {
+        certificates: [
+          { name: 'ccs-default--fabrikam-web' },
+          { name: 'ccs-default--contoso-web', overwrite: true },
+        ],
+      },
     });
     expect(put.status).toBe(200);
     rmSync(join(stack.info.share.folder, 'expired.contoso.com.pfx'));
     await eventually(
       () => Promise.resolve(manifest().files['www.contoso.com.pfx']),
-      (e) => e?.source === 'contoso-web',
+      (e) => e?.source === 'ccs-default--contoso-web',
     );
 
     const ports = sitePorts();

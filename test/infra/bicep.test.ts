@@ -21,6 +21,7 @@ import { timerRoutes } from '../../functions/index.js';
 import { findTool, toolRequired } from '../support/tools.js';
 import { likePattern, parseCondition, type AbacRequest } from '../../local/keyvault/abac.js';
 import { ownSecretsCondition } from '../../local/keyvault/fleet-roles.js';
+import { agentsCanRead, sourceNamePrefix } from '../../shared/publishing/source-access.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'infra', 'main.bicep');
@@ -552,6 +553,42 @@ if (!cli && !required)
       expect(fleetMay('fleet-a', SECRET_GET, 'ccs-fleet-a-anything-else', vaultType)).toBe(false);
       const onKey = fleetAssignments().filter((f) => String(f.resource.scope).includes(`${vaultType}/keys`));
       expect(onKey.map(roleIdOf)).toEqual([ROLE.keyVaultReader]);
+    });
+
+    it("lets a fleet's group read its sources' certificate secrets (named ccs-<ccs-id>--…) and no other fleet's", () => {
+      for (const action of [SECRET_GET, SECRET_METADATA]) {
+        expect(fleetMay('fleet-a', action, `${sourceNamePrefix('fleet-a')}www-contoso`, vaultType)).toBe(
+          true,
+        );
+        for (const name of [
+          `${sourceNamePrefix('fleet-a-b')}www-contoso`, // a ccs-id prefixing another: whole prefix
+          `${sourceNamePrefix('fleet-b')}www-contoso`,
+          'www-contoso', // a certificate outside the rule
+          'CCS-fleet-a--www-contoso', // conditions compare case-sensitively
+          'ccs-fleet-a-www-contoso',
+        ]) {
+          expect(fleetMay('fleet-a', action, name, vaultType), name).toBe(false);
+        }
+      }
+      // The API holds the sources of a per-ccs-id deployment to the same rule.
+      expect(agentsCanRead('per-ccs-id', 'fleet-a', `${sourceNamePrefix('fleet-a')}www-contoso`)).toBe(true);
+      expect(agentsCanRead('per-ccs-id', 'fleet-a', `${sourceNamePrefix('fleet-a-b')}www-contoso`)).toBe(
+        false,
+      );
+    });
+
+    it('tells the API its agents are per-ccs-id groups when fleets are listed (CCS_AGENT_ACCESS)', () => {
+      const setting = appSettings().find((s) => s.name === 'CCS_AGENT_ACCESS');
+      expect(setting?.value).toBe("[parameters('agentAccess')]");
+      const modules = root.template.resources as Record<string, Resource>;
+      // Bicep compiles the module parameter into one expression choosing between the two values.
+      const passed = get(modules.api, 'properties.parameters') as Record<string, unknown>;
+      expect(passed.agentAccess).toBe(
+        "[if(empty(parameters('fleets')), createObject('value', 'fleet-wide'), createObject('value', 'per-ccs-id'))]",
+      );
+      expect(parseConfig({ ...MINIMAL_CONFIG, CCS_AGENT_ACCESS: 'per-ccs-id' }).CCS_AGENT_ACCESS).toBe(
+        'per-ccs-id',
+      );
     });
 
     it("gives the local vault's fleet role (npm start) the very condition Azure gets", () => {

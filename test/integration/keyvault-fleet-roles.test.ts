@@ -1,8 +1,10 @@
 /**
  * Least privilege per ccs-id in the local vault (issue 17), through the REAL SecretClient: one
  * fleet's agents (fleet-roles.ts `fleetAgentRoles`, the condition infra/app/fleet-rbac.bicep
- * assigns in Azure) read their own ccs-id's two secrets, every version, and nothing else — not a
- * ccs-id their id is a prefix of, not a list — and cannot write or sign.
+ * assigns in Azure) read their own ccs-id's two secrets, every version, and the PFX of the
+ * certificates named `ccs-<ccs-id>--…` (their publishing sources), and nothing else — not a
+ * ccs-id their id is a prefix of, not a certificate outside the rule, not a list — and cannot
+ * write or sign.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,9 +18,15 @@ import { StaticTokenCredential } from '../../shared/adapters/static-token-creden
 import { secretName } from '../../shared/names.js';
 import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
 import { COMMAND_SIGNING_KEY } from '../../shared/signing.js';
+import { CertificateClient } from '@azure/keyvault-certificates';
+import { writePfx } from '../../shared/pkcs12/writer.js';
+import { makeCertificate } from '../support/certificates.js';
 
 const API = `api-${randomUUID()}`;
 const AGENT = `agent-${randomUUID()}`;
+const OPERATOR = `operator-${randomUUID()}`;
+/** Certificates imported by the operator: each one's PFX is its managed secret of the same name. */
+const CERTIFICATES = ['ccs-fleet-a--www-contoso', 'ccs-fleet-a-b--www-contoso', 'www-contoso'];
 let dir: string;
 let vault: LocalKeyVault;
 let ca: string;
@@ -45,7 +53,7 @@ beforeAll(async () => {
   vault = await startKeyVaultServer({
     port: 0,
     certDir: join(dir, 'certs'),
-    principals: fleetPrincipals({ api: API, agent: AGENT }, 'fleet-a'),
+    principals: fleetPrincipals({ api: API, agent: AGENT, operator: OPERATOR }, 'fleet-a'),
   });
   ca = await readFile(vault.caCertPath, 'utf8');
   await deployCommandSigningKey(vault);
@@ -54,6 +62,14 @@ beforeAll(async () => {
     await api.setSecret(secretName(ccsId, 'identity-password'), `pw-${ccsId}`);
     await api.setSecret(secretName(ccsId, 'private-key-password'), `pk-${ccsId}`);
   }
+  const cert = await makeCertificate(['www.contoso.com']);
+  const pfx = writePfx(
+    { privateKey: cert.privateKey, certificates: [cert.certificate.raw] },
+    '',
+    'aes256-sha256',
+  );
+  const operator = new CertificateClient(vault.url, new StaticTokenCredential(OPERATOR), options());
+  for (const name of CERTIFICATES) await operator.importCertificate(name, pfx);
 });
 
 afterAll(async () => {
@@ -80,6 +96,21 @@ describe("one fleet's agents in the local vault", () => {
           code: 'Forbidden',
         });
       }
+    }
+  });
+
+  it("read their sources' certificate secrets (named ccs-<ccs-id>--…) by exact version, and no other certificate's", async () => {
+    const agent = secretsFor(AGENT);
+    const [own, longer, outside] = CERTIFICATES as [string, string, string];
+    const latest = await agent.getSecret(own);
+    expect(latest.properties.contentType).toBe('application/x-pkcs12');
+    const byVersion = await agent.getSecret(own, { version: latest.properties.version! });
+    expect(byVersion.value).toBe(latest.value);
+    for (const name of [longer, outside]) {
+      expect(await refusal(agent.getSecret(name)), name).toMatchObject({
+        statusCode: 403,
+        code: 'Forbidden',
+      });
     }
   });
 

@@ -207,6 +207,35 @@ describe('the publisher runner', () => {
     ]);
   });
 
+  it('refuses a run older than the one that last changed the share (a publisher back from the dead), writing nothing', async () => {
+    const publisher = runner();
+    const issued = (ms: number) => new Date(Date.now() - ms).toISOString();
+    // Run 2 (issued after run 1) was handed to this host and published version w2…
+    await publisher.run({
+      ...publishCommand(2, 0, 1, [{ name: 'www', version: 'w2', format: 'pfx' }]),
+      issuedAt: issued(1000),
+    });
+    const after = await readFile(join(folder, 'www.contoso.com.pfx'));
+    // …then the dead publisher's run 1 (w1) arrives late: refused, the share unchanged.
+    await publisher.run({
+      ...publishCommand(1, 0, 1, [{ name: 'www', version: 'w1', format: 'pfx' }]),
+      issuedAt: issued(60_000),
+    });
+    expect(publishReports().at(-1)).toMatchObject({
+      seq: 1,
+      error: { code: 'StaleRun', status: 409 },
+      files: [],
+    });
+    expect(await readFile(join(folder, 'www.contoso.com.pfx'))).toEqual(after);
+    // A lower number issued later (the API's state was lost and numbers start again) still runs.
+    await publisher.run({
+      ...publishCommand(1, 0, 1, [{ name: 'api', version: 'a1', format: 'pfx' }]),
+      issuedAt: issued(0),
+    });
+    expect(publishReports().at(-1)).toMatchObject({ seq: 1, error: null });
+    expect(await pfx(folder)).toContain('api.contoso.com.pfx');
+  });
+
   it('refuses a store without the write claim, writing nothing', async () => {
     await runner(['read']).run(publishCommand(1, 0, 1, [{ name: 'www', version: 'w1', format: 'pfx' }]));
     expect(publishReports()[0]).toMatchObject({ error: { code: 'PathForbidden', status: 403 }, files: [] });

@@ -432,6 +432,9 @@ describe('faults', () => {
     );
     expect(next.errors).toEqual([]);
     expect(next.tempFilesRemoved).toEqual([]);
+    // Too young to go: the run says when they may (the API asks for a run then).
+    expect(next.orphansDueAt!.getTime()).toBeGreaterThan(soon().getTime());
+    expect(next.orphansDueAt!.getTime()).toBeLessThanOrEqual(Date.now() + 10 * 60_000 + 1000);
     expect(await pfxFiles()).toEqual(['_.contoso.com.pfx', 'www.contoso.com.pfx']);
     const leaf = readPfxCertificates(await readFile(join(folder, '_.contoso.com.pfx')), PASSWORD.value)
       .certificates[0];
@@ -443,6 +446,7 @@ describe('faults', () => {
       request([kvSource('www-cert', wwwRenewed, 'v2')]),
     );
     expect(tidy.tempFilesRemoved.sort()).toEqual(orphans.sort());
+    expect(tidy.orphansDueAt).toBeNull();
     expect((await files()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -35,6 +35,8 @@ export interface ApiHarness {
   vault: LocalKeyVault;
   /** The agents' vault token (Secrets User; Reader on the command-signing key: they cannot sign). */
   agentVaultToken: string;
+  /** The certificates' operator (Key Vault Certificates Officer): creates and imports sources. */
+  operatorVaultToken: string;
   /** Every log line the API wrote (for secret-leak checks). */
   logs: string[];
   drainReports(): Promise<number>;
@@ -61,6 +63,7 @@ export async function startApiHarness(
   const dir = mkdtempSync(join(tmpdir(), 'ccs-api-'));
   const vaultToken = generateAccessToken();
   const agentVaultToken = generateAccessToken();
+  const operatorVaultToken = generateAccessToken();
   const writeToken = generateAccessToken();
   const readToken = generateAccessToken();
   const [azurite, vault] = await Promise.all([
@@ -68,7 +71,7 @@ export async function startApiHarness(
     startKeyVaultServer({
       port: 0,
       certDir: join(dir, 'certs'),
-      principals: fleetPrincipals({ api: vaultToken, agent: agentVaultToken }),
+      principals: fleetPrincipals({ api: vaultToken, agent: agentVaultToken, operator: operatorVaultToken }),
     }),
   ]);
   await deployCommandSigningKey(vault);
@@ -113,6 +116,7 @@ export async function startApiHarness(
     azurite,
     vault,
     agentVaultToken,
+    operatorVaultToken,
     logs,
     drainReports: async () => {
       let total = 0;

@@ -7,7 +7,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { StorageClients } from '../../shared/adapters/storage.js';
 import {
+  AgentCommandSchema,
   CommandSchema,
+  type AgentCommand,
   decodeMessageText,
   encodeMessage,
   MESSAGE_VERSION,
@@ -71,15 +73,24 @@ export class FakeHost {
     });
   }
 
-  /** Take every pending command off this host's queue. */
-  async commands(): Promise<Command[]> {
+  /** Take every pending command off this host's queue (change commands only). */
+  commands(): Promise<Command[]> {
+    return this.take((text) => CommandSchema.parse(text));
+  }
+
+  /** Take every pending command off this host's queue, scans and publish runs included. */
+  agentCommands(): Promise<AgentCommand[]> {
+    return this.take((text) => AgentCommandSchema.parse(text));
+  }
+
+  private async take<T>(parse: (message: unknown) => T): Promise<T[]> {
     const queue = this.storage.queue(commandQueueName(this.ccsId, this.host));
-    const out: Command[] = [];
+    const out: T[] = [];
     for (;;) {
       const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
       if (receivedMessageItems.length === 0) return out;
       for (const item of receivedMessageItems) {
-        out.push(CommandSchema.parse(decodeMessageText(item.messageText)));
+        out.push(parse(decodeMessageText(item.messageText)));
         await queue.deleteMessage(item.messageId, item.popReceipt);
       }
     }

@@ -55,6 +55,31 @@ describe('publish runs: when and by whom', () => {
     });
   });
 
+  it('hands an outstanding run to the new lease holder at once when its publisher lost the lease', () => {
+    const outstanding = {
+      ...reported,
+      seq: 4,
+      host: 'web-01',
+      requestedAt: ago(INTERVAL / 5),
+      completedDigest: 'old',
+    };
+    expect(decide(outstanding, { holder: 'WEB-01' })).toBeNull();
+    expect(decide(outstanding, { holder: 'web-02' })).toMatchObject({
+      host: 'web-02',
+      seq: 5,
+      reason: 'handover',
+    });
+  });
+
+  it("asks for a run once a dead run's temporary files are old enough to remove, at most once an interval", () => {
+    expect(decide({ ...reported, orphansDueAt: ago(-1000) })).toBeNull();
+    expect(decide({ ...reported, orphansDueAt: ago(1) })).toBeNull(); // the last run reported < an interval ago
+    expect(decide({ ...reported, reportedAt: ago(INTERVAL), orphansDueAt: ago(1) })).toMatchObject({
+      reason: 'orphans',
+    });
+    expect(decide({ ...reported, reportedAt: ago(INTERVAL), orphansDueAt: null })).toBeNull();
+  });
+
   it('retries a failed run after an interval, and repeats a good one daily', () => {
     const error = { name: 'path', code: 'ShareFull', detail: 'full', status: 409 };
     expect(decide({ ...reported, lastError: error })).toBeNull();
@@ -62,6 +87,20 @@ describe('publish runs: when and by whom', () => {
       reason: 'retry',
     });
     expect(decide({ ...reported, reportedAt: ago(24 * 3600 * 1000) })).toMatchObject({ reason: 'daily' });
+    // A source refused because Key Vault did not give its secret (throttled, down) is retried too.
+    const unavailable = {
+      ...reported,
+      sourceErrors: [
+        { source: 'www', version: 'v1', code: 'secret_unavailable' as const, detail: 'HTTP 429' },
+      ],
+    };
+    expect(decide(unavailable)).toBeNull();
+    expect(decide({ ...unavailable, reportedAt: ago(INTERVAL) })).toMatchObject({ reason: 'retry' });
+    const refused = {
+      ...unavailable,
+      sourceErrors: [{ ...unavailable.sourceErrors[0]!, code: 'expired' as const }],
+    };
+    expect(decide({ ...refused, reportedAt: ago(INTERVAL) })).toBeNull();
   });
 
   it('publishes nothing while a rotation owns the share or no host is elected', () => {

@@ -9,6 +9,7 @@ import type { CatalogCertificate, CatalogEntry, CertificateCatalog } from '../..
 import { SourcesService, sourcesTag } from '../../shared/services/publishing-sources.js';
 import { makeCertificate, type TestCertificate } from '../support/certificates.js';
 import { memoryStores } from '../support/memory-stores.js';
+import type { AgentAccess } from '../../shared/publishing/source-access.js';
 
 const CCS = 'default';
 const caller = { id: 'access-token:t' };
@@ -44,7 +45,7 @@ class Catalog implements CertificateCatalog {
   }
 }
 
-async function setup() {
+async function setup(access: AgentAccess = 'fleet-wide') {
   const stores = memoryStores();
   await stores.desired.save(
     {
@@ -70,6 +71,7 @@ async function setup() {
     { refresh: (id) => Promise.resolve(void refreshed.push(id)) },
     clock,
     log,
+    access,
   );
   return { stores, catalog, service, refreshed };
 }
@@ -144,5 +146,42 @@ describe('publishing sources', () => {
     const t = await setup();
     const error = await refusal(t.service.get('other'));
     expect(error.kind).toBe('not-found');
+  });
+
+  it('with per-ccs-id agent groups, takes only sources named ccs-<ccs-id>--… (400 naming the field, nothing saved)', async () => {
+    const t = await setup('per-ccs-id');
+    const cert = await makeCertificate(['www.contoso.com']);
+    t.catalog.certificates.set('ccs-default--www', { cert, tags: {} });
+    t.catalog.certificates.set('www-contoso', { cert: await makeCertificate(['api.contoso.com']), tags: {} });
+    t.catalog.certificates.set('ccs-default-b--shop', {
+      cert: await makeCertificate(['shop.contoso.com']),
+      tags: { ccs: 'default' },
+    });
+    const named = await refusal(
+      t.service.put(
+        CCS,
+        { certificates: [{ name: 'ccs-default--www' }, { name: 'www-contoso' }] },
+        null,
+        caller,
+      ),
+    );
+    expect(named).toMatchObject({ kind: 'invalid', field: 'certificates.1.name' });
+    expect(named.message).toContain('ccs-default--');
+    const tagged = await refusal(
+      t.service.put(CCS, { tag_selector: { name: 'ccs', value: 'default' } }, null, caller),
+    );
+    expect(tagged).toMatchObject({ kind: 'invalid', field: 'tag_selector' });
+    expect(tagged.message).toContain('ccs-default-b--shop');
+    expect(await t.stores.publishing.getSources(CCS)).toBeNull();
+
+    const saved = await t.service.put(CCS, { certificates: [{ name: 'ccs-default--www' }] }, null, caller);
+    expect(saved.state.resolved).toMatchObject([{ name: 'ccs-default--www', problem: null }]);
+  });
+
+  it('with the fleet-wide group, takes any certificate name', async () => {
+    const t = await setup('fleet-wide');
+    t.catalog.certificates.set('www-contoso', { cert: await makeCertificate(['www.contoso.com']), tags: {} });
+    const saved = await t.service.put(CCS, { certificates: [{ name: 'www-contoso' }] }, null, caller);
+    expect(saved.state.resolved).toMatchObject([{ name: 'www-contoso', problem: null }]);
   });
 });

@@ -70,7 +70,8 @@ export interface FaultStack {
   stores: Stores;
   storage: StorageClients;
   vault: LocalKeyVault;
-  vaultTokens: { api: string; agent: string };
+  /** `operator`: creates and imports certificates (the publishing sources' Key Vault side). */
+  vaultTokens: { api: string; agent: string; operator: string };
   /** The one-time code each host enrolled with (in its agent.json only). */
   enrolmentCodes: ReadonlyMap<string, string>;
   azurite: { connectionString: string; stop(): Promise<void>; start(): Promise<void> };
@@ -98,6 +99,10 @@ export interface FaultStack {
   arm(host: string, step: CrashStep, type?: string, generation?: number): Promise<void>;
   /** Stop (SIGTERM, wait) and start again without any crash point. */
   restartAgent(host: string): Promise<void>;
+  /** Keep a host down once it dies (no restart) — a server that stays off — until `release`. */
+  hold(host: string): void;
+  /** Start a held host again. */
+  release(host: string): void;
   pause(host: string): void;
   resume(host: string): void;
   waitFor<T>(
@@ -128,6 +133,8 @@ export async function startFaultStack(options: {
   sharePassword: string;
   preflightTimeoutSeconds?: number;
   operationTimeoutSeconds?: number;
+  /** CCS_INVENTORY_INTERVAL_SECONDS (the scanner's and publisher's hand-over unit); default 300. */
+  inventoryIntervalSeconds?: number;
   /** The soak (test/soak/) shapes its fleet: per-host allow-lists, slower polling, preloads. */
   fleet?: FleetOptions;
 }): Promise<FaultStack> {
@@ -174,7 +181,11 @@ export async function startFaultStack(options: {
       azurite = null;
       await running?.close();
     };
-    const vaultTokens = { api: generateAccessToken(), agent: generateAccessToken() };
+    const vaultTokens = {
+      api: generateAccessToken(),
+      agent: generateAccessToken(),
+      operator: generateAccessToken(),
+    };
     const [, vault] = await Promise.all([
       startAzurite(),
       startKeyVaultServer({
@@ -209,6 +220,7 @@ export async function startFaultStack(options: {
       ]),
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds ?? 20),
       CCS_OPERATION_TIMEOUT_SECONDS: String(options.operationTimeoutSeconds ?? 90),
+      CCS_INVENTORY_INTERVAL_SECONDS: String(options.inventoryIntervalSeconds ?? 300),
       // Many identity changes to one ccs-id here; the limit itself is tested on its own
       // (test/integration/identity-policy.test.ts).
       CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
@@ -226,6 +238,7 @@ export async function startFaultStack(options: {
     // keep saying hello until it answers.
     const agents = new Map<string, AgentProcess>();
     let stopping = false;
+    const held = new Set<string>();
     const armFile = (host: string) => join(dir, 'agents', `${host}.crash`);
     const configFor = (host: string) => {
       const home = join(dir, 'agents', host);
@@ -299,6 +312,7 @@ export async function startFaultStack(options: {
       child.once('exit', (code, signal) => {
         agent.exits.push({ code, signal });
         if (stopping || agent.child !== child || (child as { intentional?: boolean }).intentional) return;
+        if (held.has(host)) return;
         // The service manager restarts a dead agent, without the crash point.
         setTimeout(() => !stopping && agent.child === child && launch(host), 300);
       });
@@ -420,6 +434,12 @@ export async function startFaultStack(options: {
         const hellos = helloCount(host);
         launch(host);
         await waitForHello(host, hellos);
+      },
+      hold: (host) => void held.add(host),
+      release(host) {
+        held.delete(host);
+        const child = agents.get(host)?.child;
+        if (!stopping && child && (child.exitCode !== null || child.signalCode !== null)) launch(host);
       },
       pause: (host) => void agents.get(host)?.child.kill('SIGSTOP'),
       resume: (host) => void agents.get(host)?.child.kill('SIGCONT'),
