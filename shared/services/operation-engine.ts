@@ -146,7 +146,31 @@ export class OperationEngine {
       }
       return op;
     }
-    return this.drive({ op, etag, claimed: true });
+    try {
+      return await this.drive({ op, etag, claimed: true });
+    } catch (error) {
+      return this.commitInterrupted(op, error);
+    }
+  }
+
+  /**
+   * A change that commits at once (a disable) was recorded and audited, and may be committed,
+   * when its commit or apply fan-out failed (storage, or Key Vault signing the commands): it is
+   * accepted all the same — answering 503 would make the caller retry a change that goes on (the
+   * soak's seed 20261204: a disable answered 503 after it was committed, its retry answered 204).
+   * The claim it holds goes stale and the sweeper takes the commit over (`commit-taken-over`).
+   */
+  private async commitInterrupted(op: OperationRecord, error: unknown): Promise<OperationRecord> {
+    this.log.warn('commit interrupted; the sweeper resumes it', {
+      operationId: op.id,
+      ccsId: op.ccsId,
+      error: error instanceof Error ? error.message.slice(0, 300) : 'unknown',
+    });
+    try {
+      return (await this.stores.operations.get(op.id))?.record ?? op;
+    } catch {
+      return op;
+    }
   }
 
   /**

@@ -633,6 +633,35 @@ describe('a preflight result that races the deadline (soak seed 20261204)', () =
   });
 });
 
+describe('a change that commits at once, whose apply cannot be sent (soak seed 20261204)', () => {
+  it('is answered with its operation, not an error, and the sweeper resumes the commit', async () => {
+    const t = await applying(['web-01', 'web-02']);
+    for (const host of ['web-01', 'web-02']) await t.report(t.op, host, 'apply', 'succeeded');
+    // Key Vault throttles the signing of the disable's first apply past the SDK's retries.
+    let failed = false;
+    t.bus.onSend = () => {
+      const last = t.bus.sent.at(-1);
+      if (failed || last?.type !== 'apply' || last.generation !== 2) return Promise.resolve();
+      failed = true;
+      return Promise.reject(new Error('Key Vault sign failed (HTTP 429, Throttled)'));
+    };
+    const op = await t.engine.start(await t.change('disable', DISABLED_STATE));
+    expect(op).toMatchObject({ status: 'Running', phase: 'committing', targetGeneration: 2 });
+    expect((await t.stores.desired.get(CCS))?.record).toMatchObject({
+      generation: 2,
+      lastOperationId: op.id,
+    });
+    const audit = await t.stores.audit.list({ ccsId: CCS, top: 10 });
+    expect(audit.filter((e) => e.operationId === op.id)).toHaveLength(1);
+    t.clock.t += STUCK_MS + 1;
+    expect(await t.engine.advance(op.id)).toMatchObject({ status: 'Running', phase: 'apply' });
+    expect(t.transitions().at(-1)).toEqual(['start-commit', 'commit-taken-over', 'committed']);
+    // Sent again to every host by the takeover (the first fan-out sent what it could).
+    const applies = t.bus.of('apply').filter((c) => c.generation === 2);
+    expect(applies.map((c) => c.host).sort()).toEqual(['web-01', 'web-01', 'web-02', 'web-02']);
+  });
+});
+
 describe('duplicates and strays', () => {
   it('records a result on the host row, keeps the other step, and a duplicate never overwrites it', async () => {
     const t = setup(['web-01']);
