@@ -518,7 +518,7 @@ export class OperationEngine {
     // Not written (the decision without this host stands), but not lost either: it is in the log,
     // and the host checks the change again when its apply comes.
     if (recorded === 'late') {
-      this.log.warn('preflight result after the preflight closed; not recorded', {
+      this.log.warn('late preflight result not recorded: the host was marked unreachable at the deadline', {
         operationId: id,
         host,
         outcome,

@@ -14,8 +14,9 @@ export interface HostResult {
 }
 
 /**
- * `late`: a preflight result for a host whose preflight was already closed (marked `unreachable`
- * at the deadline, or `skipped` when the operation ended): not written, the decision stands.
+ * `late`: a preflight result for a host the deadline marked `unreachable` (the operation went on
+ * without it): not written, the decision stands. One for a host whose preflight was closed as
+ * `skipped` (the operation ended on another host's failure) is `ignored`, as a duplicate is.
  */
 export type HostResultRecorded = 'recorded' | 'late' | 'ignored';
 
@@ -39,9 +40,7 @@ async function recordPreflight(
   });
   if (written !== 'unchanged') return written === 'written' ? 'recorded' : 'missing';
   const closed = (seen as OperationHostRecord | null)?.preflight;
-  // The same result again (a duplicate delivery) or a duplicate's `superseded`: nothing to say.
-  const settled = closed === 'succeeded' || closed === 'failed' || closed === 'superseded';
-  return settled || outcome === 'superseded' ? 'ignored' : 'late';
+  return closed === 'unreachable' && outcome !== 'superseded' ? 'late' : 'ignored';
 }
 
 /**

@@ -586,7 +586,7 @@ describe('a preflight result that races the deadline (soak seed 20261204)', () =
       error: null,
     });
     expect(t.lines).toContainEqual(
-      expect.objectContaining({ msg: expect.stringContaining('preflight closed'), host: 'web-01' }),
+      expect.objectContaining({ msg: expect.stringContaining('late preflight result'), host: 'web-01' }),
     );
     // It still gets the apply, like every host, and checks the change again there.
     expect(t.bus.of('apply').map((c) => c.host)).toEqual(['web-01', 'web-02']);
@@ -725,6 +725,10 @@ describe('a finished operation leaves no host step pending (soak seed 1)', () =>
       ['web-02', 'failed', 'skipped'],
       ['web-03', 'skipped', 'skipped'],
     ]);
+    // web-03's answer after the operation ended changes nothing, and is no warning either.
+    await t.report(op, 'web-03', 'preflight', 'failed');
+    expect((await t.stores.operations.host(op.id, 'web-03'))?.preflight).toBe('skipped');
+    expect(t.lines.filter((l) => String(l.msg).includes('late preflight'))).toEqual([]);
   });
 
   it('marks a host silent until the deadline unreachable, and one that got there by another command succeeded', async () => {
