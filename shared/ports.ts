@@ -105,6 +105,10 @@ export interface OperationRepository {
   ): Promise<OperationHostRecord[]>;
   /** Create or replace one host row. */
   putHost(record: OperationHostRecord): Promise<void>;
+  /** One host's row with its ETag (a point read), or null: for a read-then-write that must not race. */
+  getHost(id: string, host: string): Promise<Versioned<OperationHostRecord> | null>;
+  /** Replace one existing host row conditionally; null when another writer won (or the row is gone). */
+  saveHost(record: OperationHostRecord, etag: string): Promise<string | null>;
   /**
    * Set one step's result on an existing host row without reading it first (the other step and,
    * when `error` is undefined, the error are kept). False when the row does not exist.

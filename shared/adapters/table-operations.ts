@@ -182,6 +182,20 @@ export class TableOperationRepository implements OperationRepository {
     await table.upsertEntity(hostEntity(record), 'Replace');
   }
 
+  async getHost(id: string, host: string): Promise<Versioned<OperationHostRecord> | null> {
+    const row = await getOrNull(await this.table.ready(), id, hostKey(host));
+    return row ? { record: toHost(id, row), etag: row.etag } : null;
+  }
+
+  async saveHost(record: OperationHostRecord, etag: string): Promise<string | null> {
+    try {
+      return await writeConditionally(await this.table.ready(), hostEntity(record), etag);
+    } catch (thrown) {
+      if (hasStatus(thrown, 404)) return null;
+      throw thrown;
+    }
+  }
+
   async setHostStep(
     id: string,
     host: string,

@@ -11,14 +11,16 @@
  */
 import type { HostStepStatus, OperationPhase, OperationRecord, OperationStatus } from '../model.js';
 import type { OperationRepository } from '../ports.js';
+import { updateHostRow } from './operation-host-rows.js';
 
 export function closedApplyStep(phaseBefore: OperationPhase, status: OperationStatus): HostStepStatus {
   if (phaseBefore !== 'apply') return 'skipped';
   return status === 'Succeeded' ? 'succeeded' : 'unreachable';
 }
 
+/** Each row still pending is closed conditionally: a result folded meanwhile is kept, not overwritten. */
 export async function closePendingSteps(
-  operations: Pick<OperationRepository, 'hosts' | 'putHost'>,
+  operations: Pick<OperationRepository, 'hosts' | 'getHost' | 'saveHost'>,
   op: OperationRecord,
   phaseBefore: OperationPhase,
   now: string,
@@ -29,12 +31,16 @@ export async function closePendingSteps(
     rows
       .filter((r) => r.preflight === 'pending' || r.apply === 'pending')
       .map((r) =>
-        operations.putHost({
-          ...r,
-          preflight: r.preflight === 'pending' ? 'skipped' : r.preflight,
-          apply: r.apply === 'pending' ? apply : r.apply,
-          updatedAt: now,
-        }),
+        updateHostRow(operations, op.id, r.host, (row) =>
+          row.preflight === 'pending' || row.apply === 'pending'
+            ? {
+                ...row,
+                preflight: row.preflight === 'pending' ? 'skipped' : row.preflight,
+                apply: row.apply === 'pending' ? apply : row.apply,
+                updatedAt: now,
+              }
+            : null,
+        ),
       ),
   );
 }

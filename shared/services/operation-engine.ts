@@ -30,6 +30,7 @@ import { describeChanges } from './audit-log.js';
 import { closePendingSteps } from './operation-closing.js';
 import { commandsNotSent } from './operation-errors.js';
 import { readFacts } from './operation-facts.js';
+import { updateHostRow } from './operation-host-rows.js';
 import { recordHostResult } from './operation-results.js';
 import type { RolloutPolicy } from '../rollout/policy.js';
 import {
@@ -145,7 +146,31 @@ export class OperationEngine {
       }
       return op;
     }
-    return this.drive({ op, etag, claimed: true });
+    try {
+      return await this.drive({ op, etag, claimed: true });
+    } catch (error) {
+      return this.commitInterrupted(op, error);
+    }
+  }
+
+  /**
+   * A change that commits at once (a disable) was recorded and audited, and may be committed,
+   * when its commit or apply fan-out failed (storage, or Key Vault signing the commands): it is
+   * accepted all the same — answering 503 would make the caller retry a change that goes on (the
+   * soak's seed 20261204: a disable answered 503 after it was committed, its retry answered 204).
+   * The claim it holds goes stale and the sweeper takes the commit over (`commit-taken-over`).
+   */
+  private async commitInterrupted(op: OperationRecord, error: unknown): Promise<OperationRecord> {
+    this.log.warn('commit interrupted; the sweeper resumes it', {
+      operationId: op.id,
+      ccsId: op.ccsId,
+      error: error instanceof Error ? error.message.slice(0, 300) : 'unknown',
+    });
+    try {
+      return (await this.stores.operations.get(op.id))?.record ?? op;
+    } catch {
+      return op;
+    }
   }
 
   /**
@@ -387,12 +412,19 @@ export class OperationEngine {
     return ended?.op ?? (await this.stores.operations.get(op.id))?.record ?? op;
   }
 
-  /** Silent hosts are marked unreachable; they preflight again (in the agent) when they return. */
+  /**
+   * Silent hosts are marked unreachable; they preflight again (in the agent) when they return.
+   * Conditionally: a result folded between the query and the write stands (operation-host-rows.ts).
+   */
   private async markSilentUnreachable(op: OperationRecord): Promise<void> {
     const now = this.now();
     const silent = await this.stores.operations.hostsWhere(op.id, 'preflight', 'pending');
     await Promise.all(
-      silent.map((r) => this.stores.operations.putHost({ ...r, preflight: 'unreachable', updatedAt: now })),
+      silent.map((r) =>
+        updateHostRow(this.stores.operations, op.id, r.host, (row) =>
+          row.preflight === 'pending' ? { ...row, preflight: 'unreachable', updatedAt: now } : null,
+        ),
+      ),
     );
   }
 
@@ -474,14 +506,25 @@ export class OperationEngine {
   }
 
   /** Record one host's step result for an operation (from a `result` report). */
-  recordHostResult(
+  async recordHostResult(
     id: string,
     host: string,
     step: HostStep,
     outcome: 'succeeded' | 'failed' | 'superseded',
     error: HostError | null,
   ): Promise<void> {
-    return recordHostResult(this.stores.operations, { id, host, step, outcome, error, at: this.now() });
+    const result = { id, host, step, outcome, error, at: this.now() };
+    const recorded = await recordHostResult(this.stores.operations, result);
+    // Not written (the decision without this host stands), but not lost either: it is in the log,
+    // and the host checks the change again when its apply comes.
+    if (recorded === 'late') {
+      this.log.warn('late preflight result not recorded: the host was marked unreachable at the deadline', {
+        operationId: id,
+        host,
+        outcome,
+        code: error?.code,
+      });
+    }
   }
 
   /** Write the operation conditionally; the new hold, or null when another process wrote first. */

@@ -45,27 +45,16 @@ function lastHostStates(events: readonly HistoryEvent[]): Map<string, HostStateE
 }
 
 /**
- * Whether an operation failed its preflight: it ended Failed with a host whose preflight failed
- * while phase one was still open. A host that was silent past the preflight deadline is marked
- * unreachable and the change commits without it (docs/operations.md); when it comes back it
- * checks the change in its agent and may refuse it — a failure of phase two, recorded on its
- * preflight step too. Such a host was observed `unreachable`, or its failure report came after
- * the operation's first apply was sent (found by seed 2, where a deaf agent came back late).
+ * Whether an operation failed its preflight: it ended Failed with a host whose preflight step
+ * says `failed`. The API writes a preflight result only while that host's preflight is open: a
+ * host silent past the preflight deadline is marked `unreachable` and the change commits without
+ * it (docs/operations.md); a result it sends after that is not written, and when it refuses the
+ * change at its apply, that is its apply step's failure. So a `failed` preflight on an operation
+ * that sent apply is a violation whenever the failure came (an earlier checker excused one that
+ * came after the first apply, and hid the seed-20261204 bug: the late result overwrote the mark).
  */
-function failedPreflight(events: readonly HistoryEvent[], op: OperationEvent): boolean {
-  if (op.status !== 'Failed') return false;
-  const mine = events.filter((e) => 'operationId' in e && e.operationId === op.operationId);
-  const firstApply = mine.find((e) => e.kind === 'command' && e.type === 'apply' && e.delivery === 'sent');
-  const committedWithout = (host: string): boolean => {
-    const unreachable = mine.some(
-      (e) => e.kind === 'operation' && e.hosts.some((h) => h.host === host && h.preflight === 'unreachable'),
-    );
-    const failure = mine.find(
-      (e) => e.kind === 'report' && e.host === host && e.phase === 'preflight' && e.outcome === 'failed',
-    );
-    return unreachable || (firstApply !== undefined && failure !== undefined && firstApply.seq < failure.seq);
-  };
-  return op.hosts.some((h) => h.preflight === 'failed' && !committedWithout(h.host));
+function failedPreflight(op: OperationEvent): boolean {
+  return op.status === 'Failed' && op.hosts.some((h) => h.preflight === 'failed');
 }
 
 /** Requests answered with an operation: the accepted changes. */
@@ -118,7 +107,7 @@ export function convergence({ events }: InvariantContext): Violation[] {
 /** 2. No host ever applied a generation whose operation failed its preflight. */
 export function noApplyAfterFailedPreflight({ events }: InvariantContext): Violation[] {
   const out: Violation[] = [];
-  const failed = [...finalOperations(events).values()].filter((op) => failedPreflight(events, op));
+  const failed = [...finalOperations(events).values()].filter(failedPreflight);
   const failedIds = new Set(failed.map((op) => op.operationId));
   const applies = only(events, 'command').filter((c) => c.type === 'apply');
   for (const command of applies) {

@@ -114,6 +114,7 @@ export class MemoryOperationRepository implements OperationRepository {
   readonly records = new VersionedMap<OperationRecord>();
   readonly active = new Set<string>();
   private readonly hostRows = new Map<string, Map<string, OperationHostRecord>>();
+  private readonly hostEtags = new Map<string, string>();
 
   private rowsOf(id: string): Map<string, OperationHostRecord> {
     let rows = this.hostRows.get(id);
@@ -122,7 +123,10 @@ export class MemoryOperationRepository implements OperationRepository {
   }
 
   create(operation: OperationRecord, hosts: OperationHostRecord[]) {
-    for (const h of hosts) this.rowsOf(operation.id).set(h.host.toLowerCase(), copy(h));
+    for (const h of hosts) {
+      this.rowsOf(operation.id).set(h.host.toLowerCase(), copy(h));
+      this.touch(operation.id, h.host);
+    }
     const etag = this.records.write(operation.id, operation, null);
     if (etag === null) return Promise.reject(new Error(`operation ${operation.id} exists`));
     if (!isTerminal(operation.status)) this.active.add(operation.id);
@@ -152,7 +156,28 @@ export class MemoryOperationRepository implements OperationRepository {
   }
   putHost(record: OperationHostRecord) {
     this.rowsOf(record.operationId).set(record.host.toLowerCase(), copy(record));
+    this.touch(record.operationId, record.host);
     return Promise.resolve();
+  }
+  getHost(id: string, host: string) {
+    const row = this.hostRows.get(id)?.get(host.toLowerCase());
+    const etag = this.hostEtags.get(this.hostKey(id, host));
+    return Promise.resolve(row && etag ? { record: copy(row), etag } : null);
+  }
+  saveHost(record: OperationHostRecord, etag: string) {
+    const key = this.hostKey(record.operationId, record.host);
+    if (this.hostEtags.get(key) !== etag) return Promise.resolve(null);
+    this.rowsOf(record.operationId).set(record.host.toLowerCase(), copy(record));
+    return Promise.resolve(this.touch(record.operationId, record.host));
+  }
+  /** Every write of a host row gives it a new ETag, as Table storage does (Merge included). */
+  private touch(id: string, host: string): string {
+    const etag = nextEtag();
+    this.hostEtags.set(this.hostKey(id, host), etag);
+    return etag;
+  }
+  private hostKey(id: string, host: string): string {
+    return `${id}|${host.toLowerCase()}`;
   }
   setHostStep(
     id: string,
@@ -167,6 +192,7 @@ export class MemoryOperationRepository implements OperationRepository {
     row[step] = status;
     row.updatedAt = updatedAt;
     if (error !== undefined) row.error = copy(error);
+    this.touch(id, host);
     return Promise.resolve(true);
   }
 }

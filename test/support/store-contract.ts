@@ -163,6 +163,35 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await operations.host(op.id, 'web-09')).toBeNull();
       expect((await operations.hosts(op.id)).map((r) => r.host)).toEqual(['web-01', 'web-02', 'web-03']);
     });
+
+    it('replaces a host row only with the ETag it was read with: any write in between wins', async () => {
+      const { operations } = stores();
+      const op = operation(unique('o'));
+      await operations.create(op, [row(op.id, 'web-01')]);
+      const read = (await operations.getHost(op.id, 'WEB-01'))!;
+      expect(read.record).toMatchObject({ host: 'web-01', preflight: 'pending' });
+      const error = { name: 'path', code: 'PathNotFound', detail: 'gone', status: 404 };
+      // A result merged between the read and the write (setHostStep) changes the ETag too.
+      expect(await operations.setHostStep(op.id, 'web-01', 'preflight', 'failed', error, 't1')).toBe(true);
+      const lost = { ...read.record, preflight: 'unreachable' as const, updatedAt: 't2' };
+      expect(await operations.saveHost(lost, read.etag)).toBeNull();
+      expect((await operations.host(op.id, 'web-01'))?.preflight).toBe('failed');
+      const again = (await operations.getHost(op.id, 'web-01'))!;
+      const next = await operations.saveHost(
+        { ...again.record, apply: 'skipped', updatedAt: 't3' },
+        again.etag,
+      );
+      expect(next).toEqual(expect.any(String));
+      expect(await operations.host(op.id, 'web-01')).toMatchObject({
+        preflight: 'failed',
+        apply: 'skipped',
+        error,
+      });
+      expect(await operations.saveHost({ ...again.record, apply: 'failed' }, again.etag)).toBeNull();
+      expect(await operations.getHost(op.id, 'web-09')).toBeNull();
+      expect(await operations.saveHost({ ...again.record, host: 'web-09' }, again.etag)).toBeNull();
+      expect(await operations.host(op.id, 'web-09')).toBeNull();
+    });
   });
 
   describe(`${name}: audit`, () => {

@@ -113,6 +113,7 @@ function setup(hosts: string[] = []) {
     clock,
     bus,
     engine,
+    lines,
     enrol,
     change,
     report,
@@ -546,6 +547,121 @@ describe('a failure that lands at the preflight deadline (soak seed 20261202)', 
   });
 });
 
+/**
+ * Runs `between` once, right after the first point read of `host`'s row with its ETag (any host
+ * when omitted) and before the reader writes it: another writer's step in the middle of a
+ * read-then-write. Returns whether it ran.
+ */
+function between(operations: OperationRepository, host: string | undefined, step: () => Promise<unknown>) {
+  const read = operations.getHost.bind(operations);
+  let ran = false;
+  operations.getHost = async (...args) => {
+    const row = await read(...args);
+    if (!ran && (host === undefined || args[1] === host)) {
+      ran = true;
+      await step();
+    }
+    return row;
+  };
+  return () => ran;
+}
+
+describe('a preflight result that races the deadline (soak seed 20261204)', () => {
+  it('leaves a host marked unreachable as it is when its failure is folded after the commit', async () => {
+    const t = setup(['web-01', 'web-02']);
+    await t.ready;
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    await t.report(op, 'web-02', 'preflight', 'succeeded');
+    t.clock.t += PREFLIGHT_MS + 1;
+    // The fold reads web-01's row (still pending); before it writes, the engine acts on the
+    // deadline: web-01 unreachable, no failure, committed.
+    const raced = between(t.stores.operations, undefined, async () =>
+      expect(await t.engine.advance(op.id)).toMatchObject({ phase: 'apply' }),
+    );
+    await t.engine.recordHostResult(op.id, 'web-01', 'preflight', 'failed', error);
+    expect(raced()).toBe(true);
+    expect(await t.stores.operations.host(op.id, 'web-01')).toMatchObject({
+      preflight: 'unreachable',
+      apply: 'pending',
+      error: null,
+    });
+    expect(t.lines).toContainEqual(
+      expect.objectContaining({ msg: expect.stringContaining('late preflight result'), host: 'web-01' }),
+    );
+    // It still gets the apply, like every host, and checks the change again there.
+    expect(t.bus.of('apply').map((c) => c.host)).toEqual(['web-01', 'web-02']);
+    expect(await t.report(op, 'web-01', 'apply', 'failed')).toMatchObject({ status: 'Running' });
+    expect(await t.stores.operations.host(op.id, 'web-01')).toMatchObject({
+      preflight: 'unreachable',
+      apply: 'failed',
+      error,
+    });
+  });
+
+  it('keeps a failure folded while the engine marks silent hosts unreachable, and fails the change', async () => {
+    const t = setup(['web-01', 'web-02']);
+    await t.ready;
+    const op = await t.engine.start(await t.change('update', enabled('C:\\a')));
+    t.clock.t += PREFLIGHT_MS + 1;
+    // The engine reads web-01's row (pending) to mark it; the failure is folded before its write.
+    const landed = between(t.stores.operations, 'web-01', () =>
+      t.stores.operations.setHostStep(op.id, 'web-01', 'preflight', 'failed', error, 't'),
+    );
+    expect(await t.engine.advance(op.id)).toMatchObject({ status: 'Failed', error: { code: error.code } });
+    expect(landed()).toBe(true);
+    expect(t.bus.of('apply')).toEqual([]);
+    expect(await t.stores.desired.get(CCS)).toBeNull();
+    expect((await t.stores.operations.hosts(op.id)).map((r) => [r.host, r.preflight, r.apply])).toEqual([
+      ['web-01', 'failed', 'skipped'],
+      ['web-02', 'unreachable', 'skipped'],
+    ]);
+  });
+
+  it('closes pending steps without overwriting a result folded meanwhile', async () => {
+    const t = await applying(['web-01', 'web-02']);
+    t.clock.t += DEADLINE_MS + 1;
+    // Closing reads web-01's row (apply pending); its apply failure is folded before the write.
+    const landed = between(t.stores.operations, 'web-01', () =>
+      t.stores.operations.setHostStep(t.op.id, 'web-01', 'apply', 'failed', error, 't'),
+    );
+    expect(await t.engine.advance(t.op.id)).toMatchObject({ status: 'Failed' });
+    expect(landed()).toBe(true);
+    expect((await t.stores.operations.hosts(t.op.id)).map((r) => [r.host, r.preflight, r.apply])).toEqual([
+      ['web-01', 'succeeded', 'failed'],
+      ['web-02', 'succeeded', 'unreachable'],
+    ]);
+  });
+});
+
+describe('a change that commits at once, whose apply cannot be sent (soak seed 20261204)', () => {
+  it('is answered with its operation, not an error, and the sweeper resumes the commit', async () => {
+    const t = await applying(['web-01', 'web-02']);
+    for (const host of ['web-01', 'web-02']) await t.report(t.op, host, 'apply', 'succeeded');
+    // Key Vault throttles the signing of the disable's first apply past the SDK's retries.
+    let failed = false;
+    t.bus.onSend = () => {
+      const last = t.bus.sent.at(-1);
+      if (failed || last?.type !== 'apply' || last.generation !== 2) return Promise.resolve();
+      failed = true;
+      return Promise.reject(new Error('Key Vault sign failed (HTTP 429, Throttled)'));
+    };
+    const op = await t.engine.start(await t.change('disable', DISABLED_STATE));
+    expect(op).toMatchObject({ status: 'Running', phase: 'committing', targetGeneration: 2 });
+    expect((await t.stores.desired.get(CCS))?.record).toMatchObject({
+      generation: 2,
+      lastOperationId: op.id,
+    });
+    const audit = await t.stores.audit.list({ ccsId: CCS, top: 10 });
+    expect(audit.filter((e) => e.operationId === op.id)).toHaveLength(1);
+    t.clock.t += STUCK_MS + 1;
+    expect(await t.engine.advance(op.id)).toMatchObject({ status: 'Running', phase: 'apply' });
+    expect(t.transitions().at(-1)).toEqual(['start-commit', 'commit-taken-over', 'committed']);
+    // Sent again to every host by the takeover (the first fan-out sent what it could).
+    const applies = t.bus.of('apply').filter((c) => c.generation === 2);
+    expect(applies.map((c) => c.host).sort()).toEqual(['web-01', 'web-01', 'web-02', 'web-02']);
+  });
+});
+
 describe('duplicates and strays', () => {
   it('records a result on the host row, keeps the other step, and a duplicate never overwrites it', async () => {
     const t = setup(['web-01']);
@@ -589,6 +705,7 @@ describe('duplicates and strays', () => {
     await t.report(t.op, 'web-01', 'apply', 'superseded');
     await t.report(t.op, 'web-01', 'preflight', 'failed');
     expect((await t.stores.operations.get(t.op.id))!.record).toEqual(ended.record);
+    expect((await t.stores.operations.host(t.op.id, 'web-01'))?.preflight).toBe('succeeded');
     expect(t.bus.of('apply')).toHaveLength(1);
   });
 });
@@ -608,6 +725,10 @@ describe('a finished operation leaves no host step pending (soak seed 1)', () =>
       ['web-02', 'failed', 'skipped'],
       ['web-03', 'skipped', 'skipped'],
     ]);
+    // web-03's answer after the operation ended changes nothing, and is no warning either.
+    await t.report(op, 'web-03', 'preflight', 'failed');
+    expect((await t.stores.operations.host(op.id, 'web-03'))?.preflight).toBe('skipped');
+    expect(t.lines.filter((l) => String(l.msg).includes('late preflight'))).toEqual([]);
   });
 
   it('marks a host silent until the deadline unreachable, and one that got there by another command succeeded', async () => {
