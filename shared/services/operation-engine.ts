@@ -30,7 +30,7 @@ import { describeChanges } from './audit-log.js';
 import { closePendingSteps } from './operation-closing.js';
 import { commandsNotSent } from './operation-errors.js';
 import { readFacts } from './operation-facts.js';
-import { recordHostResult } from './operation-results.js';
+import { HostResults } from './operation-results.js';
 import type { RolloutPolicy } from '../rollout/policy.js';
 import {
   commitRollback,
@@ -95,6 +95,8 @@ export class OperationEngine {
   private readonly policy: MachinePolicy;
   /** What the rollout steps (rollout-steps.ts) use of this engine. */
   private readonly steps: StepContext;
+  /** Host results, recorded in transactions per operation (operation-results.ts). */
+  private readonly results: HostResults;
 
   constructor(
     private readonly stores: Pick<Stores, 'desired' | 'hosts' | 'operations' | 'audit' | 'serving'>,
@@ -103,6 +105,7 @@ export class OperationEngine {
     private readonly log: Logger,
     private readonly options: EngineOptions,
   ) {
+    this.results = new HostResults(stores.operations);
     this.policy = {
       stuckCommitMs: options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS,
       // Each wave (and a rollback) waits for its hosts as long as an all-at-once apply would.
@@ -481,7 +484,7 @@ export class OperationEngine {
     outcome: 'succeeded' | 'failed' | 'superseded',
     error: HostError | null,
   ): Promise<void> {
-    return recordHostResult(this.stores.operations, { id, host, step, outcome, error, at: this.now() });
+    return this.results.record({ id, host, step, outcome, error, at: this.now() });
   }
 
   /** Write the operation conditionally; the new hold, or null when another process wrote first. */
