@@ -98,11 +98,16 @@ export class EnrolmentService {
   }
 
   /** Every write of a key record goes through here: this process forgets the key it had. */
-  private saveHostKey(record: HostKeyRecord, etag: string | null): Promise<string | null> {
-    // Before and after: a read that was under way while the write happened may have remembered the old key.
-    const forget = () => this.keys.forget(record.ccsId, record.host);
-    forget();
-    return this.stores.enrolment.saveHostKey(record, etag).finally(forget);
+  private async saveHostKey(record: HostKeyRecord, etag: string | null): Promise<string | null> {
+    const { ccsId, host, key, thumbprint } = record;
+    this.keys.forget(ccsId, host);
+    const saved = await this.stores.enrolment.saveHostKey(record, etag).catch((error: unknown) => {
+      this.keys.forget(ccsId, host);
+      throw error;
+    });
+    // After the write too: a read under way meanwhile may have remembered the key it replaced.
+    this.keys.remember(ccsId, host, saved !== null && key && thumbprint ? { key, thumbprint } : null);
+    return saved;
   }
 
   /**
