@@ -95,6 +95,11 @@ export interface ChangeResult {
    * one machine, and the shortest the window could be on this machine's cores.
    */
   cpu: { fleet: number; host: number; queue: number; table: number; total: number };
+  /**
+   * The local host's CPU in the window per host, ms: the API (handlers, report folding, timers)
+   * and, in the same process, the local Key Vault endpoint answering its signs and the agents' reads.
+   */
+  apiCpuMsPerHost: number;
   requests: number;
   cpuMsPerRequest: number;
   cpuBoundSeconds: number;
@@ -521,6 +526,7 @@ async function measureChange(
       table: round(cpu.table, 1),
       total: round(cpuTotal, 1),
     },
+    apiCpuMsPerHost: round((cpu.host * 1000) / size, 2),
     requests,
     cpuMsPerRequest: round((cpuTotal * 1000) / requests, 2),
     cpuBoundSeconds: round(cpuTotal / availableParallelism(), 1),

@@ -73,6 +73,7 @@ export function markdown(results: Results): string {
           c.apiOpsPerHost,
           `${c.kvReadsPerHost} (${c.expectedKvReadsPerHost})`,
           c.kvThrottled,
+          c.apiCpuMsPerHost,
           `${c.cpu.total} s / ${c.cpuBoundSeconds} s`,
         ]);
       }
@@ -95,6 +96,7 @@ export function markdown(results: Results): string {
           'API ops/host',
           'KV reads/host (expected)',
           'KV 429s',
+          'API CPU ms/host',
           'CPU used / CPU-bound time',
         ],
         rows,

@@ -75,6 +75,33 @@ export interface HostRepository {
   list(ccsId: string): Promise<HostRecord[]>;
   /** Create or replace: a host row is written only from that host's own reports. */
   put(record: HostRecord): Promise<void>;
+  /** One host's row with the ETag a conditional write needs, or null. */
+  read(ccsId: string, host: string): Promise<Versioned<HostRecord> | null>;
+  /**
+   * Write rows of ONE ccs-id in one request (an entity-group transaction: at most
+   * MAX_TRANSACTION_WRITES rows, each host once): create where `etag` is null, else replace only
+   * at that ETag. All or nothing: the new ETags in order, or the index of the first write that
+   * lost its race (nothing was written then).
+   */
+  writeAll(ccsId: string, writes: { record: HostRecord; etag: string | null }[]): Promise<TransactionOutcome>;
+}
+
+/**
+ * Table storage's entity-group transaction: at most 100 entities, one partition key, each entity
+ * once, all or nothing (learn.microsoft.com/azure/storage/tables/scalability-targets, "Size of an
+ * entity group transaction"; REST "Performing entity group transactions").
+ */
+export const MAX_TRANSACTION_WRITES = 100;
+
+/** A transaction's result: every write's new ETag, or the first write that lost (none was made). */
+export type TransactionOutcome = { etags: string[] } | { lost: number };
+
+/** One host's step results for `setHostSteps` (the steps it names; `error` only when given). */
+export interface HostStepWrite {
+  host: string;
+  steps: Partial<Record<HostStep, HostStepStatus>>;
+  error?: HostError | null;
+  updatedAt: string;
 }
 
 /** The two steps a host takes for an operation. */
@@ -121,6 +148,12 @@ export interface OperationRepository {
     error: HostError | null | undefined,
     updatedAt: string,
   ): Promise<boolean>;
+  /**
+   * `setHostStep` for several hosts of one operation in one request (an entity-group
+   * transaction: at most MAX_TRANSACTION_WRITES hosts, each once). All or nothing: null when
+   * every row was written, else the index of the first host without a row (nothing was written).
+   */
+  setHostSteps(id: string, writes: HostStepWrite[]): Promise<{ missing: number } | null>;
 }
 
 /** The audit log: one entry per accepted change, newest first. */

@@ -54,11 +54,20 @@ describe.concurrent('benchmarks, smoke size', () => {
       expect(c.apiBreakdown['api.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
       expect(c.requests).toBeGreaterThan(0);
       expect(errorsIn(c.problems)).toEqual([]);
+      // Batched folding (issue 18): host rows are written only in transactions (never a write
+      // per report), and a host's step results are merged into its operation row in transactions
+      // too — what is left of the operation's own writes is its record's few saves.
+      expect(c.apiBreakdown['api.table.write.ccshosts']).toBeUndefined();
+      expect(c.apiBreakdown['api.table.batch']).toBeGreaterThan(0);
+      if (c.change !== 'waves')
+        expect(c.apiBreakdown['api.table.write.ccsoperations'] ?? 0).toBeLessThanOrEqual(2);
+      expect(c.apiCpuMsPerHost).toBeGreaterThan(0);
     }
     expect(r.memory.hostPeakMB).toBeGreaterThan(0);
     expect(r.hostLocalWork.canAccessMs).toBeGreaterThan(0);
     const report = markdown({ fleet: { name: 'fleet', sizes: [r] } });
     expect(report).toContain('| 3 | enable |');
+    expect(report).toContain('API CPU ms/host');
   }, 90_000);
 
   it('idle cost: polls and hellos counted over a simulated stretch, priced', async () => {

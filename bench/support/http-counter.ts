@@ -8,7 +8,9 @@
  * - agent: receive / update (keep invisible) / delete on its own `h-…` queue, send to
  *   `ccs-reports` (and to `h-…-poison`);
  * - api:   everything else (table reads and writes, commands sent to `h-…` queues, queue
- *   creation, receive and delete on `ccs-reports`).
+ *   creation, receive and delete on `ccs-reports`). Point reads, writes and queries of the
+ *   tables reports are folded into name the table (`api.table.write.ccshosts`); a
+ *   transaction is `api.table.batch` whatever it writes.
  *
  * Nothing else in the system sends those requests, so the attribution is exact whichever
  * process runs which party.
@@ -73,7 +75,9 @@ export function classify(
     else if (method === 'POST') op = target.startsWith('$batch') ? 'batch' : 'insert';
     else if (method === 'DELETE') op = 'delete';
     else op = 'write'; // PUT / MERGE / PATCH: upsert or conditional update
-    return `api.table.${op}`;
+    // Which table, for the rows reports are folded into (hosts, operations): `api.table.read.ccshosts`.
+    const name = /^(ccshosts|ccsoperations)\b/.exec(target)?.[1];
+    return `api.table.${op}${name ? `.${name}` : ''}`;
   }
   if (endpoints.kvPort !== undefined && port === endpoints.kvPort) {
     // The SDK's first request of a client carries no token: the vault's challenge, not a read.

@@ -4,8 +4,18 @@
  */
 import { odata } from '@azure/data-tables';
 import type { HostRecord } from '../model.js';
-import type { HostRepository } from '../ports.js';
-import { all, getOrNull, json, type LazyTable, parse, textOrNull, type Row } from './table-support.js';
+import type { HostRepository, TransactionOutcome, Versioned } from '../ports.js';
+import {
+  all,
+  getOrNull,
+  json,
+  type LazyTable,
+  parse,
+  textOrNull,
+  transact,
+  type Entity,
+  type Row,
+} from './table-support.js';
 
 function toRecord(row: Row): HostRecord {
   return {
@@ -40,20 +50,43 @@ export class TableHostRepository implements HostRepository {
 
   async put(record: HostRecord): Promise<void> {
     const table = await this.table.ready();
-    await table.upsertEntity(
-      {
-        partitionKey: record.ccsId,
-        rowKey: record.host.toLowerCase(),
-        host: record.host,
-        agentVersion: record.agentVersion,
-        backend: record.backend,
-        actual: json(record.actual),
-        appliedGeneration: record.appliedGeneration,
-        lastSeen: record.lastSeen,
-        lastError: json(record.lastError),
-        lastDriftAt: record.lastDriftAt ?? '',
-      },
-      'Replace',
-    );
+    await table.upsertEntity(toEntity(record), 'Replace');
   }
+
+  async read(ccsId: string, host: string): Promise<Versioned<HostRecord> | null> {
+    const row = await getOrNull(await this.table.ready(), ccsId, host.toLowerCase());
+    return row ? { record: toRecord(row), etag: row.etag } : null;
+  }
+
+  async writeAll(
+    ccsId: string,
+    writes: { record: HostRecord; etag: string | null }[],
+  ): Promise<TransactionOutcome> {
+    const table = await this.table.ready();
+    const outcome = await transact(
+      table,
+      writes.map(({ record, etag }) => {
+        if (record.ccsId !== ccsId) throw new RangeError('a transaction writes one ccs-id');
+        return etag === null
+          ? (['create', toEntity(record)] as const)
+          : (['update', toEntity(record), 'Replace', { etag }] as const);
+      }),
+    );
+    return 'etags' in outcome ? outcome : { lost: outcome.index };
+  }
+}
+
+function toEntity(record: HostRecord): Entity {
+  return {
+    partitionKey: record.ccsId,
+    rowKey: record.host.toLowerCase(),
+    host: record.host,
+    agentVersion: record.agentVersion,
+    backend: record.backend,
+    actual: json(record.actual),
+    appliedGeneration: record.appliedGeneration,
+    lastSeen: record.lastSeen,
+    lastError: json(record.lastError),
+    lastDriftAt: record.lastDriftAt ?? '',
+  };
 }

@@ -14,7 +14,7 @@ import {
   type OperationRecord,
   type RotationPlan,
 } from '../model.js';
-import type { HostStep, OperationRepository, Versioned } from '../ports.js';
+import type { HostStep, HostStepWrite, OperationRepository, Versioned } from '../ports.js';
 import { hasStatus } from './storage.js';
 import {
   all,
@@ -23,6 +23,7 @@ import {
   json,
   type LazyTable,
   parse,
+  transact,
   writeConditionally,
   type Entity,
   type Row,
@@ -219,5 +220,28 @@ export class TableOperationRepository implements OperationRepository {
       if (hasStatus(thrown, 404)) return false;
       throw thrown;
     }
+  }
+
+  async setHostSteps(id: string, writes: HostStepWrite[]): Promise<{ missing: number } | null> {
+    const table = await this.table.ready();
+    // A merge without an ETag (If-Match: *) answers 404 for a missing row, failing the whole
+    // transaction with that action's index: nothing is written.
+    const outcome = await transact(
+      table,
+      writes.map((w) => [
+        'update',
+        {
+          partitionKey: id,
+          rowKey: hostKey(w.host),
+          ...w.steps,
+          updatedAt: w.updatedAt,
+          ...(w.error === undefined ? {} : { error: json(w.error) }),
+        },
+        'Merge',
+      ]),
+    );
+    if ('etags' in outcome) return null;
+    if (outcome.status === 404) return { missing: outcome.index };
+    throw new Error(`host step transaction failed with ${outcome.status}`);
   }
 }

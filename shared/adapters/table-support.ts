@@ -3,7 +3,9 @@
  * failed attempt), JSON columns, paging through a query, and the conditional-write convention of
  * shared/ports.ts (a lost race is `null`, not an exception).
  */
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
+import { MAX_TRANSACTION_WRITES } from '../ports.js';
+import { isRestError } from '@azure/core-rest-pipeline';
 import { hasStatus, type StorageClients } from './storage.js';
 
 export type Row = Record<string, unknown>;
@@ -111,5 +113,41 @@ export async function deleteIfExists(
     await table.deleteEntity(partitionKey, rowKey);
   } catch (error) {
     if (!hasStatus(error, 404)) throw error;
+  }
+}
+
+/** A transaction that did not apply: which action failed, and its status (412, 409, 404). */
+export interface TransactionLost {
+  index: number;
+  status: number;
+}
+
+/**
+ * Submit `actions` (one partition, at most MAX_TRANSACTION_WRITES, each entity once) as one
+ * entity-group transaction. All or nothing: the new ETags in order, or — when an action lost a
+ * race (412 stale ETag, 409 exists) or found no entity (404) — which one, with nothing written.
+ * The service names the failed action by prefixing its error message with the action's 0-based
+ * index, `"1:The update condition specified in the request was not satisfied."` (REST
+ * "Performing entity group transactions"; the .NET SDK exposes it as
+ * `TableTransactionFailedException.FailedTransactionActionIndex`; Azurite 3.35 answers the same,
+ * TableBatchSerialization.serializeError). Any other failure throws.
+ */
+export async function transact(
+  table: TableClient,
+  actions: TransactionAction[],
+): Promise<{ etags: string[] } | TransactionLost> {
+  if (actions.length === 0) return { etags: [] };
+  if (actions.length > MAX_TRANSACTION_WRITES) {
+    throw new RangeError(`a transaction takes at most ${MAX_TRANSACTION_WRITES} entities`);
+  }
+  try {
+    const response = await table.submitTransaction(actions);
+    return { etags: response.subResponses.map((r) => r.etag ?? '') };
+  } catch (error) {
+    const status = isRestError(error) ? (error.statusCode ?? 0) : 0;
+    if (status !== 412 && status !== 409 && status !== 404) throw error;
+    const index = /^(\d+):/.exec((error as Error).message)?.[1];
+    // Without an index the first action is blamed: the caller re-reads and tries again.
+    return { index: index === undefined ? 0 : Number(index), status };
   }
 }

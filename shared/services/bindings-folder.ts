@@ -37,6 +37,25 @@ const MAX_RESULT_CHARACTERS = 40_000;
 
 const json = (value: unknown): number => JSON.stringify(value).length;
 
+/**
+ * A host's unchanged list is written again (its `at` moved on) once this long after the stored
+ * `at`: until then a late report of an older list read in between could win for a while (until
+ * the host's next report) — the price of not writing the head on every report.
+ */
+export const BINDINGS_REFRESH_MS = 9 * 60_000;
+const MAX_KNOWN_LISTS = 20_000;
+
+/** `digest` read at `at` is the list `known` names, read less than BINDINGS_REFRESH_MS after it. */
+function sameListRecently(
+  known: { digest: string; at: string } | undefined,
+  digest: string,
+  at: string,
+): boolean {
+  if (!known || known.digest !== digest) return false;
+  const since = Date.parse(at) - Date.parse(known.at);
+  return since >= 0 && since < BINDINGS_REFRESH_MS;
+}
+
 function invalid(code: string, detail: string): HostError {
   return { name: 'bindings', code, detail, status: 400 };
 }
@@ -55,6 +74,13 @@ export function boundedServing(check: ServingCheck): ServingCheck {
 }
 
 export class BindingsFolder {
+  /**
+   * The list this process last stored (or found stored, error-free) per host, and the time it was
+   * read (issue 18): the same list again within BINDINGS_REFRESH_MS of that time is neither read
+   * nor written — every hello and result carries the list, and it rarely changes.
+   */
+  private readonly known = new Map<string, { digest: string; at: string }>();
+
   constructor(
     private readonly stores: Pick<Stores, 'bindings' | 'serving'>,
     private readonly log: Logger,
@@ -89,10 +115,20 @@ export class BindingsFolder {
     if (bindingsDigest(list) !== summary.digest) {
       return this.recordError(ccsId, host, mismatch(summary.digest), at);
     }
+    const key = `${ccsId}/${host.toLowerCase()}`;
+    if (sameListRecently(this.known.get(key), summary.digest, at)) return;
     const current = await this.stores.bindings.head(ccsId, host);
     if (current?.record.digest === summary.digest && current.record.set !== null) {
-      // The same list again (every hello): only its time moves on.
-      const { set } = current.record;
+      // The same list again (every hello): only its time moves on, and only once in a while.
+      const { set, at: storedAt, error } = current.record;
+      if (
+        error === null &&
+        storedAt !== null &&
+        sameListRecently({ digest: summary.digest, at: storedAt }, summary.digest, at)
+      ) {
+        this.known.set(key, { digest: summary.digest, at: storedAt });
+        return;
+      }
       return this.commit(ccsId, host, { digest: summary.digest, total: summary.total, set }, at, current);
     }
     const set = `i.${summary.digest}`;
@@ -159,6 +195,8 @@ export class BindingsFolder {
         errorAt: errorCleared ? null : head.errorAt,
       };
       if ((await this.stores.bindings.saveHead(next, current?.etag ?? null)) === null) continue;
+      if (next.error === null && list.digest !== null)
+        this.remember(ccsId, host, { digest: list.digest, at });
       if (head.set !== list.set) await this.stores.bindings.dropParts(ccsId, host, list.set, at);
       if (head.digest !== list.digest) {
         this.log.info('bindings stored', { ccsId, host, total: list.total });
@@ -169,7 +207,15 @@ export class BindingsFolder {
   }
 
   /** Record a read error; the last known list stays (a list read later than the error wins). */
+  private remember(ccsId: string, host: string, list: { digest: string; at: string }): void {
+    const key = `${ccsId}/${host.toLowerCase()}`;
+    this.known.delete(key);
+    this.known.set(key, list);
+    if (this.known.size > MAX_KNOWN_LISTS) this.known.delete(this.known.keys().next().value!);
+  }
+
   private async recordError(ccsId: string, host: string, error: HostError, at: string): Promise<void> {
+    this.known.delete(`${ccsId}/${host.toLowerCase()}`);
     this.log.warn('bindings not readable', { ccsId, host, code: error.code });
     for (let attempt = 0; attempt < 8; attempt++) {
       const current = await this.stores.bindings.head(ccsId, host);

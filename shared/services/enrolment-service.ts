@@ -17,6 +17,7 @@ import { assertCcsId, isHostName } from '../names.js';
 import type { Clock, Stores, Versioned } from '../ports.js';
 import { jwkThumbprint } from '../report-signature.js';
 import type { Caller } from './ccs-service.js';
+import { HostKeyCache, type CachedKey } from './host-key-cache.js';
 
 /** Hosts of one ccs-id that may wait for approval at once: a reports-queue writer cannot flood the list. */
 export const MAX_PENDING_HOSTS = 500;
@@ -39,12 +40,17 @@ export interface NewEnrolmentCode {
 }
 
 export class EnrolmentService {
+  /** Registered keys report verification used lately (host-key-cache.ts: what revocation keeps). */
+  private readonly keys: HostKeyCache;
+
   constructor(
     private readonly stores: Pick<Stores, 'enrolment' | 'audit'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly folder: HelloFolder,
-  ) {}
+  ) {
+    this.keys = new HostKeyCache(() => this.clock.now().getTime());
+  }
 
   /** POST …/enrolment-codes: a new single-use code, valid for `ttlMinutes`. */
   async createCode(ccsId: string, ttlMinutes: number, caller: Caller): Promise<NewEnrolmentCode> {
@@ -78,9 +84,30 @@ export class EnrolmentService {
     return this.stores.enrolment.listHostKeys(assertCcsId(ccsId));
   }
 
-  /** The record a report of this host is checked against. */
-  registration(ccsId: string, host: string): Promise<Versioned<HostKeyRecord> | null> {
-    return this.stores.enrolment.getHostKey(ccsId, host);
+  /** The record a report of this host is checked against, read from the table (and remembered). */
+  async registration(ccsId: string, host: string): Promise<Versioned<HostKeyRecord> | null> {
+    const found = await this.stores.enrolment.getHostKey(ccsId, host);
+    const { key, thumbprint } = found?.record ?? {};
+    this.keys.remember(ccsId, host, key && thumbprint ? { key, thumbprint } : null);
+    return found;
+  }
+
+  /** The host's registered key as read lately (KEY_CACHE_TTL_MS), or null: then read `registration`. */
+  recentKey(ccsId: string, host: string): CachedKey | null {
+    return this.keys.get(ccsId, host);
+  }
+
+  /** Every write of a key record goes through here: this process forgets the key it had. */
+  private async saveHostKey(record: HostKeyRecord, etag: string | null): Promise<string | null> {
+    const { ccsId, host, key, thumbprint } = record;
+    this.keys.forget(ccsId, host);
+    const saved = await this.stores.enrolment.saveHostKey(record, etag).catch((error: unknown) => {
+      this.keys.forget(ccsId, host);
+      throw error;
+    });
+    // After the write too: a read under way meanwhile may have remembered the key it replaced.
+    this.keys.remember(ccsId, host, saved !== null && key && thumbprint ? { key, thumbprint } : null);
+    return saved;
   }
 
   /**
@@ -109,7 +136,7 @@ export class EnrolmentService {
     const entry = await this.audit(ccsId, randomUUID(), 'host-approval', caller, [
       { field: `hosts.${found.record.host}.key`, from: previous, to: thumbprint },
     ]);
-    const saved = this.stores.enrolment.saveHostKey(approved, found.etag).then((etag) => etag !== null);
+    const saved = this.saveHostKey(approved, found.etag).then((etag) => etag !== null);
     if (!(await this.failedUnless(entry, saved))) {
       throw new DomainError(
         'conflict',
@@ -152,7 +179,7 @@ export class EnrolmentService {
     const codeId = hello.enrolmentProof ? await this.spendMatchingCode(hello) : null;
     if (codeId) {
       const enrolled = this.registered(base, hello.hostKey, `code:${codeId}`);
-      if ((await this.stores.enrolment.saveHostKey(enrolled, existing?.etag ?? null)) !== null) {
+      if ((await this.saveHostKey(enrolled, existing?.etag ?? null)) !== null) {
         this.log.info(base.key ? 'host re-enrolled with a code' : 'host enrolled with a code', {
           ccsId,
           host,
@@ -201,7 +228,7 @@ export class EnrolmentService {
       },
     };
     // A lost race leaves the other writer's pending key: it is listed and approved the same way.
-    await this.stores.enrolment.saveHostKey({ ...base, pending }, existing?.etag ?? null);
+    await this.saveHostKey({ ...base, pending }, existing?.etag ?? null);
     if (!samePending) {
       this.log.warn('host waits for approval', {
         ccsId: hello.ccsId,

@@ -31,7 +31,7 @@ import { closePendingSteps } from './operation-closing.js';
 import { commandsNotSent } from './operation-errors.js';
 import { readFacts } from './operation-facts.js';
 import { updateHostRow } from './operation-host-rows.js';
-import { recordHostResult } from './operation-results.js';
+import { HostResults } from './operation-results.js';
 import type { RolloutPolicy } from '../rollout/policy.js';
 import {
   commitRollback,
@@ -96,6 +96,8 @@ export class OperationEngine {
   private readonly policy: MachinePolicy;
   /** What the rollout steps (rollout-steps.ts) use of this engine. */
   private readonly steps: StepContext;
+  /** Host results, recorded in transactions per operation (operation-results.ts). */
+  private readonly results: HostResults;
 
   constructor(
     private readonly stores: Pick<Stores, 'desired' | 'hosts' | 'operations' | 'audit' | 'serving'>,
@@ -104,6 +106,7 @@ export class OperationEngine {
     private readonly log: Logger,
     private readonly options: EngineOptions,
   ) {
+    this.results = new HostResults(stores.operations);
     this.policy = {
       stuckCommitMs: options.stuckCommitMs ?? DEFAULT_STUCK_COMMIT_MS,
       // Each wave (and a rollback) waits for its hosts as long as an all-at-once apply would.
@@ -513,8 +516,7 @@ export class OperationEngine {
     outcome: 'succeeded' | 'failed' | 'superseded',
     error: HostError | null,
   ): Promise<void> {
-    const result = { id, host, step, outcome, error, at: this.now() };
-    const recorded = await recordHostResult(this.stores.operations, result);
+    const recorded = await this.results.record({ id, host, step, outcome, error, at: this.now() });
     // Not written (the decision without this host stands), but not lost either: it is in the log,
     // and the host checks the change again when its apply comes.
     if (recorded === 'late') {

@@ -1,7 +1,13 @@
 /** A host's step result, recorded on its operation's host row (from a `result` report). */
 import type { HostError } from '../messages.js';
 import type { OperationHostRecord } from '../model.js';
-import type { HostStep, OperationRepository } from '../ports.js';
+import { GroupCommit } from '../group-commit.js';
+import {
+  MAX_TRANSACTION_WRITES,
+  type HostStep,
+  type HostStepWrite,
+  type OperationRepository,
+} from '../ports.js';
 import { updateHostRow } from './operation-host-rows.js';
 
 export interface HostResult {
@@ -85,4 +91,56 @@ export async function recordHostResult(
     updatedAt: at,
   });
   return 'recorded';
+}
+
+/**
+ * Results of one operation recorded at the same time go to its partition as one entity-group
+ * transaction of merges (issue 18), not one request each: the queue trigger folds a batch of
+ * reports concurrently. A host without a row fails the whole transaction (all or nothing); it
+ * is taken out and recorded alone (`recordHostResult` makes its row), the rest are sent again.
+ * A duplicate's `superseded` reads first, as before, and is recorded alone; so is a preflight
+ * result, which is written only over `pending` and conditionally (recordPreflight).
+ */
+export class HostResults {
+  private readonly commits: GroupCommit<HostResult, void>;
+
+  constructor(
+    private readonly operations: Pick<
+      OperationRepository,
+      'setHostStep' | 'setHostSteps' | 'host' | 'get' | 'putHost' | 'getHost' | 'saveHost'
+    >,
+  ) {
+    this.commits = new GroupCommit((id, results) => this.flush(id, results), MAX_TRANSACTION_WRITES);
+  }
+
+  async record(result: HostResult): Promise<HostResultRecorded> {
+    if (result.outcome === 'superseded' || result.step === 'preflight')
+      return recordHostResult(this.operations, result);
+    await this.commits.add(result.id, result);
+    return 'recorded';
+  }
+
+  private async flush(id: string, results: HostResult[]): Promise<void[]> {
+    // One merge per host (a transaction names each entity once); later results win per step.
+    const byHost = new Map<string, HostStepWrite>();
+    for (const r of results) {
+      const name = r.host.toLowerCase();
+      const write = byHost.get(name) ?? { host: r.host, steps: {}, updatedAt: r.at };
+      write.steps[r.step] = r.outcome;
+      write.updatedAt = r.at;
+      if (r.outcome === 'failed') write.error = r.error;
+      byHost.set(name, write);
+    }
+    let writes = [...byHost.values()];
+    const alone: HostResult[] = [];
+    while (writes.length > 0) {
+      const outcome = await this.operations.setHostSteps(id, writes);
+      if (outcome === null) break;
+      const missing = writes[outcome.missing]!.host.toLowerCase();
+      alone.push(...results.filter((r) => r.host.toLowerCase() === missing));
+      writes = writes.filter((_, i) => i !== outcome.missing);
+    }
+    for (const r of alone) await recordHostResult(this.operations, r);
+    return results.map(() => undefined);
+  }
 }

@@ -14,6 +14,16 @@ import type { OperationEngine } from './operation-engine.js';
 import type { BindingsFolder } from './bindings-folder.js';
 import type { HelloFolder } from './enrolment-service.js';
 import type { ReportAdmission } from './report-trust.js';
+import { GroupCommit } from '../group-commit.js';
+import { HostRows, type HostChange } from './host-rows.js';
+
+/**
+ * How long a hello trusts the desired generation this process read last (per ccs-id) to decide
+ * that its host is not behind. A host that is behind gets the state read fresh, as does a host
+ * without a row yet. A change committed meanwhile reaches the hosts by its own
+ * commands; the hello is the backstop for a host that missed them, and the next hello catches up.
+ */
+export const DESIRED_GENERATION_TTL_MS = 30_000;
 
 /** Where `inventory` reports go (InventoryService); without one they are dropped. */
 export interface InventoryFolder {
@@ -42,7 +52,20 @@ export class ReportService implements HelloFolder {
     /** Bindings and serving checks (issue 13); without it they are acknowledged unread. */
     private readonly bindings?: BindingsFolder,
     private readonly publishing?: PublishingFolder,
-  ) {}
+  ) {
+    this.rows = new HostRows(stores.hosts, clock);
+    this.advances = new GroupCommit(
+      (id, items) => this.engine.advance(id).then(() => items.map(() => undefined)),
+      Number.MAX_SAFE_INTEGER,
+    );
+  }
+
+  /** Host rows, folded in transactions per ccs-id (host-rows.ts). */
+  private readonly rows: HostRows;
+  /** One advance per operation for the results folded at the same time, not one per result. */
+  private readonly advances: GroupCommit<null, void>;
+  /** The desired generation per ccs-id as last read, and when (DESIRED_GENERATION_TTL_MS). */
+  private readonly generations = new Map<string, { generation: number; at: number }>();
 
   /**
    * Validate and fold one report. A malformed one goes straight to the poison queue (retrying
@@ -78,18 +101,25 @@ export class ReportService implements HelloFolder {
   }
 
   private async hello(report: HelloReport): Promise<void> {
-    const existing = await this.stores.hosts.get(report.ccsId, report.host);
+    // First, as before any row names the host: commands may go to its queue once it is listed.
+    // The bus remembers the queues it made: a known host's hello costs no request here.
     await this.bus.ensureHostQueue(report.ccsId, report.host);
-    await this.stores.hosts.put({
-      ...this.base(report, existing),
+    const { before } = await this.foldRow(report, (stored) => ({
+      ...this.base(report, stored),
       agentVersion: report.agentVersion,
       backend: report.backend,
       actual: report.actual,
       appliedGeneration: report.appliedGeneration,
-    });
-    if (!existing) this.log.info('host enrolled', { ccsId: report.ccsId, host: report.host });
+    }));
+    if (!before) this.log.info('host enrolled', { ccsId: report.ccsId, host: report.host });
     if (report.bindings) await this.bindings?.summary(report.ccsId, report.host, report.bindings, report.at);
+    const recent = this.generations.get(report.ccsId);
+    const now = this.clock.now().getTime();
+    if (before && recent && now - recent.at < DESIRED_GENERATION_TTL_MS) {
+      if (report.appliedGeneration >= recent.generation) return;
+    }
     const state = await this.stores.desired.get(report.ccsId);
+    this.generations.set(report.ccsId, { generation: state?.record.generation ?? 0, at: now });
     // A host behind the desired state (new, or back after an outage) gets it at once.
     if (state && report.appliedGeneration < state.record.generation) {
       await this.bus.send({
@@ -106,44 +136,43 @@ export class ReportService implements HelloFolder {
   }
 
   private async result(report: ResultReport): Promise<void> {
-    const existing = await this.stores.hosts.get(report.ccsId, report.host);
     const applied = report.phase === 'apply' && report.outcome === 'succeeded';
-    await this.stores.hosts.put({
-      ...this.base(report, existing),
-      actual: report.actual ?? existing?.actual ?? null,
-      appliedGeneration: Math.max(report.appliedGeneration, existing?.appliedGeneration ?? 0),
-      // A failed preflight belongs to its operation, not to the host: nothing changed there.
-      lastError:
-        report.phase === 'apply' && report.outcome === 'failed'
-          ? report.error
-          : applied
-            ? null
-            : (existing?.lastError ?? null),
-    });
-    // Stored before the operation advances, so an answer to `Prefer: wait` already shows it.
-    await this.bindings?.result(report);
-    if (report.operationId) {
-      await this.engine.recordHostResult(
-        report.operationId,
-        report.host,
-        report.phase,
-        report.outcome,
-        report.error,
-      );
-      await this.engine.advance(report.operationId);
-    }
+    const operationId = report.operationId;
+    // The host row, the bindings and the operation's host row are independent: written together,
+    // and all before the operation advances (an answer to `Prefer: wait` already shows them).
+    await Promise.all([
+      this.foldRow(report, (stored) => ({
+        ...this.base(report, stored),
+        actual: report.actual ?? stored?.actual ?? null,
+        appliedGeneration: Math.max(report.appliedGeneration, stored?.appliedGeneration ?? 0),
+        // A failed preflight belongs to its operation, not to the host: nothing changed there.
+        lastError:
+          report.phase === 'apply' && report.outcome === 'failed'
+            ? report.error
+            : applied
+              ? null
+              : (stored?.lastError ?? null),
+      })),
+      this.bindings?.result(report),
+      operationId &&
+        this.engine.recordHostResult(operationId, report.host, report.phase, report.outcome, report.error),
+    ]);
+    if (operationId) await this.advances.add(operationId, null);
   }
 
   private async drift(report: DriftReport): Promise<void> {
-    const existing = await this.stores.hosts.get(report.ccsId, report.host);
-    await this.stores.hosts.put({
-      ...this.base(report, existing),
+    await this.foldRow(report, (stored) => ({
+      ...this.base(report, stored),
       actual: report.actual,
-      appliedGeneration: Math.max(report.appliedGeneration, existing?.appliedGeneration ?? 0),
+      appliedGeneration: Math.max(report.appliedGeneration, stored?.appliedGeneration ?? 0),
       lastError: report.error,
       lastDriftAt: report.at,
-    });
+    }));
     this.log.warn('drift reported', { ccsId: report.ccsId, host: report.host, repaired: report.repaired });
+  }
+
+  private foldRow(report: Report, change: HostChange) {
+    return this.rows.fold(report.ccsId, report.host, change);
   }
 
   private base(report: Report, existing: HostRecord | null): HostRecord {

@@ -43,7 +43,7 @@ function claimOf(message: unknown): Claim | null {
 
 export class ReportTrust implements ReportAdmission {
   constructor(
-    private readonly enrolment: Pick<EnrolmentService, 'registration' | 'admitKey'>,
+    private readonly enrolment: Pick<EnrolmentService, 'registration' | 'admitKey' | 'recentKey'>,
     private readonly poison: PoisonQueue,
     private readonly log: Logger,
   ) {}
@@ -51,6 +51,16 @@ export class ReportTrust implements ReportAdmission {
   async admit(message: unknown): Promise<Admission> {
     const claim = claimOf(message);
     if (!claim) return this.refuse(message, null, 'MalformedReport', 'no valid ccsId and host');
+    // The key read lately, when the report verifies under it (host-key-cache.ts). Anything
+    // else — another key presented, a signature that does not verify — reads the record again.
+    const recent = this.enrolment.recentKey(claim.ccsId, claim.host);
+    if (
+      recent &&
+      (claim.hostKey === null || jwkThumbprint(claim.hostKey) === recent.thumbprint) &&
+      verifyReportSignature(message, recent.key).ok
+    ) {
+      return 'trusted';
+    }
     const registration = await this.enrolment.registration(claim.ccsId, claim.host);
     const registered = registration?.record.key ?? null;
     const presentsNewKey =

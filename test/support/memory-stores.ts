@@ -25,12 +25,15 @@ import type {
   EnrolmentRepository,
   HostRepository,
   HostStep,
+  HostStepWrite,
   InventoryRepository,
   OperationRepository,
   RateLimitRepository,
   Stores,
+  TransactionOutcome,
   Versioned,
 } from '../../shared/ports.js';
+import { MAX_TRANSACTION_WRITES } from '../../shared/ports.js';
 import type { CcsBinding, HostError } from '../../shared/messages.js';
 import {
   SERVING_HISTORY,
@@ -43,6 +46,20 @@ import type { RolloutPolicy } from '../../shared/rollout/policy.js';
 import { MemoryPublishingRepository } from './memory-publishing.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * What Table storage refuses before running an entity-group transaction: more than 100
+ * entities, an entity twice (400 InvalidDuplicateRow), more than one partition key
+ * (learn.microsoft.com/azure/storage/tables/scalability-targets; Azurite answers the same).
+ */
+function checkTransaction(rowKeys: string[]): void {
+  if (rowKeys.length > MAX_TRANSACTION_WRITES) {
+    throw new RangeError(`a transaction takes at most ${MAX_TRANSACTION_WRITES} entities`);
+  }
+  if (new Set(rowKeys).size !== rowKeys.length) {
+    throw new Error('InvalidDuplicateRow: an entity can appear only once in a transaction');
+  }
+}
 let etags = 0;
 const nextEtag = (): string => `W/"m${++etags}"`;
 
@@ -107,6 +124,25 @@ export class MemoryHostRepository implements HostRepository {
   put(record: HostRecord) {
     this.rows.put(this.key(record.ccsId, record.host), record);
     return Promise.resolve();
+  }
+  read(ccsId: string, host: string) {
+    return Promise.resolve(this.rows.get(this.key(ccsId, host)));
+  }
+  /** All or nothing, as an entity-group transaction: every condition is checked before any write. */
+  async writeAll(
+    ccsId: string,
+    writes: { record: HostRecord; etag: string | null }[],
+  ): Promise<TransactionOutcome> {
+    await Promise.resolve();
+    if (writes.some((w) => w.record.ccsId !== ccsId)) throw new RangeError('a transaction writes one ccs-id');
+    const keys = writes.map((w) => this.key(ccsId, w.record.host));
+    checkTransaction(keys);
+    const lost = writes.findIndex((w, i) => {
+      const stored = this.rows.get(keys[i]!);
+      return w.etag === null ? stored !== null : stored?.etag !== w.etag;
+    });
+    if (lost >= 0) return { lost };
+    return { etags: writes.map((w, i) => this.rows.put(keys[i]!, w.record)) };
   }
 }
 
@@ -194,6 +230,20 @@ export class MemoryOperationRepository implements OperationRepository {
     if (error !== undefined) row.error = copy(error);
     this.touch(id, host);
     return Promise.resolve(true);
+  }
+  /** All or nothing, as an entity-group transaction: a missing row fails every write. */
+  async setHostSteps(id: string, writes: HostStepWrite[]) {
+    await Promise.resolve();
+    checkTransaction(writes.map((w) => w.host.toLowerCase()));
+    const rows = this.hostRows.get(id);
+    const missing = writes.findIndex((w) => !rows?.has(w.host.toLowerCase()));
+    if (missing >= 0) return { missing };
+    for (const w of writes) {
+      const row = rows!.get(w.host.toLowerCase())!;
+      Object.assign(row, copy(w.steps), { updatedAt: w.updatedAt });
+      if (w.error !== undefined) row.error = copy(w.error);
+    }
+    return null;
   }
 }
 

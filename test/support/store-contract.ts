@@ -93,6 +93,59 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await hosts.get(id, 'Web-01')).toEqual(hostRecord(id, 'web-01', 3));
       expect(await hosts.get(id, 'web-02')).toBeNull();
     });
+
+    it('writes rows of one ccs-id in one transaction: all or nothing, naming the write that lost', async () => {
+      const { hosts } = stores();
+      const id = unique('t');
+      const created = await hosts.writeAll(id, [
+        { record: hostRecord(id, 'web-01', 1), etag: null },
+        { record: hostRecord(id, 'WEB-02', 1), etag: null },
+      ]);
+      if (!('etags' in created)) throw new Error('the creates should apply');
+      const [first, second] = created.etags;
+      expect(await hosts.read(id, 'web-02')).toEqual({ record: hostRecord(id, 'WEB-02', 1), etag: second });
+      // Creating a row that exists loses, as does a stale ETag; nothing of the transaction is written.
+      expect(
+        await hosts.writeAll(id, [
+          { record: hostRecord(id, 'web-01', 2), etag: first! },
+          { record: hostRecord(id, 'web-02', 2), etag: null },
+        ]),
+      ).toEqual({ lost: 1 });
+      expect(
+        await hosts.writeAll(id, [
+          { record: hostRecord(id, 'web-03', 2), etag: null },
+          { record: hostRecord(id, 'web-01', 2), etag: first! },
+          { record: hostRecord(id, 'web-02', 2), etag: first! },
+        ]),
+      ).toEqual({ lost: 2 });
+      expect(await hosts.get(id, 'web-03')).toBeNull();
+      expect((await hosts.get(id, 'web-01'))?.appliedGeneration).toBe(1);
+      const replaced = await hosts.writeAll(id, [{ record: hostRecord(id, 'web-01', 3), etag: first! }]);
+      expect('etags' in replaced && (await hosts.read(id, 'web-01'))?.etag === replaced.etags[0]).toBe(true);
+      expect(await hosts.read(id, 'web-09')).toBeNull();
+    });
+
+    it("refuses a transaction Table storage refuses: over 100 rows, a host twice, another ccs-id's row", async () => {
+      const { hosts } = stores();
+      const id = unique('t');
+      const many = Array.from({ length: 101 }, (_, i) => ({
+        record: hostRecord(id, `web-${i}`),
+        etag: null,
+      }));
+      await expect(hosts.writeAll(id, many)).rejects.toThrow();
+      await expect(
+        hosts.writeAll(id, [
+          { record: hostRecord(id, 'web-01'), etag: null },
+          { record: hostRecord(id, 'WEB-01'), etag: null },
+        ]),
+      ).rejects.toThrow();
+      await expect(
+        hosts.writeAll(id, [{ record: hostRecord(unique('other'), 'web-01'), etag: null }]),
+      ).rejects.toThrow();
+      expect(await hosts.list(id)).toEqual([]);
+      expect(await hosts.writeAll(id, many.slice(0, 100))).toHaveProperty('etags');
+      expect(await hosts.list(id)).toHaveLength(100);
+    }, 30_000);
   });
 
   describe(`${name}: operations`, () => {
@@ -191,6 +244,39 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await operations.getHost(op.id, 'web-09')).toBeNull();
       expect(await operations.saveHost({ ...again.record, host: 'web-09' }, again.etag)).toBeNull();
       expect(await operations.host(op.id, 'web-09')).toBeNull();
+    });
+
+    it("sets several hosts' steps in one transaction, all or nothing: a host without a row is named", async () => {
+      const { operations } = stores();
+      const op = operation(unique('o'));
+      await operations.create(op, [row(op.id, 'web-01'), row(op.id, 'web-02'), row(op.id, 'web-03')]);
+      const error = { name: 'path', code: 'PathNotFound', detail: 'gone', status: 404 };
+      expect(
+        await operations.setHostSteps(op.id, [
+          { host: 'WEB-01', steps: { preflight: 'succeeded' }, updatedAt: 't1' },
+          { host: 'web-02', steps: { preflight: 'failed' }, error, updatedAt: 't1' },
+        ]),
+      ).toBeNull();
+      expect(
+        await operations.setHostSteps(op.id, [
+          { host: 'web-03', steps: { preflight: 'succeeded', apply: 'succeeded' }, updatedAt: 't2' },
+          { host: 'web-09', steps: { preflight: 'succeeded' }, updatedAt: 't2' },
+        ]),
+      ).toEqual({ missing: 1 });
+      const rows = await operations.hosts(op.id);
+      expect(rows.map((r) => [r.host, r.preflight, r.apply, r.error, r.updatedAt])).toEqual([
+        ['web-01', 'succeeded', 'pending', null, 't1'],
+        ['web-02', 'failed', 'pending', error, 't1'],
+        // Not written: the transaction failed as a whole.
+        ['web-03', 'pending', 'pending', null, '2026-01-01T00:00:00.000Z'],
+      ]);
+      await expect(
+        operations.setHostSteps(op.id, [
+          { host: 'web-01', steps: { apply: 'succeeded' }, updatedAt: 't3' },
+          { host: 'web-01', steps: { apply: 'failed' }, updatedAt: 't3' },
+        ]),
+      ).rejects.toThrow();
+      expect((await operations.host(op.id, 'web-01'))?.apply).toBe('pending');
     });
   });
 

@@ -60,7 +60,13 @@ describe('BindingsFolder', () => {
     await folder.summary(ccsId, 'web01', summary, at(1));
     await folder.summary(ccsId, 'web01', summary, at(2));
     expect(await listOf(service, 'web01')).toEqual(list);
-    expect((await stores.bindings.head(ccsId, 'web01'))?.record).toMatchObject({ total: 2, at: at(2) });
+    // The same list within BINDINGS_REFRESH_MS (9 minutes) is not written again (issue 18)…
+    expect((await stores.bindings.head(ccsId, 'web01'))?.record).toMatchObject({ total: 2, at: at(1) });
+    // …after it, its time moves on, also in another process (a folder that never saw it).
+    await folder.summary(ccsId, 'web01', summary, at(10));
+    expect((await stores.bindings.head(ccsId, 'web01'))?.record).toMatchObject({ at: at(10) });
+    await new BindingsFolder(stores, silentLogger).summary(ccsId, 'web01', summary, at(19));
+    expect((await stores.bindings.head(ccsId, 'web01'))?.record).toMatchObject({ at: at(19) });
     expect(stores.bindings.parts.size).toBe(1);
   });
 
