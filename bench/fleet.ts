@@ -12,8 +12,10 @@
  * - storage requests per host caused by the change, the agent's and the API's: all requests
  *   in a window from just before the request to a settle time after the last report, minus
  *   what idle polling would have cost in that window (see measureChange);
- * - Key Vault reads per host, per secret, counted at the agents (and the vault's own count);
- * - the CPU each process spent in the window.
+ * - Key Vault reads per host, per secret, counted at the agents (and the vault's own count),
+ *   and how long they took across the fleet (bench/support/change-checks.ts);
+ * - the CPU each process spent in the window (the local host's, per host: `API CPU ms/host`);
+ * - under the services' limits, the 429s and 503s served, and that nothing was lost.
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,14 @@ import { countStorageRequests, diffCounts, total, type Counts } from './support/
 import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
 import type { BenchThrottle } from './support/host-child.js';
+import type { QueueThrottleOptions, QueueThrottleStats } from './support/queue-throttle.js';
+import {
+  hostsAtGeneration,
+  poisonedCounts,
+  secretReadStats,
+  type LossCheck,
+  type SecretReadStats,
+} from './support/change-checks.js';
 import { mean, p50, p99, round, MB } from './support/stats.js';
 import { readFileSync } from 'node:fs';
 import { rssSampler } from './support/child.js';
@@ -41,6 +51,13 @@ export interface FleetBenchOptions {
    * 10-fold fleet's vault); none when absent.
    */
   keyVaultThrottle?: BenchThrottle;
+  /**
+   * Queue Storage's scalability targets in front of the queue emulator (`{ scale: 0.1 }`: the
+   * share of a 10-fold fleet's account; bench/support/queue-throttle.ts); none when absent.
+   */
+  queueThrottle?: Omit<QueueThrottleOptions, 'now'>;
+  /** Which changes to make, in the standard order (default: all; `enable` must come first). */
+  changes?: ChangeKind[];
   /** How long the idle rate is measured before the changes (default max(4 s, 3 × pollMax)). */
   idleWindowMs?: number;
   /** The report trigger's longest idle poll (default: host.json's, as in Azure). */
@@ -90,6 +107,16 @@ export interface ChangeResult {
   vaultReadsPerHost: number;
   /** Requests the local vault refused with 429 over its rate limits in the window. */
   kvThrottled: number;
+  /** Queue requests refused with 503 ServerBusy over the queue's or account's target in the window. */
+  queueThrottled: number;
+  /** … by budget (queue, account) and by queue kind (reports, commands, other). */
+  queueThrottledBy: Record<string, number>;
+  /** The local host's CPU (API, report processor, timers, and the local vault) per host, in ms. */
+  apiCpuMsPerHost: number;
+  /** The agents' Key Vault secret reads in the window: how long they took across the fleet. */
+  secretReads: SecretReadStats;
+  /** Nothing lost: every host reported and is shown at the new generation, no poison. */
+  loss: LossCheck;
   /**
    * CPU seconds each process spent in the window, and what they imply: every request's cost on
    * one machine, and the shortest the window could be on this machine's cores.
@@ -133,6 +160,8 @@ interface Snapshot {
   vault: Record<string, number>;
   /** CPU seconds used so far by each process: fleet (this one), host, queue and table emulators. */
   cpu: { fleet: number; host: number; queue: number; table: number };
+  /** The queue throttle's counts so far (null without one). */
+  queueThrottle: QueueThrottleStats | null;
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -167,6 +196,7 @@ export async function runFleetSize(
     reportPollMaxMs: options.reportPollMaxMs,
     azurite: options.azurite,
     keyVaultThrottle: options.keyVaultThrottle,
+    queueThrottle: options.queueThrottle,
   });
   const combined = system.queueChild === system.tableChild;
   const counter = countStorageRequests({
@@ -226,10 +256,11 @@ export async function runFleetSize(
 
     const snapshot = async (): Promise<Snapshot> => {
       const counts = counter.snapshot();
-      const [stats, queueCpu, tableCpu] = await Promise.all([
+      const [stats, queueCpu, tableCpu, queueThrottle] = await Promise.all([
         system.hostStats(),
         system.queueChild.call<NodeJS.CpuUsage>('cpu'),
         combined ? { user: 0, system: 0 } : system.tableChild.call<NodeJS.CpuUsage>('cpu'),
+        system.queueChild.call<QueueThrottleStats | null>('throttle'),
       ]);
       return {
         at: now(),
@@ -244,6 +275,7 @@ export async function runFleetSize(
           queue: cpuSeconds(queueCpu),
           table: cpuSeconds(tableCpu),
         },
+        queueThrottle,
       };
     };
     // Idle rate: once every agent has backed off to its idle poll interval. Measured again once
@@ -305,7 +337,8 @@ export async function runFleetSize(
       },
       { change: 'disable', expectedKv: 0, send: () => system.api('DELETE', RESOURCE) },
     ];
-    for (const step of plan) {
+    const wanted = options.changes ?? plan.map((p) => p.change);
+    for (const step of plan.filter((p) => wanted.includes(p.change))) {
       await step.before?.();
       const result = await measureChange(step.change, step.expectedKv, step.send, {
         size,
@@ -316,13 +349,22 @@ export async function runFleetSize(
         settleMs,
         pollMaxSeconds,
         log,
+        loss: async (generation) => ({
+          hostsAtGeneration: await hostsAtGeneration(
+            (method, path) => system.api(method, path),
+            RESOURCE,
+            generation,
+          ),
+          ...(await poisonedCounts(system.endpoints.connectionString)),
+        }),
       });
       changes.push(result);
       if (step.change === 'enable') idleEnabled = idle = await measureIdle();
       log(
         `  ${step.change}: p50 ${(result.p50Ms / 1000).toFixed(2)} s, p99 ${(result.p99Ms / 1000).toFixed(2)} s, ` +
           `${result.opsPerHost.toFixed(1)} ops/host (agent ${result.agentOpsPerHost.toFixed(1)}), ` +
-          `KV ${result.kvReadsPerHost.toFixed(2)}/host`,
+          `KV ${result.kvReadsPerHost.toFixed(2)}/host, ${result.kvThrottled} KV 429s, ` +
+          `${result.queueThrottled} queue 503s`,
       );
     }
     const host = await system.hostStats();
@@ -386,6 +428,8 @@ async function measureChange(
     settleMs: number;
     pollMaxSeconds: number;
     log: (line: string) => void;
+    /** The API's and the queues' side of "nothing lost", asked once the change has settled. */
+    loss: (generation: number) => Promise<Omit<LossCheck, 'hostsReported'>>;
   },
 ): Promise<ChangeResult> {
   const { size, fleet } = ctx;
@@ -434,6 +478,7 @@ async function measureChange(
   ).catch(() => ctx.log(`    ${change}: operation still ${operation.status} 300 s after the last report`));
   await delay(Math.max(0, lastReport + ctx.settleMs - now()));
   const after = await ctx.snapshot();
+  const loss: LossCheck = { hostsReported: finals.size, ...(await ctx.loss(generation)) };
   const seconds = (after.at - before.at) / 1000;
 
   const times = [...finals.values()].map((t) => t - t202);
@@ -514,6 +559,10 @@ async function measureChange(
     otherKvReadsPerHost: round(signingKeyReads / size, 2),
     vaultReadsPerHost: round(vaultReads / size, 2),
     kvThrottled: (after.vault.throttled ?? 0) - (before.vault.throttled ?? 0),
+    ...queueRefusals(before.queueThrottle, after.queueThrottle),
+    apiCpuMsPerHost: round((cpu.host * 1000) / size, 2),
+    secretReads: secretReadStats(fleet.secretReads, requestStart, after.at, t202),
+    loss,
     cpu: {
       fleet: round(cpu.fleet, 1),
       host: round(cpu.host, 1),
@@ -529,6 +578,19 @@ async function measureChange(
       ...prefixed('host', diffCounts(after.problems, before.problems)),
     },
   };
+}
+
+/** The 503s the queue throttle served between two snapshots, in all and by budget and queue kind. */
+function queueRefusals(
+  before: QueueThrottleStats | null,
+  after: QueueThrottleStats | null,
+): Pick<ChangeResult, 'queueThrottled' | 'queueThrottledBy'> {
+  if (!before || !after) return { queueThrottled: 0, queueThrottledBy: {} };
+  const by = diffCounts(
+    { ...after.refused, ...after.refusedByKind },
+    { ...before.refused, ...before.refusedByKind },
+  );
+  return { queueThrottled: (by.queue ?? 0) + (by.account ?? 0), queueThrottledBy: by };
 }
 
 export async function runFleet(options: FleetBenchOptions): Promise<FleetResult> {
