@@ -81,6 +81,8 @@ export interface ChangeResult {
   /** From the 202 to the operation recorded `Succeeded` by the API. */
   operationMs: number;
   operationStatus: string;
+  /** The operation's recorded error (JSON), when it has one. */
+  operationError?: string;
   /** Commands each host handled for this change (2 = preflight + apply). */
   roundTrips: number;
   /**
@@ -449,30 +451,50 @@ async function measureChange(
   const operationId = body.id;
   const finals = new Map<string, number>();
   let lastLog = now();
-  await waitUntil(`every host's ${change} report`, 300_000, () => {
-    if (now() - lastLog > 10_000) {
-      lastLog = now();
-      ctx.log(
-        `    ${change}: ${finals.size}/${size} hosts reported after ${((lastLog - t202) / 1000).toFixed(0)} s`,
-      );
-    }
+  type OperationRow = { status: string; updatedAt: string; phase?: string; error?: string };
+  let operation: OperationRow = { status: 'Running', updatedAt: '' };
+  const ended = () => operation.status !== 'Running' && operation.status !== 'NotStarted';
+  let endedAt: number | undefined;
+  // Every host's apply report, unless the operation ends without them (a failed fan-out under
+  // throttling): then what arrived within a settle time after its end is what there is.
+  await waitUntil(`every host's ${change} report`, 300_000, async () => {
     for (let i = firstEvent; i < fleet.events.length; i++) {
       const e = fleet.events[i]!;
       if (e.kind === 'report' && e.type === 'result' && e.phase === 'apply' && e.generation >= generation) {
         if (!finals.has(e.host)) finals.set(e.host, e.at);
       }
     }
-    return finals.size >= size;
+    if (finals.size >= size) return true;
+    if (now() - lastLog > 10_000) {
+      lastLog = now();
+      operation = await ctx.ops.getEntity<OperationRow>(operationId, 'op');
+      const preflights = fleet.events
+        .slice(firstEvent)
+        .filter((e) => e.kind === 'report' && e.phase === 'preflight' && e.generation >= generation).length;
+      ctx.log(
+        `    ${change}: ${finals.size}/${size} hosts reported after ${((lastLog - t202) / 1000).toFixed(0)} s ` +
+          `(${preflights} preflight reports; operation ${operation.status} ${operation.phase ?? ''})`,
+      );
+      if (ended()) endedAt ??= now();
+    }
+    return endedAt !== undefined && now() - endedAt > ctx.settleMs;
   });
-  const lastReport = Math.max(...finals.values());
-  ctx.log(`    ${change}: all ${size} hosts reported after ${((lastReport - t202) / 1000).toFixed(1)} s`);
-  let operation = { status: 'Running', updatedAt: '' };
+  if (finals.size < size) {
+    ctx.log(
+      `    ${change}: the operation ended ${operation.status} with ${finals.size}/${size} hosts reported`,
+    );
+    ctx.log(`    ${change}: its error: ${operation.error ?? 'none'}`);
+  }
+  const lastReport = finals.size ? Math.max(...finals.values()) : now();
+  ctx.log(
+    `    ${change}: ${finals.size} of ${size} hosts reported after ${((lastReport - t202) / 1000).toFixed(1)} s`,
+  );
   await waitUntil(
     `operation ${operationId} to finish`,
     300_000,
     async () => {
-      operation = await ctx.ops.getEntity<{ status: string; updatedAt: string }>(operationId, 'op');
-      return operation.status !== 'Running' && operation.status !== 'NotStarted';
+      operation = await ctx.ops.getEntity<OperationRow>(operationId, 'op');
+      return ended();
     },
     100,
   ).catch(() => ctx.log(`    ${change}: operation still ${operation.status} 300 s after the last report`));
@@ -546,6 +568,7 @@ async function measureChange(
     maxMs: Math.round(Math.max(...times)),
     operationMs: Math.round(Date.parse(operation.updatedAt) - t202),
     operationStatus: operation.status,
+    ...(operation.error ? { operationError: operation.error } : {}),
     roundTrips: round(mean([...trips.values()].map((s) => s.size)), 2),
     pollShare: round(pickupTotal / spans, 2),
     pickupMeanMs: Math.round(pickups ? pickupTotal / pickups : 0),
