@@ -99,7 +99,7 @@ export function throttledMarkdown(r: ThrottledResult): string {
     `${seconds(c.secretReads.doneP50Ms)} / ${seconds(c.secretReads.doneP99Ms)}`,
     c.kvThrottled,
     `${c.queueThrottled} (reports ${c.queueThrottledBy.reports ?? 0}, account ${c.queueThrottledBy.account ?? 0})`,
-    `${c.loss.hostsReported} / ${c.loss.hostsAtGeneration} / ${c.loss.reportsPoisoned + c.loss.commandsPoisoned}`,
+    `${c.loss.hostsReported} / ${c.loss.hostsAtGeneration} / ${c.loss.reportsPoisoned} + ${c.loss.commandsPoisoned}`,
     c.apiCpuMsPerHost,
   ]);
   return [
@@ -117,10 +117,10 @@ export function throttledMarkdown(r: ThrottledResult): string {
         'operation done',
         'KV reads first → last',
         'read p50 / p99 per host',
-        '202 → read done p50 / p99',
+        'request → read done p50 / p99',
         'KV 429s',
         'queue 503s',
-        'reported / at generation / poisoned',
+        'reported / at generation / poisoned (reports + commands)',
         'API CPU ms/host',
       ],
       rows,

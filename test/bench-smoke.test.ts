@@ -49,6 +49,7 @@ describe.concurrent('benchmarks, smoke size', () => {
         hostsAtGeneration: 3,
         reportsPoisoned: 0,
         commandsPoisoned: 0,
+        poisoned: [],
       });
       expect(c.apiCpuMsPerHost).toBeGreaterThan(0);
     }

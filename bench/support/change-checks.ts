@@ -6,44 +6,55 @@
  */
 import { QueueServiceClient } from '@azure/storage-queue';
 import { poisonQueueName, REPORTS_QUEUE } from '../../shared/names.js';
+import { decodeMessageText } from '../../shared/messages.js';
 import type { SecretRead } from './fleet.js';
 import { p50, p99 } from './stats.js';
 
 export interface SecretReadStats {
-  /** Key Vault secret reads by the agents in the change's window (a throttled retry is one read). */
+  /** Secret reads by the agents in the change's window (each SDK call, its own retries included). */
   reads: number;
-  /** Reads that failed after the SDK's retries. */
+  /** Calls that failed after the SDK's retries (throttled; the agent waits and calls again). */
   failed: number;
   /** Hosts with at least one successful read. */
   hosts: number;
   /** From the first read's start to the last read's end, across hosts. */
   firstToLastMs: number;
-  /** One read's duration (its 429 retries included), per host: p50 / p99 across hosts. */
+  /** A host's read, first attempt to success (throttled attempts included): p50 / p99 across hosts. */
   readP50Ms: number;
   readP99Ms: number;
-  /** From the 202 to the host's read done: p50 / p99 across hosts. */
+  /** From the change's request to the host's read done: p50 / p99 across hosts. */
   doneP50Ms: number;
   doneP99Ms: number;
 }
 
-/** The reads started between `from` and `to` (wall-clock ms); t202 anchors `done`. */
-export function secretReadStats(
-  all: readonly SecretRead[],
-  from: number,
-  to: number,
-  t202: number,
-): SecretReadStats {
+/**
+ * The reads started between `from` (the change's request) and `to` (wall-clock ms); `done` is
+ * counted from `from`: at 1,000 hosts the 202 comes after the fan-out, when hosts have read.
+ */
+export function secretReadStats(all: readonly SecretRead[], from: number, to: number): SecretReadStats {
   const reads = all.filter((r) => r.startedAt >= from && r.startedAt <= to);
   const ok = reads.filter((r) => r.ok);
-  // A host's read: its slowest successful one (a rotation reads one secret; enable two).
-  const perHost = new Map<string, SecretRead>();
-  for (const r of ok) {
-    const seen = perHost.get(r.host);
-    if (!seen || r.endedAt > seen.endedAt) perHost.set(r.host, r);
+  // A host's read of one version spans its first attempt (a throttled one included) to its
+  // success; the host's figure is its last such read (a rotation reads one secret, enable two).
+  const spans = new Map<string, { host: string; startedAt: number; endedAt: number }>();
+  for (const r of reads) {
+    const key = `${r.host}\u0000${r.name}\u0000${r.version}`;
+    const span = spans.get(key);
+    if (!span) spans.set(key, { host: r.host, startedAt: r.startedAt, endedAt: r.ok ? r.endedAt : -1 });
+    else {
+      span.startedAt = Math.min(span.startedAt, r.startedAt);
+      if (r.ok) span.endedAt = Math.max(span.endedAt, r.endedAt);
+    }
+  }
+  const perHost = new Map<string, { startedAt: number; endedAt: number }>();
+  for (const span of spans.values()) {
+    if (span.endedAt < 0) continue;
+    const seen = perHost.get(span.host);
+    if (!seen || span.endedAt > seen.endedAt) perHost.set(span.host, span);
   }
   const hostReads = [...perHost.values()];
   const durations = hostReads.map((r) => r.endedAt - r.startedAt);
-  const done = hostReads.map((r) => r.endedAt - t202);
+  const done = hostReads.map((r) => r.endedAt - from);
   const first = Math.min(...reads.map((r) => r.startedAt));
   const last = Math.max(...reads.map((r) => r.endedAt));
   const round = (x: number) => (Number.isFinite(x) ? Math.round(x) : 0);
@@ -68,12 +79,14 @@ export interface LossCheck {
   reportsPoisoned: number;
   /** Messages in the hosts' `h-…-poison` queues (commands a host gave up on), so far. */
   commandsPoisoned: number;
+  /** What was poisoned: `report <type>/<phase> <host> g<generation>` and `<poison queue> ×n`. */
+  poisoned: string[];
 }
 
 /** Poison messages so far: the reports queue's poison queue, and every host's. */
 export async function poisonedCounts(
   connectionString: string,
-): Promise<Pick<LossCheck, 'reportsPoisoned' | 'commandsPoisoned'>> {
+): Promise<Pick<LossCheck, 'reportsPoisoned' | 'commandsPoisoned' | 'poisoned'>> {
   const service = QueueServiceClient.fromConnectionString(connectionString);
   const count = async (name: string) => {
     try {
@@ -82,11 +95,31 @@ export async function poisonedCounts(
       return 0; // never created: nothing was set aside
     }
   };
+  const poisoned: string[] = [];
   let commandsPoisoned = 0;
   for await (const queue of service.listQueues({ prefix: 'h-' })) {
-    if (queue.name.endsWith('-poison')) commandsPoisoned += await count(queue.name);
+    if (!queue.name.endsWith('-poison')) continue;
+    const n = await count(queue.name);
+    commandsPoisoned += n;
+    if (n > 0) poisoned.push(`${queue.name} ×${n}`);
   }
-  return { reportsPoisoned: await count(poisonQueueName(REPORTS_QUEUE)), commandsPoisoned };
+  const reportsPoison = poisonQueueName(REPORTS_QUEUE);
+  const reportsPoisoned = await count(reportsPoison);
+  if (reportsPoisoned > 0) {
+    const peeked = await service.getQueueClient(reportsPoison).peekMessages({ numberOfMessages: 32 });
+    for (const item of peeked.peekedMessageItems) poisoned.push(describeReport(item.messageText));
+  }
+  return { reportsPoisoned, commandsPoisoned, poisoned };
+}
+
+function describeReport(text: string): string {
+  try {
+    const r = decodeMessageText(text) as Record<string, string | number | undefined>;
+    const generation = r.type === 'hello' ? r.appliedGeneration : r.generation;
+    return `report ${r.type}/${r.phase ?? '-'} ${r.host} g${generation}`;
+  } catch {
+    return 'report (undecodable)';
+  }
 }
 
 /** Hosts the API's hosts view shows at `generation` or later. */
