@@ -29,13 +29,7 @@ import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } fro
 import { startSystem } from './support/system.js';
 import type { BenchThrottle } from './support/host-child.js';
 import type { QueueThrottleOptions, QueueThrottleStats } from './support/queue-throttle.js';
-import {
-  hostsAtGeneration,
-  poisonedCounts,
-  secretReadStats,
-  type LossCheck,
-  type SecretReadStats,
-} from './support/change-checks.js';
+import { checkLoss, secretReadStats, type LossCheck, type SecretReadStats } from './support/change-checks.js';
 import { mean, p50, p99, round, MB } from './support/stats.js';
 import { readFileSync } from 'node:fs';
 import { rssSampler } from './support/child.js';
@@ -351,14 +345,14 @@ export async function runFleetSize(
         settleMs,
         pollMaxSeconds,
         log,
-        loss: async (generation) => ({
-          hostsAtGeneration: await hostsAtGeneration(
+        loss: (generation, reported) =>
+          checkLoss(
             (method, path) => system.api(method, path),
             RESOURCE,
+            system.endpoints.connectionString,
             generation,
+            reported,
           ),
-          ...(await poisonedCounts(system.endpoints.connectionString)),
-        }),
       });
       changes.push(result);
       if (step.change === 'enable') idleEnabled = idle = await measureIdle();
@@ -431,7 +425,7 @@ async function measureChange(
     pollMaxSeconds: number;
     log: (line: string) => void;
     /** The API's and the queues' side of "nothing lost", asked once the change has settled. */
-    loss: (generation: number) => Promise<Omit<LossCheck, 'hostsReported'>>;
+    loss: (generation: number, hostsReported: number) => Promise<LossCheck>;
   },
 ): Promise<ChangeResult> {
   const { size, fleet } = ctx;
@@ -501,7 +495,7 @@ async function measureChange(
   ).catch(() => ctx.log(`    ${change}: operation still ${operation.status} 300 s after the last report`));
   await delay(Math.max(0, lastReport + ctx.settleMs - now()));
   const after = await ctx.snapshot();
-  const loss: LossCheck = { hostsReported: finals.size, ...(await ctx.loss(generation)) };
+  const loss = await ctx.loss(generation, finals.size);
   const seconds = (after.at - before.at) / 1000;
 
   const times = [...finals.values()].map((t) => t - t202);

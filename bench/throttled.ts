@@ -75,13 +75,16 @@ export async function runThrottled(options: ThrottledOptions): Promise<Throttled
   };
 }
 
-/** The change succeeded, every host reported and is shown at its generation, and no poison. */
+/**
+ * The change succeeded, every host reported and is shown at its generation, no command was set
+ * aside, and every report set aside is a copy of one the API folded.
+ */
 export function nothingLost(c: ChangeResult, hosts: number): boolean {
   return (
     c.operationStatus === 'Succeeded' &&
     c.loss.hostsReported === hosts &&
     c.loss.hostsAtGeneration === hosts &&
-    c.loss.reportsPoisoned === 0 &&
+    c.loss.reportsPoisonedUnfolded === 0 &&
     c.loss.commandsPoisoned === 0
   );
 }
@@ -99,7 +102,7 @@ export function throttledMarkdown(r: ThrottledResult): string {
     `${seconds(c.secretReads.doneP50Ms)} / ${seconds(c.secretReads.doneP99Ms)}`,
     c.kvThrottled,
     `${c.queueThrottled} (reports ${c.queueThrottledBy.reports ?? 0}, account ${c.queueThrottledBy.account ?? 0})`,
-    `${c.loss.hostsReported} / ${c.loss.hostsAtGeneration} / ${c.loss.reportsPoisoned} + ${c.loss.commandsPoisoned}`,
+    `${c.loss.hostsReported} / ${c.loss.hostsAtGeneration} / ${c.loss.reportsPoisoned} (${c.loss.reportsPoisonedUnfolded} unfolded) + ${c.loss.commandsPoisoned}`,
     c.apiCpuMsPerHost,
   ]);
   return [

@@ -48,6 +48,7 @@ describe.concurrent('benchmarks, smoke size', () => {
         hostsReported: 3,
         hostsAtGeneration: 3,
         reportsPoisoned: 0,
+        reportsPoisonedUnfolded: 0,
         commandsPoisoned: 0,
         poisoned: [],
       });
