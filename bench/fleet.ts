@@ -355,6 +355,17 @@ export async function runFleetSize(
           ),
       });
       changes.push(result);
+      if (result.operationStatus !== 'Succeeded') {
+        const worst = Object.entries(result.problems)
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, 5);
+        log(
+          `  ${step.change} ended ${result.operationStatus}; secret read failures ${JSON.stringify(result.secretReads.failures)}`,
+        );
+        for (const [problem, n] of worst) log(`    ${n} × ${problem}`);
+        // Nothing after a failed enable can be measured: the fleet is not enabled.
+        if (step.change === 'enable') break;
+      }
       if (step.change === 'enable') idleEnabled = idle = await measureIdle();
       log(
         `  ${step.change}: p50 ${(result.p50Ms / 1000).toFixed(2)} s, p99 ${(result.p99Ms / 1000).toFixed(2)} s, ` +

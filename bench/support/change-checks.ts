@@ -15,6 +15,8 @@ export interface SecretReadStats {
   reads: number;
   /** Calls that failed after the SDK's retries (throttled; the agent waits and calls again). */
   failed: number;
+  /** The failures by cause (`429 Throttled`, `no status ECONNRESET`…). */
+  failures: Record<string, number>;
   /** Hosts with at least one successful read. */
   hosts: number;
   /** From the first read's start to the last read's end, across hosts. */
@@ -61,6 +63,10 @@ export function secretReadStats(all: readonly SecretRead[], from: number, to: nu
   return {
     reads: reads.length,
     failed: reads.length - ok.length,
+    failures: reads.reduce<Record<string, number>>((by, r) => {
+      if (!r.ok) by[r.error ?? '?'] = (by[r.error ?? '?'] ?? 0) + 1;
+      return by;
+    }, {}),
     hosts: perHost.size,
     firstToLastMs: reads.length ? round(last - first) : 0,
     readP50Ms: round(p50(durations)),

@@ -119,6 +119,8 @@ export interface SecretRead {
   startedAt: number;
   endedAt: number;
   ok: boolean;
+  /** Why a read failed: its HTTP status and error code (no message: it may name the secret). */
+  error?: string;
 }
 
 export interface Fleet {
@@ -295,13 +297,20 @@ function recordedReads(inner: SecretStore, host: string, reads: SecretRead[]): S
     deleteSecret: (name) => inner.deleteSecret(name),
     getSecret: async (ref) => {
       const startedAt = now();
-      let ok = false;
+      const read = { host, name: ref.name, version: ref.version, startedAt };
       try {
         const value = await inner.getSecret(ref);
-        ok = true;
+        reads.push({ ...read, endedAt: now(), ok: true });
         return value;
-      } finally {
-        reads.push({ host, name: ref.name, version: ref.version, startedAt, endedAt: now(), ok });
+      } catch (error) {
+        const { statusCode, vaultCode } = error as { statusCode?: number; vaultCode?: string };
+        reads.push({
+          ...read,
+          endedAt: now(),
+          ok: false,
+          error: `${statusCode ?? 'no status'} ${vaultCode ?? ''}`,
+        });
+        throw error;
       }
     },
   };
