@@ -94,6 +94,7 @@ export function throttledMarkdown(r: ThrottledResult): string {
   const q = r.limits.queue;
   const rows = r.run.changes.map((c) => [
     c.change,
+    seconds(c.requestMs),
     seconds(c.p50Ms),
     seconds(c.p99Ms),
     seconds(c.operationMs),
@@ -115,6 +116,7 @@ export function throttledMarkdown(r: ThrottledResult): string {
     markdownTable(
       [
         'change',
+        'request → 202',
         'p50',
         'p99',
         'operation done',
