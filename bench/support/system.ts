@@ -75,7 +75,26 @@ export function scratchDir(prefix: string): string {
  */
 const agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 
-function apiRequest(
+/**
+ * A kept-alive connection the local host closed as idle just as a request went out fails with
+ * ECONNRESET ("socket hang up") before the host read the request: sent once more on a new one.
+ * (Seen once while enrolling 1,000 hosts on a loaded machine.)
+ */
+async function apiRequest(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Response> {
+  try {
+    return await apiRequestOnce(url, method, headers, body);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ECONNRESET') throw error;
+    return apiRequestOnce(url, method, headers, body);
+  }
+}
+
+function apiRequestOnce(
   url: string,
   method: string,
   headers: Record<string, string>,
