@@ -10,6 +10,7 @@
  */
 import { QueueServiceClient, type QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { hasStatus } from '../shared/adapters/storage.js';
+import { withBusyJitter } from '../shared/adapters/storage-busy-jitter.js';
 import { encodeMessage, type Report } from '../shared/messages.js';
 import { commandQueueName, poisonQueueName, REPORTS_QUEUE } from '../shared/names.js';
 import type { AgentConfig } from './config.js';
@@ -43,20 +44,24 @@ export interface ReportSink {
  * SDK only needs to ride out a blip. Its defaults (4 tries from 4 s, doubling) would stall the
  * agent for half a minute after every storage outage before it even looked again.
  */
-export const AGENT_QUEUE_RETRY: StoragePipelineOptions['retryOptions'] = {
+export const AGENT_QUEUE_RETRY = {
   maxTries: 3,
   retryDelayInMs: 250,
   maxRetryDelayInMs: 2000,
   tryTimeoutInMs: 30_000,
-};
+} satisfies StoragePipelineOptions['retryOptions'];
 
-/** Agents only need queues: a connection string locally, or the queue endpoint + Azure identity. */
+/**
+ * Agents only need queues: a connection string locally, or the queue endpoint + Azure identity.
+ * A throttled request (503 ServerBusy) is retried with jitter (shared/adapters/storage-busy-jitter.ts).
+ */
 export async function createQueueService(storage: AgentConfig['storage']): Promise<QueueServiceClient> {
   const options: StoragePipelineOptions = { retryOptions: AGENT_QUEUE_RETRY };
-  if ('connectionString' in storage) {
-    return QueueServiceClient.fromConnectionString(storage.connectionString, options);
-  }
-  return new QueueServiceClient(storage.queueServiceUri, await azureCredential(), options);
+  const service =
+    'connectionString' in storage
+      ? QueueServiceClient.fromConnectionString(storage.connectionString, options)
+      : new QueueServiceClient(storage.queueServiceUri, await azureCredential(), options);
+  return withBusyJitter(service, AGENT_QUEUE_RETRY);
 }
 
 const isQueueMissing = (error: unknown): boolean => hasStatus(error, 404);

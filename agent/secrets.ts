@@ -6,6 +6,14 @@
  */
 import type { SecretRef } from '../shared/messages.js';
 import type { SecretStore } from '../shared/ports.js';
+import { patientlyThrottled } from '../shared/adapters/retry-after-jitter.js';
+
+/**
+ * How long a read keeps trying while Key Vault answers 429 after the SDK's retries: a fleet's
+ * preflight reads one secret per host at once, more than a vault's budget serves in the SDK's
+ * three tries; failing the preflight for that would fail the whole change.
+ */
+export const THROTTLED_READ_PATIENCE_MS = 60_000;
 
 /** Thrown when Key Vault does not give us the referenced version. Carries no secret value. */
 export class SecretUnavailableError extends Error {
@@ -32,6 +40,7 @@ export class SecretCache {
   constructor(
     private readonly store: SecretStore,
     private readonly maxEntries = 16,
+    private readonly patienceMs = THROTTLED_READ_PATIENCE_MS,
   ) {}
 
   async get(ref: SecretRef): Promise<string> {
@@ -45,7 +54,7 @@ export class SecretCache {
     }
     let value: string;
     try {
-      value = await this.store.getSecret(ref);
+      value = await patientlyThrottled(() => this.store.getSecret(ref), this.patienceMs);
     } catch (error) {
       const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
       throw new SecretUnavailableError(ref, typeof status === 'number' ? status : undefined);

@@ -12,8 +12,10 @@
  * - storage requests per host caused by the change, the agent's and the API's: all requests
  *   in a window from just before the request to a settle time after the last report, minus
  *   what idle polling would have cost in that window (see measureChange);
- * - Key Vault reads per host, per secret, counted at the agents (and the vault's own count);
- * - the CPU each process spent in the window.
+ * - Key Vault reads per host, per secret, counted at the agents (and the vault's own count),
+ *   and how long they took across the fleet (bench/support/change-checks.ts);
+ * - the CPU each process spent in the window (the local host's, per host: `API CPU ms/host`);
+ * - under the services' limits, the 429s and 503s served, and that nothing was lost.
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,8 @@ import { countStorageRequests, diffCounts, total, type Counts } from './support/
 import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
 import type { BenchThrottle } from './support/host-child.js';
+import type { QueueThrottleOptions, QueueThrottleStats } from './support/queue-throttle.js';
+import { checkLoss, secretReadStats, type LossCheck, type SecretReadStats } from './support/change-checks.js';
 import { mean, p50, p99, round, MB } from './support/stats.js';
 import { readFileSync } from 'node:fs';
 import { rssSampler } from './support/child.js';
@@ -41,6 +45,13 @@ export interface FleetBenchOptions {
    * 10-fold fleet's vault); none when absent.
    */
   keyVaultThrottle?: BenchThrottle;
+  /**
+   * Queue Storage's scalability targets in front of the queue emulator (`{ scale: 0.1 }`: the
+   * share of a 10-fold fleet's account; bench/support/queue-throttle.ts); none when absent.
+   */
+  queueThrottle?: Omit<QueueThrottleOptions, 'now'>;
+  /** Which changes to make, in the standard order (default: all; `enable` must come first). */
+  changes?: ChangeKind[];
   /** How long the idle rate is measured before the changes (default max(4 s, 3 × pollMax)). */
   idleWindowMs?: number;
   /** The report trigger's longest idle poll (default: host.json's, as in Azure). */
@@ -64,6 +75,8 @@ export interface ChangeResult {
   /** From the 202 to the operation recorded `Succeeded` by the API. */
   operationMs: number;
   operationStatus: string;
+  /** The operation's recorded error (JSON), when it has one. */
+  operationError?: string;
   /** Commands each host handled for this change (2 = preflight + apply). */
   roundTrips: number;
   /**
@@ -90,6 +103,14 @@ export interface ChangeResult {
   vaultReadsPerHost: number;
   /** Requests the local vault refused with 429 over its rate limits in the window. */
   kvThrottled: number;
+  /** Queue requests refused with 503 ServerBusy over the queue's or account's target in the window. */
+  queueThrottled: number;
+  /** … by budget (queue, account) and by queue kind (reports, commands, other). */
+  queueThrottledBy: Record<string, number>;
+  /** The agents' Key Vault secret reads in the window: how long they took across the fleet. */
+  secretReads: SecretReadStats;
+  /** Nothing lost: every host reported and is shown at the new generation, no poison. */
+  loss: LossCheck;
   /**
    * CPU seconds each process spent in the window, and what they imply: every request's cost on
    * one machine, and the shortest the window could be on this machine's cores.
@@ -138,6 +159,8 @@ interface Snapshot {
   vault: Record<string, number>;
   /** CPU seconds used so far by each process: fleet (this one), host, queue and table emulators. */
   cpu: { fleet: number; host: number; queue: number; table: number };
+  /** The queue throttle's counts so far (null without one). */
+  queueThrottle: QueueThrottleStats | null;
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1e6;
@@ -172,6 +195,7 @@ export async function runFleetSize(
     reportPollMaxMs: options.reportPollMaxMs,
     azurite: options.azurite,
     keyVaultThrottle: options.keyVaultThrottle,
+    queueThrottle: options.queueThrottle,
   });
   const combined = system.queueChild === system.tableChild;
   const counter = countStorageRequests({
@@ -231,10 +255,11 @@ export async function runFleetSize(
 
     const snapshot = async (): Promise<Snapshot> => {
       const counts = counter.snapshot();
-      const [stats, queueCpu, tableCpu] = await Promise.all([
+      const [stats, queueCpu, tableCpu, queueThrottle] = await Promise.all([
         system.hostStats(),
         system.queueChild.call<NodeJS.CpuUsage>('cpu'),
         combined ? { user: 0, system: 0 } : system.tableChild.call<NodeJS.CpuUsage>('cpu'),
+        system.queueChild.call<QueueThrottleStats | null>('throttle'),
       ]);
       return {
         at: now(),
@@ -249,6 +274,7 @@ export async function runFleetSize(
           queue: cpuSeconds(queueCpu),
           table: cpuSeconds(tableCpu),
         },
+        queueThrottle,
       };
     };
     // Idle rate: once every agent has backed off to its idle poll interval. Measured again once
@@ -310,7 +336,8 @@ export async function runFleetSize(
       },
       { change: 'disable', expectedKv: 0, send: () => system.api('DELETE', RESOURCE) },
     ];
-    for (const step of plan) {
+    const wanted = options.changes ?? plan.map((p) => p.change);
+    for (const step of plan.filter((p) => wanted.includes(p.change))) {
       await step.before?.();
       const result = await measureChange(step.change, step.expectedKv, step.send, {
         size,
@@ -321,13 +348,33 @@ export async function runFleetSize(
         settleMs,
         pollMaxSeconds,
         log,
+        loss: (generation, reported) =>
+          checkLoss(
+            (method, path) => system.api(method, path),
+            RESOURCE,
+            system.endpoints.connectionString,
+            generation,
+            reported,
+          ),
       });
       changes.push(result);
+      if (result.operationStatus !== 'Succeeded') {
+        const worst = Object.entries(result.problems)
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, 5);
+        log(
+          `  ${step.change} ended ${result.operationStatus}; secret read failures ${JSON.stringify(result.secretReads.failures)}`,
+        );
+        for (const [problem, n] of worst) log(`    ${n} × ${problem}`);
+        // Nothing after a failed enable can be measured: the fleet is not enabled.
+        if (step.change === 'enable') break;
+      }
       if (step.change === 'enable') idleEnabled = idle = await measureIdle();
       log(
         `  ${step.change}: p50 ${(result.p50Ms / 1000).toFixed(2)} s, p99 ${(result.p99Ms / 1000).toFixed(2)} s, ` +
           `${result.opsPerHost.toFixed(1)} ops/host (agent ${result.agentOpsPerHost.toFixed(1)}), ` +
-          `KV ${result.kvReadsPerHost.toFixed(2)}/host`,
+          `KV ${result.kvReadsPerHost.toFixed(2)}/host, ${result.kvThrottled} KV 429s, ` +
+          `${result.queueThrottled} queue 503s`,
       );
     }
     const host = await system.hostStats();
@@ -391,6 +438,8 @@ async function measureChange(
     settleMs: number;
     pollMaxSeconds: number;
     log: (line: string) => void;
+    /** The API's and the queues' side of "nothing lost", asked once the change has settled. */
+    loss: (generation: number, hostsReported: number) => Promise<LossCheck>;
   },
 ): Promise<ChangeResult> {
   const { size, fleet } = ctx;
@@ -410,35 +459,57 @@ async function measureChange(
   const operationId = body.id;
   const finals = new Map<string, number>();
   let lastLog = now();
-  await waitUntil(`every host's ${change} report`, 300_000, () => {
-    if (now() - lastLog > 10_000) {
-      lastLog = now();
-      ctx.log(
-        `    ${change}: ${finals.size}/${size} hosts reported after ${((lastLog - t202) / 1000).toFixed(0)} s`,
-      );
-    }
+  type OperationRow = { status: string; updatedAt: string; phase?: string; error?: string };
+  let operation: OperationRow = { status: 'Running', updatedAt: '' };
+  const ended = () => operation.status !== 'Running' && operation.status !== 'NotStarted';
+  let endedAt: number | undefined;
+  // Every host's apply report, unless the operation ends without them (a failed fan-out under
+  // throttling): then what arrived within a settle time after its end is what there is.
+  // Under the services' scaled limits a 1,000-host change needs minutes on a loaded machine.
+  await waitUntil(`every host's ${change} report`, Math.max(300_000, size * 600), async () => {
     for (let i = firstEvent; i < fleet.events.length; i++) {
       const e = fleet.events[i]!;
       if (e.kind === 'report' && e.type === 'result' && e.phase === 'apply' && e.generation >= generation) {
         if (!finals.has(e.host)) finals.set(e.host, e.at);
       }
     }
-    return finals.size >= size;
+    if (finals.size >= size) return true;
+    if (now() - lastLog > 10_000) {
+      lastLog = now();
+      operation = await ctx.ops.getEntity<OperationRow>(operationId, 'op');
+      const preflights = fleet.events
+        .slice(firstEvent)
+        .filter((e) => e.kind === 'report' && e.phase === 'preflight' && e.generation >= generation).length;
+      ctx.log(
+        `    ${change}: ${finals.size}/${size} hosts reported after ${((lastLog - t202) / 1000).toFixed(0)} s ` +
+          `(${preflights} preflight reports; operation ${operation.status} ${operation.phase ?? ''})`,
+      );
+      if (ended()) endedAt ??= now();
+    }
+    return endedAt !== undefined && now() - endedAt > ctx.settleMs;
   });
-  const lastReport = Math.max(...finals.values());
-  ctx.log(`    ${change}: all ${size} hosts reported after ${((lastReport - t202) / 1000).toFixed(1)} s`);
-  let operation = { status: 'Running', updatedAt: '' };
+  if (finals.size < size) {
+    ctx.log(
+      `    ${change}: the operation ended ${operation.status} with ${finals.size}/${size} hosts reported`,
+    );
+    ctx.log(`    ${change}: its error: ${operation.error ?? 'none'}`);
+  }
+  const lastReport = finals.size ? Math.max(...finals.values()) : now();
+  ctx.log(
+    `    ${change}: ${finals.size} of ${size} hosts reported after ${((lastReport - t202) / 1000).toFixed(1)} s`,
+  );
   await waitUntil(
     `operation ${operationId} to finish`,
     300_000,
     async () => {
-      operation = await ctx.ops.getEntity<{ status: string; updatedAt: string }>(operationId, 'op');
-      return operation.status !== 'Running' && operation.status !== 'NotStarted';
+      operation = await ctx.ops.getEntity<OperationRow>(operationId, 'op');
+      return ended();
     },
     100,
   ).catch(() => ctx.log(`    ${change}: operation still ${operation.status} 300 s after the last report`));
   await delay(Math.max(0, lastReport + ctx.settleMs - now()));
   const after = await ctx.snapshot();
+  const loss = await ctx.loss(generation, finals.size);
   const seconds = (after.at - before.at) / 1000;
 
   const times = [...finals.values()].map((t) => t - t202);
@@ -506,6 +577,7 @@ async function measureChange(
     maxMs: Math.round(Math.max(...times)),
     operationMs: Math.round(Date.parse(operation.updatedAt) - t202),
     operationStatus: operation.status,
+    ...(operation.error ? { operationError: operation.error } : {}),
     roundTrips: round(mean([...trips.values()].map((s) => s.size)), 2),
     pollShare: round(pickupTotal / spans, 2),
     pickupMeanMs: Math.round(pickups ? pickupTotal / pickups : 0),
@@ -519,6 +591,9 @@ async function measureChange(
     otherKvReadsPerHost: round(signingKeyReads / size, 2),
     vaultReadsPerHost: round(vaultReads / size, 2),
     kvThrottled: (after.vault.throttled ?? 0) - (before.vault.throttled ?? 0),
+    ...queueRefusals(before.queueThrottle, after.queueThrottle),
+    secretReads: secretReadStats(fleet.secretReads, requestStart, after.at),
+    loss,
     cpu: {
       fleet: round(cpu.fleet, 1),
       host: round(cpu.host, 1),
@@ -535,6 +610,19 @@ async function measureChange(
       ...prefixed('host', diffCounts(after.problems, before.problems)),
     },
   };
+}
+
+/** The 503s the queue throttle served between two snapshots, in all and by budget and queue kind. */
+function queueRefusals(
+  before: QueueThrottleStats | null,
+  after: QueueThrottleStats | null,
+): Pick<ChangeResult, 'queueThrottled' | 'queueThrottledBy'> {
+  if (!before || !after) return { queueThrottled: 0, queueThrottledBy: {} };
+  const by = diffCounts(
+    { ...after.refused, ...after.refusedByKind },
+    { ...before.refused, ...before.refusedByKind },
+  );
+  return { queueThrottled: (by.queue ?? 0) + (by.account ?? 0), queueThrottledBy: by };
 }
 
 export async function runFleet(options: FleetBenchOptions): Promise<FleetResult> {

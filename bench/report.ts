@@ -1,6 +1,9 @@
 /** Markdown tables and the target check for the benchmark results. */
 import type { ApiResult } from './api.js';
 import type { FleetResult } from './fleet.js';
+import type { ThrottledResult } from './throttled.js';
+import { throttledMarkdown } from './throttled.js';
+import { markdownTable as table, seconds as s } from './support/stats.js';
 import type { IdleResult } from './idle.js';
 import type { InventoryResult } from './inventory.js';
 
@@ -21,14 +24,8 @@ export interface Results {
   idle?: IdleResult;
   api?: ApiResult;
   inventory?: InventoryResult;
+  throttled?: ThrottledResult;
   memory?: MemoryResult;
-}
-
-const s = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '—');
-
-function table(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 export function memoryOf(results: Results): MemoryResult {
@@ -73,6 +70,7 @@ export function markdown(results: Results): string {
           c.apiOpsPerHost,
           `${c.kvReadsPerHost} (${c.expectedKvReadsPerHost})`,
           c.kvThrottled,
+          c.queueThrottled,
           c.apiCpuMsPerHost,
           `${c.cpu.total} s / ${c.cpuBoundSeconds} s`,
         ]);
@@ -96,6 +94,7 @@ export function markdown(results: Results): string {
           'API ops/host',
           'KV reads/host (expected)',
           'KV 429s',
+          'queue 503s',
           'API CPU ms/host',
           'CPU used / CPU-bound time',
         ],
@@ -103,6 +102,7 @@ export function markdown(results: Results): string {
       ),
     );
   }
+  if (results.throttled) out.push('', throttledMarkdown(results.throttled));
   if (results.idle) {
     const r = results.idle;
     out.push(

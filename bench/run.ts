@@ -2,11 +2,13 @@
  * `npm run bench`: runs the benchmarks, writes `bench/results/<name>.json` and prints markdown
  * tables (docs/performance.md explains every figure).
  *
- *   --only fleet,idle,api,inventory   which benchmarks (default: all)
+ *   --only fleet,idle,api,inventory   which benchmarks (default: all but `throttled`)
  *   --sizes 10,100,1000               fleet sizes
  *   --poll 0.2,2                      the fleet's poll min,max seconds (the "fast" setting)
  *   --shards 32                       Azurite queue servers behind the queue port (1 = plain)
  *   --kv-scale 0.1                    Key Vault's documented limits × this on the local vault
+ *   --queue-scale 0.1                 Queue Storage's documented targets × this (queue routing)
+ *   --only throttled --hosts 1000     enable + rotation under both (default scales 0.1)
  *   --files 10000                     PFX files for the inventory
  *   --idle-hosts 20 --idle-scale 120 --idle-hours 1
  *   --api-requests 200
@@ -21,10 +23,13 @@ import { runIdle } from './idle.js';
 import { runApi } from './api.js';
 import { runInventory } from './inventory.js';
 import { runScaleModel } from './scale-model.js';
+import { runThrottled } from './throttled.js';
 import { markdown, memoryOf, type Results } from './report.js';
 
-const BENCHMARKS = ['fleet', 'idle', 'api', 'inventory', 'model'] as const;
+const BENCHMARKS = ['fleet', 'idle', 'api', 'inventory', 'model', 'throttled'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
+/** What a plain `npm run bench` runs: the throttled rotation is asked for by name. */
+const DEFAULT_BENCHMARKS: Benchmark[] = ['fleet', 'idle', 'api', 'inventory', 'model'];
 
 function parseArgs(argv: string[]): Map<string, string> {
   const args = new Map<string, string>();
@@ -59,7 +64,7 @@ function meta(): Record<string, unknown> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const only = (args.get('only')?.split(',') ?? [...BENCHMARKS]) as Benchmark[];
+  const only = (args.get('only')?.split(',') ?? DEFAULT_BENCHMARKS) as Benchmark[];
   for (const name of only) if (!BENCHMARKS.includes(name)) throw new Error(`unknown benchmark ${name}`);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const dir = fileURLToPath(new URL('results/', import.meta.url));
@@ -83,9 +88,21 @@ async function main(): Promise<void> {
         pollMaxSeconds: pollMax,
         queueShards: Number(args.get('shards') ?? DEFAULT_QUEUE_SHARDS),
         ...(args.has('kv-scale') && { keyVaultThrottle: { scale: Number(args.get('kv-scale')) } }),
+        ...(args.has('queue-scale') && { queueThrottle: { scale: Number(args.get('queue-scale')) } }),
         log,
       });
       save('fleet', results.fleet, started);
+    } else if (name === 'throttled') {
+      results.throttled = await runThrottled({
+        hosts: Number(args.get('hosts') ?? 1000),
+        kvScale: Number(args.get('kv-scale') ?? 0.1),
+        queueScale: Number(args.get('queue-scale') ?? 0.1),
+        pollMinSeconds: pollMin,
+        pollMaxSeconds: pollMax,
+        queueShards: Number(args.get('shards') ?? DEFAULT_QUEUE_SHARDS),
+        log,
+      });
+      save('throttled', results.throttled, started);
     } else if (name === 'idle') {
       results.idle = await runIdle({
         hosts: Number(args.get('idle-hosts') ?? 20),

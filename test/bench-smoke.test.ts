@@ -8,6 +8,7 @@ import { runFleetSize } from '../bench/fleet.js';
 import { runIdle } from '../bench/idle.js';
 import { runApi } from '../bench/api.js';
 import { runInventory } from '../bench/inventory.js';
+import { runThrottled } from '../bench/throttled.js';
 import { markdown, memoryOf, targets } from '../bench/report.js';
 
 const errorsIn = (problems: Record<string, number>) =>
@@ -23,22 +24,43 @@ const TINY_FLEET = {
 } as const;
 
 describe.concurrent('benchmarks, smoke size', () => {
-  it("fleet under Key Vault's rate limits: requests over the budget get 429, are retried, and none is lost", async () => {
-    // The documented rate scaled down with a 1 s window (local/keyvault/throttle.ts): three
-    // hosts' reads and the API's signs overrun it, as a large fleet overruns the real one.
-    const r = await runFleetSize(3, {
-      ...TINY_FLEET,
+  it("a rotation under Key Vault's and the queues' limits: refusals are served, retried, and nothing is lost", async () => {
+    // The documented rates scaled down (local/keyvault/throttle.ts with a 1 s window,
+    // bench/support/queue-throttle.ts): three hosts' reads, the API's signs and everyone's
+    // queue requests overrun them, as a large fleet overruns the real services.
+    const r = await runThrottled({
+      hosts: 3,
       keyVaultThrottle: { windowMs: 1000, limits: { secretCreate: 2, secretOther: 3, keyOther: 4 } },
+      queueThrottle: { limits: { queueMessagesPerSecond: 8, accountRequestsPerSecond: 40 } },
+      pollMinSeconds: TINY_FLEET.pollMinSeconds,
+      pollMaxSeconds: TINY_FLEET.pollMaxSeconds,
+      queueShards: TINY_FLEET.queueShards,
+      fleet: TINY_FLEET,
     });
-    for (const c of r.changes) {
+    const changes = r.run.changes;
+    expect(changes.map((c) => c.change)).toEqual(['enable', 'rotate']);
+    for (const c of changes) {
       expect(c.operationStatus).toBe('Succeeded');
       // A throttled read is sent again, so the agents' count may exceed the secrets that changed.
       expect(c.kvReadsPerHost).toBeGreaterThanOrEqual(c.expectedKvReadsPerHost);
-      expect(errorsIn(c.problems)).toEqual([]);
+      expect(c.secretReads.hosts).toBe(3);
+      expect(c.loss).toEqual({
+        hostsReported: 3,
+        hostsAtGeneration: 3,
+        reportsPoisoned: 0,
+        reportsPoisonedUnfolded: 0,
+        commandsPoisoned: 0,
+        poisoned: [],
+      });
+      expect(c.apiCpuMsPerHost).toBeGreaterThan(0);
     }
-    expect(r.changes.reduce((sum, c) => sum + c.kvThrottled, 0)).toBeGreaterThan(0);
-    expect(markdown({ fleet: { name: 'fleet', sizes: [r] } })).toContain('KV 429s');
-  }, 120_000);
+    expect(r.nothingLost).toBe(true);
+    expect(changes.reduce((sum, c) => sum + c.kvThrottled, 0)).toBeGreaterThan(0);
+    expect(changes.reduce((sum, c) => sum + c.queueThrottled, 0)).toBeGreaterThan(0);
+    const report = markdown({ fleet: { name: 'fleet', sizes: [r.run] }, throttled: r });
+    expect(report).toContain('KV 429s | queue 503s | API CPU ms/host');
+    expect(report).toContain("3-host rotation under the services' limits");
+  }, 180_000);
 
   it('fleet convergence: five changes (one in waves) reach every host with the expected Key Vault reads', async () => {
     const r = await runFleetSize(3, TINY_FLEET);
@@ -53,6 +75,8 @@ describe.concurrent('benchmarks, smoke size', () => {
       expect(c.agentBreakdown['agent.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
       expect(c.apiBreakdown['api.queue.send']).toBeGreaterThanOrEqual(c.roundTrips);
       expect(c.requests).toBeGreaterThan(0);
+      expect(c.queueThrottled).toBe(0); // no limits asked for, none enforced
+      expect(c.loss.hostsAtGeneration).toBe(3);
       expect(errorsIn(c.problems)).toEqual([]);
       // Batched folding (issue 18): host rows are written only in transactions (never a write
       // per report), and a host's step results are merged into its operation row in transactions

@@ -11,6 +11,10 @@
  * ~1,000 at once, and a single emulator then spends its time scanning them. The real service
  * keeps each queue on its own partition; shards by queue name model that. `queue 1` is plain
  * Azurite.
+ *
+ * A third argument, JSON `QueueThrottleOptions`, puts Queue Storage's documented scalability
+ * targets in front of the shards (bench/support/queue-throttle.ts): a request over a queue's or
+ * the account's rate is answered 503 ServerBusy, as Azure answers it, and counted (`throttle`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +25,7 @@ import {
   type AzuriteServer,
 } from '../../local/azurite.js';
 import { rssSampler, serveParent } from './child.js';
+import { admitRequest, QueueThrottle, type QueueThrottleOptions } from './queue-throttle.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -35,6 +40,9 @@ export function shardOf(url: string, shards: number): number {
 // `both`: the queue servers and the table server in this one process (fewer processes to start).
 const service = process.argv[2] === 'table' ? 'table' : process.argv[2] === 'both' ? 'both' : 'queue';
 const shardCount = Math.max(1, Number(process.argv[3] ?? 1));
+const throttle = process.argv[4]
+  ? new QueueThrottle(JSON.parse(process.argv[4]) as QueueThrottleOptions)
+  : undefined;
 const servers: AzuriteServer[] = [];
 let table: AzuriteServer | undefined;
 let front: Server | undefined;
@@ -46,11 +54,14 @@ serveParent(
     if (service !== 'table') for (let i = 0; i < shardCount; i++) servers.push(queueServer());
     await Promise.all([...servers, ...(table ? [table] : [])].map((s) => s.start()));
     let port = servers[0] ? portOf(servers[0]) : 0;
-    if (shardCount > 1 && servers.length > 1) {
+    if (servers.length > 0 && (shardCount > 1 || throttle)) {
       const listeners = servers.map(
         (s) => (s as unknown as { httpServer: Server }).httpServer.listeners('request')[0] as Listener,
       );
-      front = createServer((req, res) => listeners[shardOf(req.url ?? '/', shardCount)]!(req, res));
+      front = createServer((req, res) => {
+        if (throttle && !admitRequest(throttle, req, res)) return;
+        listeners[shardOf(req.url ?? '/', shardCount)]!(req, res);
+      });
       front.keepAliveTimeout = 30_000;
       await new Promise<void>((done) => front!.listen(0, '127.0.0.1', done));
       port = (front.address() as AddressInfo).port;
@@ -63,6 +74,8 @@ serveParent(
       rss: () => ({ peak: rss.peak(), now: process.memoryUsage.rss() }),
       resetRss: () => rss.reset(),
       cpu: () => process.cpuUsage(),
+      /** The queue throttle's counts (null when no limits are enforced). */
+      throttle: () => throttle?.snapshot() ?? null,
     };
   },
   async () => {

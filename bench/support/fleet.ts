@@ -22,10 +22,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import type { Agent, AgentClock } from '../../agent/loop.js';
 import { loadAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/wiring.js';
+import { createQueueService } from '../../agent/queue.js';
+import type { SecretStore } from '../../shared/ports.js';
 import { SimulatedBackend } from '../../agent/backends/simulated.js';
 import type { Backend, StoreAccess } from '../../agent/backends/backend.js';
 import { verifyPfxPassword } from '../../shared/pkcs12/pfx.js';
@@ -109,9 +111,23 @@ export type FleetEvent =
       outcome?: string;
     };
 
+/** One Key Vault secret read by one host: the SDK call, its throttling retries included. */
+export interface SecretRead {
+  host: string;
+  name: string;
+  version: string;
+  startedAt: number;
+  endedAt: number;
+  ok: boolean;
+  /** Why a read failed: its HTTP status and error code (no message: it may name the secret). */
+  error?: string;
+}
+
 export interface Fleet {
   hosts: string[];
   events: FleetEvent[];
+  /** Every secret read the agents made (through their SecretCache: a miss reads Key Vault). */
+  secretReads: SecretRead[];
   agents: Agent[];
   /** Times of every receive per host (empty or not), when its answer came: the polling rhythm. */
   receives: Map<string, number[]>;
@@ -274,6 +290,32 @@ export class SharedHostWork {
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/** The fleet's shared secret client, as one host sees it: its reads are recorded, by host. */
+function recordedReads(inner: SecretStore, host: string, reads: SecretRead[]): SecretStore {
+  return {
+    setSecret: (name, value) => inner.setSecret(name, value),
+    deleteSecret: (name) => inner.deleteSecret(name),
+    getSecret: async (ref) => {
+      const startedAt = now();
+      const read = { host, name: ref.name, version: ref.version, startedAt };
+      try {
+        const value = await inner.getSecret(ref);
+        reads.push({ ...read, endedAt: now(), ok: true });
+        return value;
+      } catch (error) {
+        const { statusCode, vaultCode } = error as { statusCode?: number; vaultCode?: string };
+        reads.push({
+          ...read,
+          endedAt: now(),
+          ok: false,
+          error: `${statusCode ?? 'no status'} ${vaultCode ?? ''}`,
+        });
+        throw error;
+      }
+    },
+  };
+}
+
 /** The backend, with `checkStoreAccess` answered from the fleet-wide memo; everything else its own. */
 function withSharedWork(inner: Backend, shared: SharedHostWork): Backend {
   return new Proxy(inner, {
@@ -339,6 +381,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const fleet: Fleet = {
     hosts: [],
     events: [],
+    secretReads: [],
     agents: [],
     receives: new Map(),
     receiveSleeps: new Map(),
@@ -352,8 +395,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     hostOf.set(commandQueueName(options.ccsId, host), host);
     fleet.hosts.push(host);
   }
+  // The agent's own queue client (its retry options, jitter on 503s), shared by the fleet.
   const queues = observedService(
-    QueueServiceClient.fromConnectionString(options.connectionString),
+    await createQueueService({ connectionString: options.connectionString }),
     fleet,
     hostOf,
     clockNow,
@@ -378,7 +422,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const wired = await createAgent(config, {
       write,
       queueService: queues,
-      secretStore: store,
+      secretStore: recordedReads(store, host, fleet.secretReads),
       commandKeys,
       backend: withSharedWork(new SimulatedBackend(config.simulated!), shared),
       clock: clocks.get(host),

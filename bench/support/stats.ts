@@ -23,3 +23,12 @@ export function round(value: number, digits = 2): number {
 }
 
 export const MB = 1024 * 1024;
+
+/** Milliseconds as seconds with two decimals ('—' when not a number). */
+export const seconds = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '—');
+
+/** A markdown table. */
+export function markdownTable(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}

@@ -207,6 +207,12 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       send(res, reply);
     });
   });
+  // Idle kept-alive connections stay open for minutes, as behind Azure's front ends (Azure Load
+  // Balancer's default idle timeout is 4 minutes), not Node's 5 s: a throttled fleet waits its
+  // Retry-After (up to 10 s) on idle sockets, and a server closing them as the retries go out
+  // turned a 429 into ECONNRESET on every pooled socket at once (seen at 1,000 hosts).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
   // A broken client (bad TLS, malformed HTTP) loses its connection, never the process.
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

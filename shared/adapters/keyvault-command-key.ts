@@ -10,6 +10,14 @@
  *
  * Failures become SigningKeyErrors built from the status and Key Vault error code only (the SDK's
  * RestError keeps the whole request reachable, and nothing of it needs to travel).
+ *
+ * A fan-out signs one command per host, so a large fleet's change spends the vault's key budget
+ * (4,000 operations per 10 s, shared with the agents' public-key reads) faster than it refills:
+ * Key Vault answers 429 with `Retry-After`, and the SDK's three retries are not enough for a
+ * thousand signs queued behind one budget — the change then failed with CommandsNotSent. So a
+ * sign — and an agent's read of the public key — that is still throttled after the SDK's
+ * retries waits what the vault asks (plus the jitter policy's share) and tries again, for up
+ * to THROTTLED_KEY_PATIENCE_MS (docs/reliability.md; measured in docs/performance.md, section 9).
  */
 import { readFileSync } from 'node:fs';
 import type { TokenCredential } from '@azure/core-auth';
@@ -24,7 +32,10 @@ import {
   type CommandSigningKey,
 } from '../signing.js';
 import { StaticTokenCredential } from './static-token-credential.js';
-import { jitterPolicies } from './retry-after-jitter.js';
+import { jitterPolicies, patientlyThrottled } from './retry-after-jitter.js';
+
+/** How long one sign or key read keeps trying while Key Vault answers 429 (an HTTP request has 230 s). */
+export const THROTTLED_KEY_PATIENCE_MS = 120_000;
 
 export interface KeyClientSettings {
   vaultUrl: string;
@@ -94,6 +105,7 @@ export class KeyVaultCommandSigningKey implements CommandSigningKey {
     private readonly options: KeyClientOptions = {},
     private readonly name = COMMAND_SIGNING_KEY,
     private readonly now: () => number = Date.now,
+    private readonly patienceMs = THROTTLED_KEY_PATIENCE_MS,
   ) {}
 
   async ready(): Promise<void> {
@@ -103,7 +115,11 @@ export class KeyVaultCommandSigningKey implements CommandSigningKey {
   async sign(digest: Buffer): Promise<{ kid: string; signature: Buffer }> {
     const { version, crypto } = await this.current();
     try {
-      const result = await crypto.sign(SIGNATURE_ALGORITHM, digest);
+      const result = await patientlyThrottled(
+        () => crypto.sign(SIGNATURE_ALGORITHM, digest),
+        this.patienceMs,
+        this.now,
+      );
       return { kid: version, signature: Buffer.from(result.result) };
     } catch (error) {
       // A version disabled or deleted since it was looked up: look again next time.
@@ -148,12 +164,13 @@ export class KeyVaultCommandPublicKeys {
   constructor(
     private readonly keys: KeyClient,
     private readonly name = COMMAND_SIGNING_KEY,
+    private readonly patienceMs = THROTTLED_KEY_PATIENCE_MS,
   ) {}
 
   async get(version: string): Promise<CommandPublicKey> {
     let key: KeyVaultKey;
     try {
-      key = await this.keys.getKey(this.name, { version });
+      key = await patientlyThrottled(() => this.keys.getKey(this.name, { version }), this.patienceMs);
     } catch (error) {
       throw keyError(error, 'getKey', this.name);
     }

@@ -13,7 +13,7 @@ import {
 import { DomainError, type ErrorKind } from '../errors.js';
 import { SecretRefSchema, type SecretRef } from '../messages.js';
 import type { SecretStore } from '../ports.js';
-import { jitterPolicies } from './retry-after-jitter.js';
+import { jitterPolicies, throttledWaitMs } from './retry-after-jitter.js';
 
 export type SecretRetryOptions = NonNullable<SecretClientOptions['retryOptions']>;
 
@@ -55,6 +55,8 @@ export class SecretStoreError extends DomainError {
     readonly statusCode: number | undefined,
     /** Key Vault's error code (`SecretNotFound`, `Throttled`…) or the network error code. */
     readonly vaultCode: string | undefined,
+    /** A 429's `Retry-After` (with the jitter policy's share), in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(kind, code, message);
     this.name = 'SecretStoreError';
@@ -219,5 +221,6 @@ function toStoreError(error: unknown, operation: string, name: string): SecretSt
     `Key Vault ${operation} of secret '${name}' failed (${detail})`,
     status,
     vaultCode,
+    throttledWaitMs(error),
   );
 }

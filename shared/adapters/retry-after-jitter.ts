@@ -64,3 +64,41 @@ export function jitterPolicies(options?: RetryAfterJitterOptions): {
 }[] {
   return [{ policy: retryAfterJitterPolicy(options), position: 'perRetry' }];
 }
+
+/**
+ * The wait a 429 error asks for — its `retryAfterMs` (our adapters' errors), or its SDK
+ * response's `Retry-After` as the jitter policy above rewrote it; 1 s when it names none — or
+ * undefined for any other error.
+ */
+export function throttledWaitMs(error: unknown): number | undefined {
+  const { statusCode, response, retryAfterMs } = (error ?? {}) as {
+    statusCode?: unknown;
+    response?: PipelineResponse;
+    retryAfterMs?: unknown;
+  };
+  if (statusCode !== 429) return undefined;
+  if (typeof retryAfterMs === 'number') return retryAfterMs;
+  return (response && announcedWaitMs(response)) ?? 1000;
+}
+
+/**
+ * Runs `attempt` again while Key Vault keeps answering 429 after the SDK's own retries, waiting
+ * what it asks each time, for up to `patienceMs` in all; any other failure, or a wait that would
+ * end past the patience, is thrown as it came.
+ */
+export async function patientlyThrottled<T>(
+  attempt: () => Promise<T>,
+  patienceMs: number,
+  now: () => number = Date.now,
+): Promise<T> {
+  const giveUpAt = now() + patienceMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const waitMs = throttledWaitMs(error);
+      if (waitMs === undefined || now() + waitMs >= giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+}

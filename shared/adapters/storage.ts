@@ -7,6 +7,7 @@ import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { isRestError } from '@azure/core-rest-pipeline';
+import { withBusyJitter } from './storage-busy-jitter.js';
 
 export type StorageSettings =
   | { connectionString: string }
@@ -22,16 +23,18 @@ export interface StorageClients {
  * Retries sized for a request path: a storage blip of a few seconds is ridden out, a longer
  * outage answers 503 + Retry-After within seconds instead of holding the request (and, in the
  * local host, the report processor) in the SDKs' default backoff for half a minute. Operations
- * carry on from the sweeper and the reports once storage is back.
+ * carry on from the sweeper and the reports once storage is back. The queue clients' retries of
+ * a throttled request (503 ServerBusy) get jitter (storage-busy-jitter.ts).
  */
 const QUEUE_RETRY = { maxTries: 4, retryDelayInMs: 300, maxRetryDelayInMs: 3000, tryTimeoutInMs: 30_000 };
 const TABLE_RETRY = { maxRetries: 3, retryDelayInMs: 300, maxRetryDelayInMs: 3000 };
 
 export function createStorageClients(settings: StorageSettings): StorageClients {
   if ('connectionString' in settings) {
-    const queues = QueueServiceClient.fromConnectionString(settings.connectionString, {
-      retryOptions: QUEUE_RETRY,
-    });
+    const queues = withBusyJitter(
+      QueueServiceClient.fromConnectionString(settings.connectionString, { retryOptions: QUEUE_RETRY }),
+      QUEUE_RETRY,
+    );
     return {
       queues,
       queue: (name) => queues.getQueueClient(name),
@@ -43,9 +46,10 @@ export function createStorageClients(settings: StorageSettings): StorageClients 
         }),
     };
   }
-  const queues = new QueueServiceClient(settings.queueServiceUri, settings.credential, {
-    retryOptions: QUEUE_RETRY,
-  });
+  const queues = withBusyJitter(
+    new QueueServiceClient(settings.queueServiceUri, settings.credential, { retryOptions: QUEUE_RETRY }),
+    QUEUE_RETRY,
+  );
   return {
     queues,
     queue: (name) => queues.getQueueClient(name),

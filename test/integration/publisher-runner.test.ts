@@ -60,7 +60,8 @@ function runner(claims: ('read' | 'write')[] = ['read', 'write']) {
   return new PublisherRunner({
     ccsId: 'default',
     hostName: 'web-01',
-    secrets: new SecretCache(store),
+    // A vault that stays throttled: no patience, the 429 is the answer (agent/secrets.ts).
+    secrets: new SecretCache(store, undefined, 0),
     sourceSecrets: store,
     reports: { send: (r: Report) => Promise.resolve(void reports.push(r)) },
     environment: {},

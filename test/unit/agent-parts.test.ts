@@ -77,6 +77,24 @@ describe('SecretCache', () => {
     expect((error as Error).message).toBe('Key Vault secret missing version v9 could not be read (HTTP 404)');
   });
 
+  it('waits out a throttled vault (429 after the SDK retries) for as long as its patience lasts', async () => {
+    const store = new FakeSecretStore();
+    const ref = store.put('s', 'value');
+    let refusals = 2;
+    const throttled = {
+      ...store,
+      getSecret: (r: typeof ref) =>
+        refusals-- > 0
+          ? Promise.reject(Object.assign(new Error('throttled'), { statusCode: 429, retryAfterMs: 1 }))
+          : store.getSecret(r),
+    } as unknown as FakeSecretStore;
+    expect(await new SecretCache(throttled).get(ref)).toBe('value');
+    expect(refusals).toBe(-1);
+    refusals = 1;
+    const impatient = await new SecretCache(throttled, 16, 0).get(ref).catch((e: unknown) => e);
+    expect(impatient).toMatchObject({ name: 'SecretUnavailableError', statusCode: 429 });
+  });
+
   it('redacts raw and JSON-escaped values it holds', async () => {
     const store = new FakeSecretStore();
     const cache = new SecretCache(store);
