@@ -56,6 +56,12 @@ export interface KeyVaultFault {
   retryAfterSeconds?: number;
   /** How many authenticated requests get this answer. */
   times: number;
+  /**
+   * Only requests of this operation (`setSecret`, `getSecret`, `sign`… as routes.ts names them)
+   * get it; other requests pass. A test hook: in a stack with timers and agents, a fault meant
+   * for one call must not be spent on a background request that came first.
+   */
+  operation?: string;
 }
 
 /** A key as a deployment creates it (Bicep `Microsoft.KeyVault/vaults/keys`), not a data-plane call. */
@@ -113,7 +119,8 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId ?? DEFAULT_TENANT}", resource="https://vault.azure.net"`;
   const callers = principals.map((p) => ({ principal: p, digest: sha256(p.token) }));
   const counts = new Map<string, number>();
-  const faults: { status: 429 | 503; retryAfterSeconds?: number; remaining: number }[] = [];
+  const faults: { status: 429 | 503; retryAfterSeconds?: number; remaining: number; operation?: string }[] =
+    [];
   const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
   const throttle = options.throttle ? new VaultThrottle(options.throttle) : undefined;
   let base = '';
@@ -146,9 +153,11 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       }
     }
 
-    const fault = faults[0];
+    const operation = 'route' in found ? found.route.operation : undefined;
+    const at = faults.findIndex((f) => f.operation === undefined || f.operation === operation);
+    const fault = at >= 0 ? faults[at] : undefined;
     if (fault) {
-      if (--fault.remaining <= 0) faults.shift();
+      if (--fault.remaining <= 0) faults.splice(at, 1);
       return send(res, faultReply(fault.status, fault.retryAfterSeconds));
     }
     if (!('route' in found)) return send(res, found);
@@ -243,6 +252,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
         status: fault.status,
         retryAfterSeconds: fault.retryAfterSeconds,
         remaining: fault.times,
+        ...(fault.operation ? { operation: fault.operation } : {}),
       });
     },
     deployKey: async (deployment) => {
