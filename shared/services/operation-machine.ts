@@ -8,7 +8,14 @@
  * docs/operations.md must list them: a test compares), its facts and its branch of `next`.
  */
 import type { HostError } from '../messages.js';
-import type { OperationError, OperationKind, OperationRecord, RotationStep } from '../model.js';
+import type {
+  OperationError,
+  OperationKind,
+  OperationPhase,
+  OperationRecord,
+  OperationStatus,
+  RotationStep,
+} from '../model.js';
 import {
   hostErrorToOperationError,
   hostsUnreachable,
@@ -25,17 +32,7 @@ import {
 
 /** Where an operation is: its phase while it runs, its status once it has ended. */
 export type OperationState =
-  | 'staging'
-  | 'preflight'
-  | 'committing'
-  | 'apply'
-  | 'waves'
-  | 'halted'
-  | 'rollback'
-  | 'reencrypting'
-  | 'Succeeded'
-  | 'Failed'
-  | 'Canceled';
+  Exclude<OperationPhase, 'done'> | Exclude<OperationStatus, 'NotStarted' | 'Running'>;
 
 export interface Transition {
   /** `start` is the operation being recorded. */
