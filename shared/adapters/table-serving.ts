@@ -12,8 +12,9 @@
  * per process with their ETags (as shared/services/host-rows.ts keeps host rows), so a put reads
  * nothing this process wrote last: the `l` row's condition is what makes a stale copy safe — a
  * write that lost (another instance wrote the row) fails the whole transaction at its index, and
- * that host's row and history are read again. Pruning needs no query: the history list says which
- * rows fall out, and it changes in the same transaction as the rows it lists.
+ * that host's row is read again (its history from its rows when a row the list named was gone).
+ * Pruning needs no query: the history list says which rows fall out, and it changes in the same
+ * transaction as the rows it lists.
  */
 import { odata, type TransactionAction } from '@azure/data-tables';
 import { SERVING_HISTORY, type ServingRecord } from '../bindings/model.js';
