@@ -136,6 +136,14 @@ export interface OperationRepository {
   getHost(id: string, host: string): Promise<Versioned<OperationHostRecord> | null>;
   /** Replace one existing host row conditionally; null when another writer won (or the row is gone). */
   saveHost(record: OperationHostRecord, etag: string): Promise<string | null>;
+  /** Every host row of an operation with its ETag (one query), in host order. */
+  getHosts(id: string): Promise<Versioned<OperationHostRecord>[]>;
+  /**
+   * `saveHost` for several existing rows of ONE operation in one request (an entity-group
+   * transaction: at most MAX_TRANSACTION_WRITES rows, each host once). All or nothing: the new
+   * ETags in order, or the index of the first write that lost its race or found no row.
+   */
+  saveHosts(id: string, writes: Versioned<OperationHostRecord>[]): Promise<TransactionOutcome>;
   /**
    * Set one step's result on an existing host row without reading it first (the other step and,
    * when `error` is undefined, the error are kept). False when the row does not exist.

@@ -14,7 +14,13 @@ import {
   type OperationRecord,
   type RotationPlan,
 } from '../model.js';
-import type { HostStep, HostStepWrite, OperationRepository, Versioned } from '../ports.js';
+import type {
+  HostStep,
+  HostStepWrite,
+  OperationRepository,
+  TransactionOutcome,
+  Versioned,
+} from '../ports.js';
 import { hasStatus } from './storage.js';
 import {
   all,
@@ -195,6 +201,28 @@ export class TableOperationRepository implements OperationRepository {
       if (hasStatus(thrown, 404)) return null;
       throw thrown;
     }
+  }
+
+  async getHosts(id: string): Promise<Versioned<OperationHostRecord>[]> {
+    const table = await this.table.ready();
+    return all(table.listEntities<Row>({ queryOptions: { filter: hostRows(id) } }), (r) => ({
+      record: toHost(id, r),
+      etag: String(r.etag),
+    }));
+  }
+
+  async saveHosts(id: string, writes: Versioned<OperationHostRecord>[]): Promise<TransactionOutcome> {
+    const table = await this.table.ready();
+    // A replace at an ETag fails with 412 when the row changed and 404 when it is gone: either
+    // way that action's index comes back and nothing is written.
+    const outcome = await transact(
+      table,
+      writes.map(({ record, etag }) => {
+        if (record.operationId !== id) throw new RangeError('a transaction writes one operation');
+        return ['update', hostEntity(record), 'Replace', { etag }] as const;
+      }),
+    );
+    return 'etags' in outcome ? outcome : { lost: outcome.index };
   }
 
   async setHostStep(

@@ -206,6 +206,30 @@ export class MemoryOperationRepository implements OperationRepository {
     this.rowsOf(record.operationId).set(record.host.toLowerCase(), copy(record));
     return Promise.resolve(this.touch(record.operationId, record.host));
   }
+  async getHosts(id: string) {
+    const rows = await this.hosts(id);
+    return rows.map((record) => ({ record, etag: this.hostEtags.get(this.hostKey(id, record.host))! }));
+  }
+  /** All or nothing, as an entity-group transaction: every condition is checked before any write. */
+  async saveHosts(id: string, writes: Versioned<OperationHostRecord>[]): Promise<TransactionOutcome> {
+    await Promise.resolve();
+    if (writes.some((w) => w.record.operationId !== id))
+      throw new RangeError('a transaction writes one operation');
+    checkTransaction(writes.map((w) => w.record.host.toLowerCase()));
+    const rows = this.rowsOf(id);
+    const lost = writes.findIndex(
+      (w) =>
+        !rows.has(w.record.host.toLowerCase()) ||
+        this.hostEtags.get(this.hostKey(id, w.record.host)) !== w.etag,
+    );
+    if (lost >= 0) return { lost };
+    return {
+      etags: writes.map((w) => {
+        rows.set(w.record.host.toLowerCase(), copy(w.record));
+        return this.touch(id, w.record.host);
+      }),
+    };
+  }
   /** Every write of a host row gives it a new ETag, as Table storage does (Merge included). */
   private touch(id: string, host: string): string {
     const etag = nextEtag();
@@ -242,6 +266,7 @@ export class MemoryOperationRepository implements OperationRepository {
       const row = rows!.get(w.host.toLowerCase())!;
       Object.assign(row, copy(w.steps), { updatedAt: w.updatedAt });
       if (w.error !== undefined) row.error = copy(w.error);
+      this.touch(id, w.host);
     }
     return null;
   }

@@ -278,6 +278,53 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       ).rejects.toThrow();
       expect((await operations.host(op.id, 'web-01'))?.apply).toBe('pending');
     });
+
+    it('reads every host row with its ETag and replaces several conditionally, all or nothing', async () => {
+      const { operations } = stores();
+      const op = operation(unique('o'));
+      await operations.create(op, [row(op.id, 'web-01'), row(op.id, 'WEB-02'), row(op.id, 'web-03')]);
+      const read = await operations.getHosts(op.id);
+      expect(read.map((r) => [r.record.host, r.etag])).toEqual([
+        ['web-01', expect.any(String)],
+        ['WEB-02', expect.any(String)],
+        ['web-03', expect.any(String)],
+      ]);
+      const [one, two, three] = read as [(typeof read)[0], (typeof read)[0], (typeof read)[0]];
+      const passed = (r: typeof one, at: string) => ({
+        record: { ...r.record, preflight: 'succeeded' as const, updatedAt: at },
+        etag: r.etag,
+      });
+      const saved = await operations.saveHosts(op.id, [passed(one, 't1'), passed(two, 't1')]);
+      expect(saved).toEqual({ etags: [expect.any(String), expect.any(String)] });
+      const etags = (saved as { etags: string[] }).etags;
+      expect((await operations.getHost(op.id, 'web-01'))!.etag).toBe(etags[0]);
+      // web-02's ETag is stale now: nothing is written, web-03's replace included.
+      expect(await operations.saveHosts(op.id, [passed(three, 't2'), passed(two, 't2')])).toEqual({
+        lost: 1,
+      });
+      expect((await operations.host(op.id, 'web-03'))?.preflight).toBe('pending');
+      // A merge changes the ETag too.
+      const fresh = (await operations.getHost(op.id, 'web-03'))!;
+      expect(
+        await operations.setHostSteps(op.id, [
+          { host: 'web-03', steps: { apply: 'skipped' }, updatedAt: 't3' },
+        ]),
+      ).toBeNull();
+      expect(await operations.saveHosts(op.id, [passed(fresh, 't4')])).toEqual({ lost: 0 });
+      // A host without a row is named as lost: replaces never create.
+      const ghost = { record: { ...one.record, host: 'web-09' }, etag: etags[0]! };
+      expect(await operations.saveHosts(op.id, [{ record: one.record, etag: etags[0]! }, ghost])).toEqual({
+        lost: 1,
+      });
+      expect(await operations.host(op.id, 'web-09')).toBeNull();
+      expect((await operations.host(op.id, 'web-01'))?.updatedAt).toBe('t1');
+      await expect(
+        operations.saveHosts(op.id, [
+          { record: one.record, etag: etags[0]! },
+          { record: { ...one.record, host: 'WEB-01' }, etag: etags[0]! },
+        ]),
+      ).rejects.toThrow();
+    });
   });
 
   describe(`${name}: audit`, () => {
@@ -446,6 +493,35 @@ export function describeStoreContract(name: string, stores: () => Stores): void 
       expect(await serving.latest(id, 'web-01', 3)).toBeNull();
       expect((await serving.latest(id, 'web-01', 4))!.generation).toBe(4);
       expect(await serving.atGeneration(id, 2)).toEqual([]);
+    });
+
+    it('stores checks put at the same time as if one by one: the newest stays latest, the history bounded', async () => {
+      const { serving } = stores();
+      const id = unique('s');
+      const hosts = Array.from({ length: 30 }, (_, i) => `web-${String(i).padStart(2, '0')}`);
+      // More checks at once than one transaction takes; a host's older and newer checks mixed.
+      await Promise.all(hosts.map((h) => serving.put(check(id, h, 7))));
+      await Promise.all([
+        ...hosts.map((h) => serving.put(check(id, h, 8, 't8'))),
+        serving.put(check(id, 'web-00', 6)),
+        serving.put(check(id, 'WEB-01', 8, 't9')),
+      ]);
+      const latest = await serving.latestOfEach(id);
+      expect(latest).toHaveLength(30);
+      expect(latest.every((r) => r.generation === 8)).toBe(true);
+      expect(latest.find((r) => r.host.toLowerCase() === 'web-01')!.at).toBe('t9');
+      expect((await serving.atGeneration(id, 8)).length).toBe(30);
+      expect((await serving.atGeneration(id, 6)).map((r) => r.host)).toEqual(['web-00']);
+      // A late check of an older generation joins the history without becoming the latest.
+      await serving.put(check(id, 'web-02', 5));
+      expect((await serving.latest(id, 'web-02'))!.generation).toBe(8);
+      expect((await serving.latest(id, 'web-02', 6))!.generation).toBe(5);
+      // A host's history stays bounded when its checks come together.
+      await Promise.all(Array.from({ length: 25 }, (_, g) => serving.put(check(id, 'web-03', 10 + g))));
+      expect((await serving.latest(id, 'web-03'))!.generation).toBe(34);
+      expect(await serving.latest(id, 'web-03', 14)).toBeNull();
+      expect((await serving.latest(id, 'web-03', 15))!.generation).toBe(15);
+      expect(await serving.atGeneration(id, 7)).toHaveLength(29);
     });
   });
 

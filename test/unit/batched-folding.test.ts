@@ -151,7 +151,15 @@ describe('batched report folding', () => {
     const keys = await enrol(t, HOSTS);
     const op = await startChange(t);
     const hostCalls = counted(t.stores.hosts, ['read', 'writeAll', 'put', 'get']);
-    const stepCalls = counted(t.stores.operations, ['setHostSteps', 'setHostStep', 'get']);
+    const stepCalls = counted(t.stores.operations, [
+      'setHostSteps',
+      'setHostStep',
+      'get',
+      'getHost',
+      'saveHost',
+      'getHosts',
+      'saveHosts',
+    ]);
     const keyCalls = counted(t.stores.enrolment, ['getHostKey']);
     const advance = counted(t.a.engine, ['advance']);
     const preflights = HOSTS.map((h) => result(h, { operationId: op.id, generation: op.targetGeneration }));
@@ -161,10 +169,10 @@ describe('batched report folding', () => {
     expect(keyCalls.getHostKey).toBe(0);
     // (The advance's apply progress reads a host: the engine's, not the fold's.)
     expect(hostCalls).toMatchObject({ read: 0, writeAll: 0, put: 0 });
-    // Preflight results are written one by one, conditionally and only over `pending` (a
-    // decision once made stands: operation-results.ts recordPreflight), never in a blind batch.
-    expect(stepCalls.setHostSteps).toBe(0);
-    expect(stepCalls.setHostStep).toBe(0);
+    // Preflight results are written only over `pending` (a decision once made stands), as one
+    // transaction of conditional replaces on the rows read with one query, never blind merges.
+    expect(stepCalls).toMatchObject({ setHostSteps: 0, setHostStep: 0, getHost: 0, saveHost: 0 });
+    expect(stepCalls).toMatchObject({ getHosts: 1, saveHosts: 1 });
     expect(advance.advance).toBe(1);
     const rows = await t.stores.operations.hosts(op.id);
     expect(rows.every((r) => r.preflight === 'succeeded')).toBe(true);
@@ -187,6 +195,44 @@ describe('batched report folding', () => {
       HOSTS.map(() => op.targetGeneration),
     );
     expect((await t.stores.operations.get(op.id))!.record.status).toBe('Succeeded');
+  });
+
+  it('decides preflight results again on the stored rows when the engine closed them meanwhile', async () => {
+    const t = setup();
+    const keys = await enrol(t, HOSTS);
+    const op = await startChange(t);
+    const preflight = (host: string, outcome: 'succeeded' | 'failed' = 'succeeded') =>
+      result(host, {
+        operationId: op.id,
+        generation: op.targetGeneration,
+        outcome,
+        ...(outcome === 'failed'
+          ? { error: { name: 'path', code: 'PathNotFound', detail: 'gone', status: 404 } }
+          : {}),
+      });
+    const calls = counted(t.stores.operations, ['getHosts', 'saveHosts', 'getHost', 'saveHost']);
+    const first = HOSTS.slice(0, 3).map((h) => preflight(h));
+    await Promise.all(first.map((r) => t.a.deliver(r, keys.get(r.host)!)));
+    expect(calls).toEqual({ getHosts: 1, saveHosts: 1, getHost: 0, saveHost: 0 });
+    // The deadline passes; the other instance marks the three silent hosts unreachable and
+    // commits without them. `a` still remembers their rows as pending.
+    t.clock.t += 10_001;
+    await t.b.engine.advance(op.id);
+    const closed = (await t.stores.operations.hosts(op.id)).filter((r) => r.preflight === 'unreachable');
+    expect(closed.map((r) => r.host)).toEqual(HOSTS.slice(3));
+    const late = [preflight('web-04', 'failed'), preflight('web-05')];
+    await Promise.all(late.map((r) => t.a.deliver(r, keys.get(r.host)!)));
+    // `a`: one transaction that lost at web-04's stale ETag, one query, nothing written (late).
+    // (The point reads and writes are `b`'s engine marking the three silent hosts.)
+    expect(calls).toEqual({ getHosts: 2, saveHosts: 2, getHost: 3, saveHost: 3 });
+    const rows = await t.stores.operations.hosts(op.id);
+    expect(rows.map((r) => [r.host, r.preflight, r.error])).toEqual([
+      ...HOSTS.slice(0, 3).map((h) => [h, 'succeeded', null]),
+      ...HOSTS.slice(3).map((h) => [h, 'unreachable', null]),
+    ]);
+    // A result of a host it knows as decided is refused only on a fresh read.
+    await t.a.deliver(preflight('web-06'), keys.get('web-06')!);
+    expect((await t.stores.operations.host(op.id, 'web-06'))?.preflight).toBe('unreachable');
   });
 
   it('retries a lost race on the stored row: appliedGeneration never goes back', async () => {

@@ -548,20 +548,29 @@ describe('a failure that lands at the preflight deadline (soak seed 20261202)', 
 });
 
 /**
- * Runs `between` once, right after the first point read of `host`'s row with its ETag (any host
- * when omitted) and before the reader writes it: another writer's step in the middle of a
- * read-then-write. Returns whether it ran.
+ * Runs `step` once in the middle of a read-then-write of `host`'s row (any host when omitted):
+ * right after a point read of it with its ETag (the engine's), or right before a batch of
+ * conditional replaces that includes it (the fold's, whose rows were read earlier). Another
+ * writer's step between the read and the write. Returns whether it ran.
  */
 function between(operations: OperationRepository, host: string | undefined, step: () => Promise<unknown>) {
   const read = operations.getHost.bind(operations);
+  const save = operations.saveHosts.bind(operations);
   let ran = false;
-  operations.getHost = async (...args) => {
-    const row = await read(...args);
-    if (!ran && (host === undefined || args[1] === host)) {
+  const once = async (hosts: string[]) => {
+    if (!ran && (host === undefined || hosts.includes(host))) {
       ran = true;
       await step();
     }
+  };
+  operations.getHost = async (...args) => {
+    const row = await read(...args);
+    await once([args[1]]);
     return row;
+  };
+  operations.saveHosts = async (...args) => {
+    await once(args[1].map((w) => w.record.host));
+    return save(...args);
   };
   return () => ran;
 }
