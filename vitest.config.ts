@@ -6,6 +6,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // vitest's default is one worker per core minus one: a single worker on this 2-core CI
+    // machine, while most of the suite's time is spent waiting on child processes (emulators,
+    // local stacks, PowerShell, Chromium). Two workers overlap those waits.
+    maxWorkers: 2,
     globalSetup: ['./test/support/console-build-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },

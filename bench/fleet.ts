@@ -27,7 +27,7 @@ import { TABLE_NAMES } from '../shared/adapters/table-support.js';
 import { countStorageRequests, diffCounts, total, type Counts } from './support/http-counter.js';
 import { measureHostLocalWork, now, fleetEndpoints, startFleet, type Fleet } from './support/fleet.js';
 import { startSystem } from './support/system.js';
-import type { BenchThrottle } from './support/host-child.js';
+import type { BenchThrottle } from './support/vault-child.js';
 import type { QueueThrottleOptions, QueueThrottleStats } from './support/queue-throttle.js';
 import { checkLoss, secretReadStats, type LossCheck, type SecretReadStats } from './support/change-checks.js';
 import { mean, p50, p99, round, MB } from './support/stats.js';
@@ -115,10 +115,12 @@ export interface ChangeResult {
    * CPU seconds each process spent in the window, and what they imply: every request's cost on
    * one machine, and the shortest the window could be on this machine's cores.
    */
-  cpu: { fleet: number; host: number; queue: number; table: number; total: number };
+  cpu: { fleet: number; host: number; vault: number; queue: number; table: number; total: number };
   /**
    * The local host's CPU in the window per host, ms: the API (handlers, report folding, timers)
-   * and, in the same process, the local Key Vault endpoint answering its signs and the agents' reads.
+   * and its clients' work (the Key Vault client's TLS and requests included). The local Key Vault
+   * endpoint answering the signs and reads runs in a process of its own (`cpu.vault`), as Key
+   * Vault's work is not the Function App's in Azure.
    */
   apiCpuMsPerHost: number;
   requests: number;
@@ -136,7 +138,13 @@ export interface FleetSizeResult {
   /** Idle request rates (API: before and after enabling), subtracted from each change's window. */
   idle: { agentOpsPerHostPerSecond: number; apiOpsPerSecond: number; enabledApiOpsPerSecond: number };
   changes: ChangeResult[];
-  memory: { hostPeakMB: number; azuritePeakMB: number; fleetPeakMB: number; fleetPerHostKB: number };
+  memory: {
+    hostPeakMB: number;
+    vaultPeakMB: number;
+    azuritePeakMB: number;
+    fleetPeakMB: number;
+    fleetPerHostKB: number;
+  };
   hostLocalWork: { canAccessMs: number; verifyPfxMs: number };
 }
 
@@ -157,8 +165,8 @@ interface Snapshot {
   agent: Counts;
   api: Counts;
   vault: Record<string, number>;
-  /** CPU seconds used so far by each process: fleet (this one), host, queue and table emulators. */
-  cpu: { fleet: number; host: number; queue: number; table: number };
+  /** CPU seconds used so far by each process: fleet (this one), host, local vault, queue and table emulators. */
+  cpu: { fleet: number; host: number; vault: number; queue: number; table: number };
   /** The queue throttle's counts so far (null without one). */
   queueThrottle: QueueThrottleStats | null;
 }
@@ -271,6 +279,7 @@ export async function runFleetSize(
         cpu: {
           fleet: cpuSeconds(process.cpuUsage()),
           host: cpuSeconds(stats.cpu),
+          vault: cpuSeconds(stats.vaultCpu),
           queue: cpuSeconds(queueCpu),
           table: cpuSeconds(tableCpu),
         },
@@ -393,6 +402,7 @@ export async function runFleetSize(
       changes,
       memory: {
         hostPeakMB: round(host.rssPeak / MB, 1),
+        vaultPeakMB: round(host.vaultRssPeak / MB, 1),
         azuritePeakMB: round((queueRss.peak + tableRss.peak) / MB, 1),
         fleetPeakMB: round(fleetRss.peak() / MB, 1),
         fleetPerHostKB: round(fleetRss.peak() / 1024 / size, 1),
@@ -562,10 +572,11 @@ async function measureChange(
   const cpu = {
     fleet: after.cpu.fleet - before.cpu.fleet,
     host: after.cpu.host - before.cpu.host,
+    vault: after.cpu.vault - before.cpu.vault,
     queue: after.cpu.queue - before.cpu.queue,
     table: after.cpu.table - before.cpu.table,
   };
-  const cpuTotal = cpu.fleet + cpu.host + cpu.queue + cpu.table;
+  const cpuTotal = cpu.fleet + cpu.host + cpu.vault + cpu.queue + cpu.table;
   const requests = total(agentDiff) + total(apiDiff);
   const perHost = (counts: Counts) =>
     Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / size, 2)]));
@@ -597,6 +608,7 @@ async function measureChange(
     cpu: {
       fleet: round(cpu.fleet, 1),
       host: round(cpu.host, 1),
+      vault: round(cpu.vault, 1),
       queue: round(cpu.queue, 1),
       table: round(cpu.table, 1),
       total: round(cpuTotal, 1),

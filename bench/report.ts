@@ -9,8 +9,10 @@ import type { InventoryResult } from './inventory.js';
 
 export interface MemoryResult {
   name: 'memory';
-  /** The local host (API, report processor, sweeper, Key Vault endpoint) under the largest fleet run. */
+  /** The local host (API, report processor, sweeper) under the largest fleet run. */
   host: { hosts: number; peakMB: number } | null;
+  /** The local Key Vault endpoint under that run. */
+  vault: { peakMB: number } | null;
   /** The process playing that fleet's agents (all of them), per agent. */
   fleet: { hosts: number; peakMB: number; perHostKB: number } | null;
   /** The storage emulator processes under that run. */
@@ -36,6 +38,7 @@ export function memoryOf(results: Results): MemoryResult {
   return {
     name: 'memory',
     host: largest ? { hosts: largest.hosts, peakMB: largest.memory.hostPeakMB } : null,
+    vault: largest ? { peakMB: largest.memory.vaultPeakMB } : null,
     fleet: largest
       ? { hosts: largest.hosts, peakMB: largest.memory.fleetPeakMB, perHostKB: largest.memory.fleetPerHostKB }
       : null,
@@ -197,6 +200,7 @@ export function markdown(results: Results): string {
   if (memory && (memory.host || memory.agent)) {
     const rows: (string | number)[][] = [];
     if (memory.host) rows.push([`local host, ${memory.host.hosts}-host run`, `${memory.host.peakMB} MB`]);
+    if (memory.vault) rows.push(['local Key Vault endpoint, same run', `${memory.vault.peakMB} MB`]);
     if (memory.fleet)
       rows.push([
         `${memory.fleet.hosts} simulated agents (one process)`,

@@ -10,7 +10,7 @@
 import { runFleetSize, type ChangeResult, type FleetSizeResult } from './fleet.js';
 import { DOCUMENTED_QUEUE_LIMITS, type QueueThrottleOptions } from './support/queue-throttle.js';
 import { DOCUMENTED_VAULT_LIMITS } from '../local/keyvault/throttle.js';
-import type { BenchThrottle } from './support/host-child.js';
+import type { BenchThrottle } from './support/vault-child.js';
 import { markdownTable, seconds } from './support/stats.js';
 
 export interface ThrottledOptions {

@@ -33,7 +33,13 @@ import { CoverageTelemetry } from '../shared/services/coverage-telemetry.js';
 import { createAuthenticator, type Authenticator } from '../shared/auth/authenticate.js';
 import { jsonLineLogger, type Logger } from '../shared/log.js';
 import { REPORTS_QUEUE } from '../shared/names.js';
-import { systemClock, type CertificateCatalog, type SecretStore, type Stores } from '../shared/ports.js';
+import {
+  systemClock,
+  type CertificateCatalog,
+  type Clock,
+  type SecretStore,
+  type Stores,
+} from '../shared/ports.js';
 import { invocationLogger } from './invocation-log.js';
 import { certificateCatalog, createPublishing, type Publishing } from './publishing-wiring.js';
 
@@ -87,8 +93,11 @@ export function createAppWiring(
     secrets?: SecretStore;
     signingKey?: CommandSigningKey;
     catalog?: CertificateCatalog;
+    /** The services' clock (the idle benchmark runs the API's faster, as it runs the agents'). */
+    clock?: Clock;
   } = {},
 ): AppWiring {
+  const clock = overrides.clock ?? systemClock;
   // Inside an invocation every line goes to its context.log (Application Insights), else here.
   const log = invocationLogger(
     overrides.log ?? jsonLineLogger((line) => process.stdout.write(line), { component: 'api' }),
@@ -118,26 +127,26 @@ export function createAppWiring(
   // Every command is signed with the Key Vault key (shared/signing.ts); agents refuse what is not.
   const signingKey = overrides.signingKey ?? commandSigningKey(config, credential);
   const bus = new SigningCommandBus(new QueueCommandBus(storage), new CommandSigner(signingKey));
-  const engine = new OperationEngine(stores, bus, systemClock, log, {
+  const engine = new OperationEngine(stores, bus, clock, log, {
     preflightTimeoutMs: config.CCS_PREFLIGHT_TIMEOUT_SECONDS * 1000,
     operationTimeoutMs: config.CCS_OPERATION_TIMEOUT_SECONDS * 1000,
   });
-  const inventory = new InventoryService(stores, bus, systemClock, log, {
+  const inventory = new InventoryService(stores, bus, clock, log, {
     intervalSeconds: config.CCS_INVENTORY_INTERVAL_SECONDS,
     warningDays: config.CCS_CERTIFICATE_EXPIRY_WARNING_DAYS,
   });
   const poison = new StoragePoisonQueue(storage, REPORTS_QUEUE);
-  const rollouts = new RolloutService(stores, engine, systemClock, log);
+  const rollouts = new RolloutService(stores, engine, clock, log);
   const bindings = new BindingsService(stores);
   const coverage = new CoverageService(bindings, inventory);
   // An approved host's pending hello is folded by the report service, built just below.
-  const enrolment = new EnrolmentService(stores, systemClock, log, {
+  const enrolment = new EnrolmentService(stores, clock, log, {
     foldHello: (hello) => app.reports.foldHello(hello),
   });
   const trust = new ReportTrust(enrolment, poison, log);
   const identities = new IdentityPolicy(
     stores.rateLimits,
-    systemClock,
+    clock,
     {
       allowList: () => config.CCS_SHARE_IDENTITIES,
       changesPerHour: config.CCS_IDENTITY_CHANGES_PER_HOUR,
@@ -145,7 +154,7 @@ export function createAppWiring(
     log,
   );
   const catalog = overrides.catalog ?? certificateCatalog(config, credential);
-  const publishing = createPublishing({ config, stores, catalog, bus, engine, clock: systemClock, log });
+  const publishing = createPublishing({ config, stores, catalog, bus, engine, clock, log });
   const app: AppContext = {
     config,
     ccs: new CcsService(
@@ -165,7 +174,7 @@ export function createAppWiring(
       bus,
       poison,
       engine,
-      systemClock,
+      clock,
       log,
       trust,
       inventory,

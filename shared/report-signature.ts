@@ -45,6 +45,24 @@ export function signReport<T extends object>(report: T, key: ReportSigner): T & 
   };
 }
 
+/**
+ * Imported public keys by thumbprint: importing a JWK costs about as much as the verification
+ * itself (a CPU profile of a 100-host change: 0.36 s of the 1.2 s verifying reports), and a host
+ * signs every report with the same key. Bounded like the host-key cache (host-key-cache.ts); the
+ * oldest entry goes first.
+ */
+const IMPORTED_KEYS_MAX = 20_000;
+const importedKeys = new Map<string, KeyObject>();
+
+function importedPublicKey(jwk: HostPublicKey, thumbprint: string): KeyObject {
+  const cached = importedKeys.get(thumbprint);
+  if (cached) return cached;
+  const key = createPublicKey({ key: { ...jwk }, format: 'jwk' });
+  if (importedKeys.size >= IMPORTED_KEYS_MAX) importedKeys.delete(importedKeys.keys().next().value!);
+  importedKeys.set(thumbprint, key);
+  return key;
+}
+
 export type ReportSignatureCheck =
   | { ok: true }
   | { ok: false; code: 'ReportUnsigned' | 'InvalidReportSignature' | 'WrongHostKey'; detail: string };
@@ -67,7 +85,8 @@ export function verifyReportSignature(
   if (!parsed.success) {
     return { ok: false, code: 'InvalidReportSignature', detail: 'The report signature is malformed' };
   }
-  if (parsed.data.kid !== jwkThumbprint(registeredPublicKey)) {
+  const thumbprint = jwkThumbprint(registeredPublicKey);
+  if (parsed.data.kid !== thumbprint) {
     return {
       ok: false,
       code: 'WrongHostKey',
@@ -78,7 +97,7 @@ export function verifyReportSignature(
   let key: KeyObject;
   try {
     input = reportSigningInput(raw);
-    key = createPublicKey({ key: { ...registeredPublicKey }, format: 'jwk' });
+    key = importedPublicKey(registeredPublicKey, thumbprint);
   } catch {
     return { ok: false, code: 'InvalidReportSignature', detail: 'The report or the key cannot be read' };
   }

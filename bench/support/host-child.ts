@@ -1,19 +1,14 @@
 /**
  * The local host in a process of its own, as `npm start` runs it (local/stack.ts) minus the
- * emulator and the fleet: the local Key Vault endpoint, the API on the route table's handlers
- * (local/http-host.ts), the report processor (the queue trigger with host.json's settings) and
- * the operation sweeper. It counts its own storage requests (client side) and its memory, and
+ * emulator, the local Key Vault endpoint (vault-child.ts: Key Vault's CPU is not the API's) and
+ * the fleet: the API on the route table's handlers (local/http-host.ts), the report processor
+ * (the queue trigger with host.json's settings) and the operation sweeper. It counts its own storage requests (client side) and its memory, and
  * answers the benchmark over IPC.
  *
  * Options come as JSON in BENCH_HOST_OPTIONS (see HostOptions).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
-import { startKeyVaultServer, type LocalKeyVault } from '../../local/keyvault/server.js';
-import type { ThrottleOptions } from '../../local/keyvault/throttle.js';
-import { deployCommandSigningKey, fleetPrincipals } from '../../local/keyvault/fleet-roles.js';
 import { startHttpHost } from '../../local/http-host.js';
 import {
   queueSettingsFromHostJson,
@@ -30,6 +25,8 @@ import { generateAccessToken, hashAccessToken } from '../../shared/auth/access-t
 import { countStorageRequests } from './http-counter.js';
 import { problemLog } from './problems.js';
 import { rssSampler, serveParent } from './child.js';
+import type { VaultInfo } from './vault-child.js';
+import { RateClock } from './rate-clock.js';
 
 export interface HostOptions {
   connectionString: string;
@@ -44,12 +41,9 @@ export interface HostOptions {
   reports: boolean;
   /** The report trigger's longest idle poll (host.json `maxPollingInterval` when absent). */
   reportPollMaxMs?: number;
-  /** Key Vault's rate limits on the local vault (local/keyvault/throttle.ts); none when absent. */
-  keyVaultThrottle?: BenchThrottle;
+  /** The local Key Vault endpoint (vault-child.ts) the API uses. */
+  vault: VaultInfo;
 }
-
-/** The JSON-transferable part of the local vault's throttle options. */
-export type BenchThrottle = Pick<ThrottleOptions, 'scale' | 'limits' | 'windowMs'>;
 
 export interface HostInfo {
   api: string;
@@ -63,7 +57,6 @@ export interface HostInfo {
 
 export interface HostStats {
   counts: Record<string, number>;
-  vault: Record<string, number>;
   rssPeak: number;
   rssNow: number;
   cpu: NodeJS.CpuUsage;
@@ -79,32 +72,24 @@ function describe(error: unknown): string {
 
 const options = JSON.parse(process.env.BENCH_HOST_OPTIONS ?? '{}') as HostOptions;
 const PROJECT = resolve(new URL('../..', import.meta.url).pathname);
-const dir = mkdtempSync(join(tmpdir(), 'ccs-bench-host-'));
 const rss = rssSampler();
 const counter = countStorageRequests(options);
 const problems = problemLog();
-let vault: LocalKeyVault | undefined;
+/** The services' clock: real time unless the benchmark speeds it up (`clockRate`, idle.ts). */
+const clock = new RateClock();
 let server: Server | undefined;
 let triggers: RunningTrigger[] = [];
 let timers: { stop(): void } | undefined;
 
 serveParent(
   async () => {
-    const apiVaultToken = generateAccessToken();
-    const agentVaultToken = generateAccessToken();
+    const { vault } = options;
     const writeToken = generateAccessToken();
-    vault = await startKeyVaultServer({
-      port: 0,
-      certDir: join(dir, 'certs'),
-      principals: fleetPrincipals({ api: apiVaultToken, agent: agentVaultToken }),
-      ...(options.keyVaultThrottle && { throttle: options.keyVaultThrottle }),
-    });
-    await deployCommandSigningKey(vault);
     const config = parseConfig({
       AzureWebJobsStorage: options.connectionString,
       CCS_KEY_VAULT_URL: vault.url,
       CCS_KEY_VAULT_CA_FILE: vault.caCertPath,
-      CCS_KEY_VAULT_LOCAL_TOKEN: apiVaultToken,
+      CCS_KEY_VAULT_LOCAL_TOKEN: vault.apiVaultToken,
       CCS_ALLOWED_LOCATIONS: JSON.stringify(options.allowedLocations),
       CCS_API_KEYS: JSON.stringify([{ name: 'bench', role: 'write', sha256: hashAccessToken(writeToken) }]),
       CCS_PREFLIGHT_TIMEOUT_SECONDS: String(options.preflightTimeoutSeconds),
@@ -113,7 +98,7 @@ serveParent(
       CCS_IDENTITY_CHANGES_PER_HOUR: '1000',
       CCS_OPERATION_TIMEOUT_SECONDS: String(options.operationTimeoutSeconds),
     });
-    const wiring = createAppWiring(config, { log: problems });
+    const wiring = createAppWiring(config, { log: problems, clock });
     setAppContext(wiring.app);
     // The tables exist before the first timed request, as they do in a warm Function App.
     await Promise.all(Object.values(TABLE_NAMES).map((name) => wiring.storage.table(name).createTable()));
@@ -151,23 +136,25 @@ serveParent(
       writeToken,
       vaultUrl: vault.url,
       caCertPath: vault.caCertPath,
-      apiVaultToken,
-      agentVaultToken,
+      apiVaultToken: vault.apiVaultToken,
+      agentVaultToken: vault.agentVaultToken,
     };
     return {
       info: () => info,
       stats: (): HostStats => ({
         counts: counter.snapshot(),
-        vault: vault?.stats() ?? {},
         rssPeak: rss.peak(),
         rssNow: process.memoryUsage.rss(),
         cpu: process.cpuUsage(),
         problems: problems.counts(),
       }),
+      clockRate: (rate: unknown) => {
+        clock.setRate(Number(rate));
+        return true;
+      },
       reset: () => {
         counter.reset();
         problems.reset();
-        vault?.resetStats();
         rss.reset();
         return true;
       },
@@ -178,7 +165,5 @@ serveParent(
     await Promise.all(triggers.map((t) => t.stop()));
     await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
     server?.closeAllConnections();
-    await vault?.close();
-    rmSync(dir, { recursive: true, force: true });
   },
 );

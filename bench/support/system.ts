@@ -1,6 +1,7 @@
 /**
  * The system under measurement, as separate processes: Azurite (queues + tables, in memory) in
- * one, the local host (Key Vault endpoint, API, report processor, sweeper) in another, and the
+ * one, the local Key Vault endpoint in another, the local host (API, report processor, sweeper)
+ * in a third, and the
  * benchmark itself (driver, and the agent fleet when there is one) in this one. Plus the demo
  * share (openssl-made PFX files and a share account) the simulated hosts read.
  */
@@ -13,7 +14,8 @@ import { connectionStringFor } from '../../local/azurite.js';
 import { seedDemoShare, type DemoShare } from '../../local/demo-share.js';
 import type { AllowedLocation } from '../../shared/paths.js';
 import { startChild, type Child } from './child.js';
-import type { BenchThrottle, HostInfo, HostOptions, HostStats } from './host-child.js';
+import type { HostInfo, HostOptions, HostStats } from './host-child.js';
+import type { BenchThrottle, VaultInfo, VaultOptions, VaultStats } from './vault-child.js';
 import type { QueueThrottleOptions } from './queue-throttle.js';
 
 export interface Endpoints {
@@ -26,6 +28,7 @@ export interface System {
   endpoints: Endpoints;
   host: HostInfo;
   hostChild: Child;
+  vaultChild: Child;
   queueChild: Child;
   /** The same child as queueChild when the emulators are `combined`. */
   tableChild: Child;
@@ -35,10 +38,18 @@ export interface System {
   allowedLocations: AllowedLocation[];
   /** A scratch folder (tmpfs when available) removed on close. */
   scratch: string;
-  hostStats(): Promise<HostStats>;
+  /** The local host's counts and CPU, with the local vault's (`vault`, `vaultCpu`). */
+  hostStats(): Promise<SystemStats>;
   resetHost(): Promise<void>;
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
+}
+
+export interface SystemStats extends HostStats {
+  /** Requests the local Key Vault served, by operation (its `throttled`: the 429s). */
+  vault: Record<string, number>;
+  vaultCpu: NodeJS.CpuUsage;
+  vaultRssPeak: number;
 }
 
 export interface SystemOptions {
@@ -156,6 +167,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       connectionString: connectionStringFor(queuePort, tablePort),
     };
     const allowedLocations: AllowedLocation[] = [{ path: '\\\\localhost\\ccs', claims: ['read'] }];
+    const vaultOptions: VaultOptions = { throttle: options.keyVaultThrottle };
+    const vaultChild = await startChild('vault-child.ts', [], {
+      BENCH_VAULT_OPTIONS: JSON.stringify(vaultOptions),
+    });
+    started.push(vaultChild);
+    const vault = await vaultChild.call<VaultInfo>('info');
     const hostOptions: HostOptions = {
       ...endpoints,
       allowedLocations,
@@ -164,7 +181,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       timers: options.timers ?? true,
       reports: options.reports ?? true,
       reportPollMaxMs: options.reportPollMaxMs,
-      keyVaultThrottle: options.keyVaultThrottle,
+      vault,
     };
     const hostChild = await startChild('host-child.ts', [], {
       BENCH_HOST_OPTIONS: JSON.stringify(hostOptions),
@@ -182,6 +199,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       endpoints,
       host,
       hostChild,
+      vaultChild,
       queueChild,
       tableChild,
       share,
@@ -189,8 +207,21 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       caCertPem: readFileSync(host.caCertPath, 'utf8'),
       allowedLocations,
       scratch,
-      hostStats: () => hostChild.call<HostStats>('stats'),
-      resetHost: async () => void (await hostChild.call('reset')),
+      hostStats: async () => {
+        const [host, vaultStats] = await Promise.all([
+          hostChild.call<HostStats>('stats'),
+          vaultChild.call<VaultStats>('stats'),
+        ]);
+        return {
+          ...host,
+          vault: vaultStats.counts,
+          vaultCpu: vaultStats.cpu,
+          vaultRssPeak: vaultStats.rssPeak,
+        };
+      },
+      resetHost: async () => {
+        await Promise.all([hostChild.call('reset'), vaultChild.call('reset')]);
+      },
       api: (method, path, body, headers = {}) =>
         apiRequest(
           `${host.api}${path}`,

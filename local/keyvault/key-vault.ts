@@ -122,9 +122,19 @@ function signer(version: StoredKeyVersion, alg: string, digest: Buffer) {
   };
 }
 
-/** The private scalar `d` of an EC version (only for the one operation that needs it). */
+/**
+ * The private scalar `d` of an EC version (only for the one operation that needs it), derived
+ * once per version: parsing the PEM on every `sign` was most of the stand-in's CPU when a
+ * benchmark signs a command per host. A version's key material never changes.
+ */
+const scalars = new WeakMap<StoredKeyVersion, Buffer>();
 function privateScalar(version: StoredKeyVersion): Buffer {
-  return Buffer.from(createPrivateKey(version.privateKey).export({ format: 'jwk' }).d ?? '', 'base64url');
+  let d = scalars.get(version);
+  if (!d) {
+    d = Buffer.from(createPrivateKey(version.privateKey).export({ format: 'jwk' }).d ?? '', 'base64url');
+    scalars.set(version, d);
+  }
+  return d;
 }
 
 export class VaultKeys {

@@ -82,7 +82,10 @@ describeBrowser('the console in headless Chromium', () => {
 
     await page.getByRole('link', { name: stack.info.ccsId }).click();
     const hosts = page.getByTestId('hosts-table');
-    for (const host of stack.info.hosts) await expect.poll(() => hosts.getByText(host).count()).toBe(1);
+    // Polled for up to 20 s (not expect.poll's 1 s): the hosts view is fetched and rendered by a
+    // browser sharing a loaded CI machine with the stack.
+    for (const host of stack.info.hosts)
+      await expect.poll(() => hosts.getByText(host).count(), { timeout: 20_000 }).toBe(1);
 
     await page.getByRole('button', { name: 'Enable…' }).click();
     const dialog = page.getByRole('dialog');
