@@ -14,7 +14,7 @@
  *   --api-requests 200
  *   --model-sizes 1000,10000,50000   fleet sizes for the scale model (no processes; a formula)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,9 @@ import { runInventory } from './inventory.js';
 import { runScaleModel } from './scale-model.js';
 import { runThrottled } from './throttled.js';
 import { markdown, memoryOf, type Results } from './report.js';
+import { comparisonMarkdown, fleetFigures, idleFigures, type Figures } from './compare.js';
+import type { FleetResult } from './fleet.js';
+import type { IdleResult } from './idle.js';
 
 const BENCHMARKS = ['fleet', 'idle', 'api', 'inventory', 'model', 'throttled'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
@@ -62,6 +65,39 @@ function meta(): Record<string, unknown> {
   };
 }
 
+type Saved<T> = T & { meta?: { commit?: string; date?: string } };
+
+function readSaved<T>(path: string): Saved<T> | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Saved<T>;
+  } catch {
+    return undefined; // a file from an older version or cut short: nothing to compare with
+  }
+}
+
+/** The previous run's figures on this machine, from the result files this run replaces. */
+function previousRun(dir: string): Figures | null {
+  const fleet = readSaved<FleetResult>(`${dir}fleet.json`);
+  const idle = readSaved<IdleResult>(`${dir}idle.json`);
+  const meta = fleet?.meta ?? idle?.meta;
+  if (!meta) return null;
+  return {
+    label: `the previous run here (${meta.commit ?? '?'}, ${meta.date?.slice(0, 16) ?? '?'})`,
+    fleet: fleetFigures(fleet),
+    idle: idleFigures(idle),
+  };
+}
+
+/** Issue 18's starting point, committed beside this file. */
+function baseline(): Figures {
+  const raw = JSON.parse(readFileSync(new URL('baseline.json', import.meta.url), 'utf8')) as Omit<
+    Figures,
+    'label'
+  > & { commit: string };
+  return { label: `issue 18's starting point (${raw.commit})`, fleet: raw.fleet, idle: raw.idle };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const only = (args.get('only')?.split(',') ?? DEFAULT_BENCHMARKS) as Benchmark[];
@@ -74,6 +110,7 @@ async function main(): Promise<void> {
       `${dir}${name}.json`,
       `${JSON.stringify({ ...(result as object), meta: { ...started, loadAverageAfter: loadavg() } }, null, 2)}\n`,
     );
+  const earlier = [baseline(), previousRun(dir)].filter((f): f is Figures => f !== null);
   const results: Results = {};
   let modelTable = '';
   const [pollMin, pollMax] = numbers(args.get('poll') ?? '0.2,2');
@@ -126,7 +163,11 @@ async function main(): Promise<void> {
   }
   results.memory = memoryOf(results);
   if (results.memory.host || results.memory.agent) save('memory', results.memory, meta());
-  process.stdout.write(`${markdown(results)}\n${modelTable}`);
+  const beside = comparisonMarkdown(
+    { fleet: fleetFigures(results.fleet), idle: idleFigures(results.idle) },
+    earlier,
+  );
+  process.stdout.write(`${markdown(results)}\n${modelTable}${beside ? `\n${beside}` : ''}`);
 }
 
 main().catch((error: unknown) => {
