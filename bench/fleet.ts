@@ -117,8 +117,10 @@ export interface ChangeResult {
    */
   cpu: { fleet: number; host: number; vault: number; queue: number; table: number; total: number };
   /**
-   * The local host's CPU in the window per host, ms: the API (handlers, report folding, timers)
-   * and its clients' work (the Key Vault client's TLS and requests included). The local Key Vault
+   * The local host's CPU in the window per host beyond its idle rate (timers and report-queue
+   * polling cost the same with no change going: subtracted, as idle requests are), ms: the API
+   * (handlers, report folding) and its clients' work (the Key Vault client's TLS and requests
+   * included). The local Key Vault
    * endpoint answering the signs and reads runs in a process of its own (`cpu.vault`), as Key
    * Vault's work is not the Function App's in Azure.
    */
@@ -136,7 +138,13 @@ export interface FleetSizeResult {
   pollMaxSeconds: number;
   enrolMs: number;
   /** Idle request rates (API: before and after enabling), subtracted from each change's window. */
-  idle: { agentOpsPerHostPerSecond: number; apiOpsPerSecond: number; enabledApiOpsPerSecond: number };
+  idle: {
+    agentOpsPerHostPerSecond: number;
+    apiOpsPerSecond: number;
+    enabledApiOpsPerSecond: number;
+    /** The local host's CPU with no change going (timers, report-queue polling), ms per second. */
+    hostCpuMsPerSecond: number;
+  };
   changes: ChangeResult[];
   memory: {
     hostPeakMB: number;
@@ -297,6 +305,7 @@ export async function runFleetSize(
       return {
         agentOpsPerHostPerSecond: total(diffCounts(to.agent, from.agent)) / size / seconds,
         apiOpsPerSecond: total(diffCounts(to.api, from.api)) / seconds,
+        hostCpuPerSecond: (to.cpu.host - from.cpu.host) / seconds,
       };
     };
     let idle = await measureIdle();
@@ -398,6 +407,7 @@ export async function runFleetSize(
         agentOpsPerHostPerSecond: round(idleDisabled.agentOpsPerHostPerSecond, 3),
         apiOpsPerSecond: round(idleDisabled.apiOpsPerSecond, 2),
         enabledApiOpsPerSecond: round(idleEnabled.apiOpsPerSecond, 2),
+        hostCpuMsPerSecond: round(idleDisabled.hostCpuPerSecond * 1000, 1),
       },
       changes,
       memory: {
@@ -444,7 +454,7 @@ async function measureChange(
     fleet: Fleet;
     ops: TableClient;
     snapshot: () => Promise<Snapshot>;
-    idle: { agentOpsPerHostPerSecond: number; apiOpsPerSecond: number };
+    idle: { agentOpsPerHostPerSecond: number; apiOpsPerSecond: number; hostCpuPerSecond: number };
     settleMs: number;
     pollMaxSeconds: number;
     log: (line: string) => void;
@@ -613,7 +623,7 @@ async function measureChange(
       table: round(cpu.table, 1),
       total: round(cpuTotal, 1),
     },
-    apiCpuMsPerHost: round((cpu.host * 1000) / size, 2),
+    apiCpuMsPerHost: round((Math.max(0, cpu.host - ctx.idle.hostCpuPerSecond * seconds) * 1000) / size, 2),
     requests,
     cpuMsPerRequest: round((cpuTotal * 1000) / requests, 2),
     cpuBoundSeconds: round(cpuTotal / availableParallelism(), 1),
