@@ -47,7 +47,7 @@ export async function readFacts(
     const read = claimed ? await stores.desired.get(op.ccsId) : null;
     return { phase: 'committing', claimed, desired: read && { ...read.record, etag: read.etag } };
   }
-  if (op.phase !== 'apply' && op.rollout) return readRolloutFacts(stores, op, op.rollout);
+  if (op.phase !== 'apply' && op.rollout) return readRolloutFacts(stores, op, op.rollout, now);
   return { phase: 'apply', ...(await applyProgress(stores, op, now)) };
 }
 
