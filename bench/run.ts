@@ -10,7 +10,7 @@
  *   --queue-scale 0.1                 Queue Storage's documented targets × this (queue routing)
  *   --only throttled --hosts 1000     enable + rotation under both (default scales 0.1)
  *   --files 10000                     PFX files for the inventory
- *   --idle-hosts 20 --idle-scale 120 --idle-hours 1
+ *   --idle-hosts 20 --idle-scale 120 --idle-hours 1 --idle-hello 300
  *   --api-requests 200
  *   --model-sizes 1000,10000,50000   fleet sizes for the scale model (no processes; a formula)
  */
@@ -145,6 +145,7 @@ async function main(): Promise<void> {
         hosts: Number(args.get('idle-hosts') ?? 20),
         scale: Number(args.get('idle-scale') ?? 120),
         simulatedSeconds: Number(args.get('idle-hours') ?? 1) * 3600,
+        ...(args.has('idle-hello') && { helloIntervalSeconds: Number(args.get('idle-hello')) }),
         log,
       });
       save('idle', results.idle, started);

@@ -45,6 +45,18 @@ const json = (value: unknown): number => JSON.stringify(value).length;
 export const BINDINGS_REFRESH_MS = 9 * 60_000;
 const MAX_KNOWN_LISTS = 20_000;
 
+/**
+ * A host's list as this process last stored it (or found it stored), and — when this process
+ * wrote it — the head as written with its ETag, so the refresh after BINDINGS_REFRESH_MS is a
+ * conditional write without a read first (issue 18: an unchanged hello's cost). A head another
+ * instance wrote meanwhile fails the condition and is read again.
+ */
+interface KnownList {
+  digest: string;
+  at: string;
+  head?: Versioned<BindingsHead>;
+}
+
 /** `digest` read at `at` is the list `known` names, read less than BINDINGS_REFRESH_MS after it. */
 function sameListRecently(
   known: { digest: string; at: string } | undefined,
@@ -79,7 +91,7 @@ export class BindingsFolder {
    * read (issue 18): the same list again within BINDINGS_REFRESH_MS of that time is neither read
    * nor written — every hello and result carries the list, and it rarely changes.
    */
-  private readonly known = new Map<string, { digest: string; at: string }>();
+  private readonly known = new Map<string, KnownList>();
 
   constructor(
     private readonly stores: Pick<Stores, 'bindings' | 'serving'>,
@@ -116,7 +128,13 @@ export class BindingsFolder {
       return this.recordError(ccsId, host, mismatch(summary.digest), at);
     }
     const key = `${ccsId}/${host.toLowerCase()}`;
-    if (sameListRecently(this.known.get(key), summary.digest, at)) return;
+    const known = this.known.get(key);
+    if (sameListRecently(known, summary.digest, at)) return;
+    const written = known?.digest === summary.digest ? known.head : undefined;
+    if (written && written.record.set !== null && written.record.error === null) {
+      const { set } = written.record;
+      return this.commit(ccsId, host, { digest: summary.digest, total: summary.total, set }, at, written);
+    }
     const current = await this.stores.bindings.head(ccsId, host);
     if (current?.record.digest === summary.digest && current.record.set !== null) {
       // The same list again (every hello): only its time moves on, and only once in a while.
@@ -126,7 +144,7 @@ export class BindingsFolder {
         storedAt !== null &&
         sameListRecently({ digest: summary.digest, at: storedAt }, summary.digest, at)
       ) {
-        this.known.set(key, { digest: summary.digest, at: storedAt });
+        this.remember(ccsId, host, { digest: summary.digest, at: storedAt, head: current });
         return;
       }
       return this.commit(ccsId, host, { digest: summary.digest, total: summary.total, set }, at, current);
@@ -194,9 +212,10 @@ export class BindingsFolder {
         error: errorCleared ? null : head.error,
         errorAt: errorCleared ? null : head.errorAt,
       };
-      if ((await this.stores.bindings.saveHead(next, current?.etag ?? null)) === null) continue;
+      const etag = await this.stores.bindings.saveHead(next, current?.etag ?? null);
+      if (etag === null) continue;
       if (next.error === null && list.digest !== null)
-        this.remember(ccsId, host, { digest: list.digest, at });
+        this.remember(ccsId, host, { digest: list.digest, at, head: { record: next, etag } });
       if (head.set !== list.set) await this.stores.bindings.dropParts(ccsId, host, list.set, at);
       if (head.digest !== list.digest) {
         this.log.info('bindings stored', { ccsId, host, total: list.total });
@@ -207,7 +226,7 @@ export class BindingsFolder {
   }
 
   /** Record a read error; the last known list stays (a list read later than the error wins). */
-  private remember(ccsId: string, host: string, list: { digest: string; at: string }): void {
+  private remember(ccsId: string, host: string, list: KnownList): void {
     const key = `${ccsId}/${host.toLowerCase()}`;
     this.known.delete(key);
     this.known.set(key, list);

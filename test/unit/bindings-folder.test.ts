@@ -70,6 +70,30 @@ describe('BindingsFolder', () => {
     expect(stores.bindings.parts.size).toBe(1);
   });
 
+  it('refreshes an unchanged list it wrote without reading it first, and reads again when another instance wrote it', async () => {
+    const { folder, stores } = setup();
+    const list = [binding('www.contoso.com')];
+    const summary = { digest: bindingsDigest(list), total: 1, items: list, error: null };
+    await folder.summary(ccsId, 'web01', summary, at(1));
+    let reads = 0;
+    const head = stores.bindings.head.bind(stores.bindings);
+    stores.bindings.head = (...args) => {
+      reads++;
+      return head(...args);
+    };
+    // Past BINDINGS_REFRESH_MS: written on the ETag this folder holds, no read (issue 18).
+    await folder.summary(ccsId, 'web01', summary, at(10));
+    expect(reads).toBe(0);
+    expect((await head(ccsId, 'web01'))?.record).toMatchObject({ at: at(10) });
+    // Another instance (which reads: it has seen nothing) refreshes it meanwhile: this folder's
+    // ETag loses, it reads once and writes again.
+    await new BindingsFolder(stores, silentLogger).summary(ccsId, 'web01', summary, at(20));
+    expect(reads).toBe(1);
+    await folder.summary(ccsId, 'web01', summary, at(30));
+    expect(reads).toBe(2);
+    expect((await head(ccsId, 'web01'))?.record).toMatchObject({ at: at(30), total: 1, error: null });
+  });
+
   it('assembles a chunked list arriving out of order and twice, and drops the older list', async () => {
     const { folder, service, stores } = setup();
     await folder.summary(
