@@ -86,7 +86,8 @@ export function describeCli(stackOf: () => StackProcess): void {
       const named = info().hosts.filter((host) => run.stderr.includes(`  ${host}: identity:`));
       expect(named.length).toBeGreaterThan(0);
       const hostLines = run.stderr.split('\n').filter((line) => /^ {2}\S+: /.test(line));
-      for (const line of hostLines) expect(line).toMatch(/^ {2}\S+: identity: Cannot access certificate store/);
+      for (const line of hostLines)
+        expect(line).toMatch(/^ {2}\S+: identity: Cannot access certificate store/);
     });
 
     it('exit 2 for invalid input: a bad option, a secret on the command line, a field the API refuses', async () => {
