@@ -10,7 +10,9 @@ import type { StackProcess } from '../support/stack-process.js';
 import { CCS_BIN, ccs, runProcess } from '../support/ccs-cli.js';
 
 export function describeCli(stackOf: () => StackProcess): void {
-  describe('ccs, the command line', () => {
+  // Each case starts several `ccs` processes (Node with tsx, a few seconds each on a loaded
+  // machine): CI saw one of four take over 30 s.
+  describe('ccs, the command line', { timeout: 120_000 }, () => {
     const dir = () => stackOf().dir;
     const info = () => stackOf().info;
     const secrets = () => `${info().share.password}\n${info().share.privateKeyPassword}\n`;
