@@ -52,7 +52,10 @@ describe.concurrent('benchmarks, smoke size', () => {
         commandsPoisoned: 0,
         poisoned: [],
       });
-      expect(c.apiCpuMsPerHost).toBeGreaterThan(0);
+      // CPU in the window is measured; the host's, net of its idle rate, may come to 0 at
+      // this size (a long, throttled window of waiting costs the idle rate only).
+      expect(c.cpu.total).toBeGreaterThan(0);
+      expect(c.apiCpuMsPerHost).toBeGreaterThanOrEqual(0);
     }
     expect(r.nothingLost).toBe(true);
     expect(changes.reduce((sum, c) => sum + c.kvThrottled, 0)).toBeGreaterThan(0);
@@ -86,7 +89,10 @@ describe.concurrent('benchmarks, smoke size', () => {
       expect(c.apiBreakdown['api.table.batch']).toBeGreaterThan(0);
       if (c.change !== 'waves')
         expect(c.apiBreakdown['api.table.write.ccsoperations'] ?? 0).toBeLessThanOrEqual(3);
-      expect(c.apiCpuMsPerHost).toBeGreaterThan(0);
+      // CPU in the window is measured; the host's, net of its idle rate, may come to 0 at
+      // this size (a long, throttled window of waiting costs the idle rate only).
+      expect(c.cpu.total).toBeGreaterThan(0);
+      expect(c.apiCpuMsPerHost).toBeGreaterThanOrEqual(0);
     }
     expect(r.memory.hostPeakMB).toBeGreaterThan(0);
     expect(r.hostLocalWork.canAccessMs).toBeGreaterThan(0);
