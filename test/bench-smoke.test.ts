@@ -53,7 +53,7 @@ describe.concurrent('benchmarks, smoke size', () => {
         poisoned: [],
       });
       // CPU in the window is measured; the host's, net of its idle rate, may come to 0 at
-      // this size (a long, throttled window of waiting costs the idle rate only).
+      // this size (a window spent mostly waiting costs about the idle rate only).
       expect(c.cpu.total).toBeGreaterThan(0);
       expect(c.apiCpuMsPerHost).toBeGreaterThanOrEqual(0);
     }
@@ -90,7 +90,7 @@ describe.concurrent('benchmarks, smoke size', () => {
       if (c.change !== 'waves')
         expect(c.apiBreakdown['api.table.write.ccsoperations'] ?? 0).toBeLessThanOrEqual(3);
       // CPU in the window is measured; the host's, net of its idle rate, may come to 0 at
-      // this size (a long, throttled window of waiting costs the idle rate only).
+      // this size (a window spent mostly waiting costs about the idle rate only).
       expect(c.cpu.total).toBeGreaterThan(0);
       expect(c.apiCpuMsPerHost).toBeGreaterThanOrEqual(0);
     }
