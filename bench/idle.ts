@@ -163,9 +163,12 @@ export async function runIdle(options: IdleOptions = {}): Promise<IdleResult> {
 
     // From here the API's services run on virtual time too, at the agents' pace (rate-clock.ts).
     await system.hostChild.call('clockRate', scale);
+    const hostBefore = (await system.hostStats()).counts;
+    // The agents' counts and clocks are taken together, with no await between them: a request
+    // sent while waiting would be counted but its hello fall before the window (at 600× a
+    // 100 ms wait is a minute of the agents' time — the smoke test saw an idle agent's "other").
     const firstEvent = running.events.length;
     const agentBefore = counter.snapshot();
-    const hostBefore = (await system.hostStats()).counts;
     // Every agent keeps its own virtual time: the window is [from, to] of each host's clock.
     const from = new Map(running.hosts.map((h) => [h, running.clockOf(h)]));
     const realFrom = now();
