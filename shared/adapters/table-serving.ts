@@ -36,6 +36,7 @@ import {
   type Row,
 } from './table-support.js';
 import { readTextColumns, textColumns } from './table-text.js';
+import { BoundedMap } from '../bounded-map.js';
 
 const MAX_GENERATION = 999_999_999_999;
 const countdown = (generation: number): string => String(MAX_GENERATION - generation).padStart(12, '0');
@@ -107,7 +108,7 @@ interface HostWrite {
 }
 
 export class TableServingRepository implements ServingRepository {
-  private readonly known = new Map<string, LatestState>();
+  private readonly known = new BoundedMap<string, LatestState>(MAX_KNOWN);
   private readonly commits: GroupCommit<ServingRecord, void>;
   /** Hosts whose history list named a row that is gone: their history is read from the rows. */
   private readonly unlisted = new Set<string>();
@@ -281,9 +282,7 @@ export class TableServingRepository implements ServingRepository {
   }
 
   private remember(key: string, state: LatestState): void {
-    this.known.delete(key);
     this.known.set(key, state);
-    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
   }
 
   async latest(ccsId: string, name: string, generation?: number): Promise<ServingRecord | null> {

@@ -27,6 +27,7 @@ import {
   type ServingCheck,
 } from '../messages.js';
 import type { Stores, Versioned } from '../ports.js';
+import { BoundedMap } from '../bounded-map.js';
 
 /** Chunks one list may have: 20,000 bindings in chunks of at most 40 KB need far fewer. */
 const MAX_CHUNKS = 1_000;
@@ -91,7 +92,7 @@ export class BindingsFolder {
    * read (issue 18): the same list again within BINDINGS_REFRESH_MS of that time is neither read
    * nor written — every hello and result carries the list, and it rarely changes.
    */
-  private readonly known = new Map<string, KnownList>();
+  private readonly known = new BoundedMap<string, KnownList>(MAX_KNOWN_LISTS);
 
   constructor(
     private readonly stores: Pick<Stores, 'bindings' | 'serving'>,
@@ -228,9 +229,7 @@ export class BindingsFolder {
   /** Record a read error; the last known list stays (a list read later than the error wins). */
   private remember(ccsId: string, host: string, list: KnownList): void {
     const key = `${ccsId}/${host.toLowerCase()}`;
-    this.known.delete(key);
     this.known.set(key, list);
-    if (this.known.size > MAX_KNOWN_LISTS) this.known.delete(this.known.keys().next().value!);
   }
 
   private async recordError(ccsId: string, host: string, error: HostError, at: string): Promise<void> {

@@ -12,6 +12,7 @@
  *   it last read it, or until the host's new key reaches it, whichever comes first.
  */
 import type { HostPublicKey } from '../messages.js';
+import { BoundedMap } from '../bounded-map.js';
 
 /** How long a key read from the enrolment table is trusted without reading it again. */
 export const KEY_CACHE_TTL_MS = 10 * 60_000;
@@ -24,7 +25,7 @@ export interface CachedKey {
 }
 
 export class HostKeyCache {
-  private readonly keys = new Map<string, CachedKey & { until: number }>();
+  private readonly keys = new BoundedMap<string, CachedKey & { until: number }>(MAX_KEYS);
 
   constructor(private readonly now: () => number) {}
 
@@ -42,7 +43,6 @@ export class HostKeyCache {
     this.keys.delete(name);
     if (!key) return;
     this.keys.set(name, { ...key, until: this.now() + KEY_CACHE_TTL_MS });
-    if (this.keys.size > MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
   }
 
   forget(ccsId: string, host: string): void {

@@ -19,6 +19,7 @@ import { ConcurrencyError } from '../errors.js';
 import { GroupCommit } from '../group-commit.js';
 import type { HostRecord } from '../model.js';
 import { MAX_TRANSACTION_WRITES, type Clock, type HostRepository, type Versioned } from '../ports.js';
+import { BoundedMap } from '../bounded-map.js';
 
 /** A stored `lastSeen` younger than this is not rewritten by a report that changes nothing else. */
 export const LAST_SEEN_REFRESH_MS = 9 * 60_000;
@@ -43,7 +44,7 @@ interface Pending {
 const comparable = (r: HostRecord): unknown => JSON.parse(JSON.stringify({ ...r, lastSeen: '' }));
 
 export class HostRows {
-  private readonly known = new Map<string, Versioned<HostRecord>>();
+  private readonly known = new BoundedMap<string, Versioned<HostRecord>>(MAX_KNOWN);
   private readonly commits: GroupCommit<Pending, FoldedHost>;
 
   constructor(
@@ -123,9 +124,6 @@ export class HostRows {
   }
 
   private remember(ccsId: string, host: string, row: Versioned<HostRecord>): void {
-    const key = `${ccsId}/${host}`;
-    this.known.delete(key);
-    this.known.set(key, row);
-    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+    this.known.set(`${ccsId}/${host}`, row);
   }
 }

@@ -9,6 +9,7 @@ import {
   type OperationRepository,
   type Versioned,
 } from '../ports.js';
+import { BoundedMap } from '../bounded-map.js';
 
 /** Rows remembered at most (the oldest is forgotten first): a few hundred bytes each. */
 const MAX_KNOWN = 20_000;
@@ -128,7 +129,7 @@ export class HostResults {
   private readonly applies: GroupCommit<HostResult, void>;
   private readonly preflights: GroupCommit<HostResult, HostResultRecorded | 'missing'>;
   /** Operation host rows as last read or written, with ETags, by `<id>|<host>` (oldest forgotten first). */
-  private readonly known = new Map<string, Versioned<OperationHostRecord>>();
+  private readonly known = new BoundedMap<string, Versioned<OperationHostRecord>>(MAX_KNOWN);
 
   constructor(private readonly operations: ResultsStore) {
     this.applies = new GroupCommit((id, results) => this.flushApplies(id, results), MAX_TRANSACTION_WRITES);
@@ -238,9 +239,6 @@ export class HostResults {
   }
 
   private remember(id: string, host: string, row: Versioned<OperationHostRecord>): void {
-    const key = `${id}|${host}`;
-    this.known.delete(key);
-    this.known.set(key, row);
-    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+    this.known.set(`${id}|${host}`, row);
   }
 }
